@@ -1,0 +1,28 @@
+//! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
+
+pub mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// reggate: gateway between cabinet backends and government SOAP registries.
+#[derive(Parser, Debug)]
+#[command(name = "reggate", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate XML files against XSD schemas (default: the schemas/ directory).
+    Validate(validate::Args),
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}

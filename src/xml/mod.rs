@@ -1,0 +1,18 @@
+//! XML: reading, XSD schemas and streaming validation. Knows nothing of the network.
+//!
+//! Layout, in the order data flows through it:
+//! - [`reader`]: the hardened pull reader (limits, positions, namespaces, no DTDs).
+//! - [`regex`]: XSD regular expressions, compiled to the linear-time `regex` engine.
+//! - [`datatypes`]: the built-in simple types, their value spaces and the constraining facets.
+//! - [`content`]: content models as counter automata, and the Unique Particle Attribution check.
+//! - [`schema`]: loading schema documents into one immutable, shareable compiled [`schema::Schema`].
+//! - [`validate`]: one streaming pass of a document against a schema, collecting [`validate::Violation`]s.
+//! - [`mask`]: masking personal data in values that go into messages.
+
+pub mod content;
+pub mod datatypes;
+pub mod mask;
+pub mod reader;
+pub mod regex;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,694 @@
+//! Streaming validation of one document against a compiled [`Schema`].
+//!
+//! One pass over the reader's events with a stack of frames, one per open element: which declaration
+//! and type apply, where the content-model automaton stands, the text collected for simple content.
+//! Memory is bounded by nesting depth plus the ID and identity-constraint tables; no tree is built.
+//! Every violation carries the element path as written (`/soap:Envelope/soap:Body/snils:Snils`), line and
+//! column, the constraint that failed as XSD 1.0 names it, and the offending value masked where it is
+//! personal data. Validation goes on after a violation (the element at fault is skipped) so that one pass
+//! reports every problem, up to [`Options::max_errors`].
+
+mod identity;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::BufRead;
+
+use crate::xml::content::MatchState;
+use crate::xml::datatypes::Value;
+use crate::xml::mask;
+use crate::xml::reader::{Event, Limits, Position, StartTag, XmlReader};
+use crate::xml::schema::doc::XSI_NS;
+use crate::xml::schema::model::*;
+
+/// What a validation run may do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Reader limits (depth, size, attributes, text).
+    pub limits: Limits,
+    /// Violations collected before the run stops. Default 100: enough to fix a message in one go,
+    /// few enough that a hostile document cannot make the report huge.
+    pub max_errors: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { limits: Limits::default(), max_errors: 100 }
+    }
+}
+
+/// One way a document breaks its schema.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// Element path, prefixes as written (attributes as a final `/@name`).
+    pub path: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+    /// The constraint that failed (`cvc-complex-type.2.4`, `cvc-pattern-valid`, `xml-well-formed`, ...).
+    pub rule: &'static str,
+    /// What was expected or what is wrong.
+    pub message: String,
+    /// The offending value, masked if it is personal data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {} [{}] {}", self.line, self.column, self.path, self.rule, self.message)?;
+        if let Some(v) = &self.value {
+            write!(f, " (value: '{v}')")?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of validating one document.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Every violation found, in document order.
+    pub violations: Vec<Violation>,
+    /// The run stopped at [`Options::max_errors`] or at a well-formedness error.
+    pub truncated: bool,
+}
+
+impl Report {
+    /// No violations.
+    pub fn is_valid(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Validate a document held in memory.
+pub fn validate_bytes(schema: &Schema, bytes: &[u8], options: &Options) -> Report {
+    let reader = XmlReader::from_bytes(bytes, options.limits.clone());
+    Validator::new(schema, options).run(reader)
+}
+
+/// Validate a document from a buffered source, streaming. A UTF-8 BOM at the start is skipped.
+pub fn validate_reader<R: BufRead>(schema: &Schema, mut source: R, options: &Options) -> Report {
+    if let Ok(buf) = source.fill_buf() {
+        if buf.starts_with(b"\xEF\xBB\xBF") {
+            source.consume(3);
+        }
+    }
+    let reader = XmlReader::new(source, options.limits.clone());
+    Validator::new(schema, options).run(reader)
+}
+
+/// How an element is being assessed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Against its declaration or type.
+    Strict,
+    /// Not at all: skipped by a wildcard or after an error.
+    Skip,
+}
+
+struct Frame {
+    name: String,
+    local: String,
+    elem: Option<ElemId>,
+    type_: TypeId,
+    mode: Mode,
+    state: Option<MatchState>,
+    text: String,
+    nil: bool,
+    had_child: bool,
+    text_error: bool,
+    pos: Position,
+}
+
+struct Validator<'s> {
+    schema: &'s Schema,
+    options: &'s Options,
+    stack: Vec<Frame>,
+    report: Report,
+    ids: HashSet<String>,
+    idrefs: Vec<(String, String, Position)>,
+    idc: identity::Tables,
+}
+
+impl<'s> Validator<'s> {
+    fn new(schema: &'s Schema, options: &'s Options) -> Self {
+        Validator {
+            schema,
+            options,
+            stack: Vec::new(),
+            report: Report::default(),
+            ids: HashSet::new(),
+            idrefs: Vec::new(),
+            idc: identity::Tables::default(),
+        }
+    }
+
+    fn run<R: BufRead>(mut self, mut reader: XmlReader<R>) -> Report {
+        loop {
+            if self.report.violations.len() >= self.options.max_errors {
+                self.report.truncated = true;
+                break;
+            }
+            let ev = match reader.next_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let path = self.path();
+                    self.report.violations.push(Violation {
+                        path,
+                        line: e.position.line,
+                        column: e.position.column,
+                        rule: "xml-well-formed",
+                        message: e.to_string(),
+                        value: None,
+                    });
+                    self.report.truncated = true;
+                    break;
+                }
+            };
+            match ev {
+                Event::Start(tag) => self.start(tag, &reader),
+                Event::Text(t, pos) => self.text(t, pos),
+                Event::End(pos) => self.end(pos, &reader),
+                Event::Eof => {
+                    self.finish();
+                    break;
+                }
+            }
+        }
+        self.report
+    }
+
+    fn path(&self) -> String {
+        let mut p = String::new();
+        for f in &self.stack {
+            p.push('/');
+            p.push_str(&f.name);
+        }
+        if p.is_empty() {
+            p.push('/');
+        }
+        p
+    }
+
+    fn violation(&mut self, pos: Position, rule: &'static str, message: String, value: Option<String>) {
+        let path = self.path();
+        self.violation_at(path, pos, rule, message, value);
+    }
+
+    fn violation_at(&mut self, path: String, pos: Position, rule: &'static str, message: String, value: Option<String>) {
+        if self.report.violations.len() < self.options.max_errors {
+            self.report.violations.push(Violation { path, line: pos.line, column: pos.column, rule, message, value });
+        }
+    }
+
+    fn masked(&self, names: &[&str], value: &str) -> Option<String> {
+        let shown: String = value.chars().take(200).collect();
+        Some(mask::mask_if_personal(names, &shown))
+    }
+
+    fn start<R: BufRead>(&mut self, tag: StartTag, reader: &XmlReader<R>) {
+        let name = match &tag.prefix {
+            Some(p) => format!("{p}:{}", tag.local),
+            None => tag.local.clone(),
+        };
+        let qn = QName { ns: tag.ns.clone(), local: tag.local.clone() };
+        let pos = tag.position;
+        let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
+
+        // 1. Which declaration applies: from the parent's content model, or a global one at the root.
+        let mut decl: Option<ElemId> = None;
+        let mut mode = Mode::Strict;
+        let mut lax = false;
+        match self.stack.last_mut() {
+            None => match self.schema.global_elements.get(&qn) {
+                Some(&e) => decl = Some(e),
+                None => lax = true,
+            },
+            Some(parent) => {
+                parent.had_child = true;
+                if parent.mode == Mode::Skip {
+                    mode = Mode::Skip;
+                } else if parent.nil {
+                    mode = Mode::Skip;
+                    let msg = "an element with xsi:nil=\"true\" must be empty".to_owned();
+                    self.violation(pos, "cvc-elt.3.2.1", msg, None);
+                } else {
+                    match self.schema.complex(parent.type_).map(|c| &c.content) {
+                        Some(ContentType::Elements(content)) => {
+                            let content = content.clone();
+                            let schema = self.schema;
+                            let state = parent.state.get_or_insert_with(|| content.model.start());
+                            let matched = content.model.step(state, &|leaf| leaf_matches(schema, &content.leaves[leaf], &qn));
+                            match matched {
+                                Ok(leaf) => match &content.leaves[leaf] {
+                                    LeafTerm::Element(e) => decl = Some(self.actual_decl(*e, &qn)),
+                                    LeafTerm::Wildcard(w) => match w.process {
+                                        ProcessContents::Skip => mode = Mode::Skip,
+                                        ProcessContents::Lax => match self.schema.global_elements.get(&qn) {
+                                            Some(&e) => decl = Some(e),
+                                            None => lax = true,
+                                        },
+                                        ProcessContents::Strict => match self.schema.global_elements.get(&qn) {
+                                            Some(&e) => decl = Some(e),
+                                            None if has_xsi_type(&tag) => lax = true,
+                                            None => {
+                                                mode = Mode::Skip;
+                                                self.violation(pos, "cvc-complex-type.2.4.c", format!(
+                                                    "no global declaration for '{}' matched by a strict wildcard", tag.local), None);
+                                            }
+                                        },
+                                    },
+                                },
+                                Err(()) => {
+                                    let expected = self.expected_names(&content, state_clone(&self.stack));
+                                    mode = Mode::Skip;
+                                    self.violation(pos, "cvc-complex-type.2.4", format!(
+                                        "element '{}' is not allowed here; expected {}", name, expected), None);
+                                }
+                            }
+                        }
+                        Some(ContentType::Simple(_)) | None => {
+                            mode = Mode::Skip;
+                            self.violation(pos, "cvc-complex-type.2.2", format!(
+                                "element '{name}' is not allowed: the parent's type has simple content"), None);
+                        }
+                        Some(ContentType::Empty) => {
+                            mode = Mode::Skip;
+                            self.violation(pos, "cvc-complex-type.2.1", format!(
+                                "element '{name}' is not allowed: the parent's type has empty content"), None);
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut frame = Frame {
+            name,
+            local: tag.local.clone(),
+            elem: decl,
+            type_: self.schema.any_type,
+            mode,
+            state: None,
+            text: String::new(),
+            nil: false,
+            had_child: false,
+            text_error: false,
+            pos,
+        };
+        if mode == Mode::Skip {
+            self.stack.push(frame);
+            self.idc.start_element(self.schema, &self.stack_names(), None, &tag, &resolve);
+            return;
+        }
+
+        // 2. The type: the declaration's, or xsi:type's.
+        let mut type_ = decl.map(|e| self.schema.elements[e].type_).unwrap_or(self.schema.any_type);
+        if self.stack.is_empty() && decl.is_none() && !has_xsi_type(&tag) {
+            self.stack.push(frame);
+            self.violation(pos, "cvc-elt.1", format!("no declaration for the root element '{}'", tag.local), None);
+            self.stack.last_mut().into_iter().for_each(|f| f.mode = Mode::Skip);
+            return;
+        }
+        self.stack.push(frame);
+        if let Some(e) = decl {
+            if self.schema.elements[e].abstract_ {
+                self.violation(pos, "cvc-elt.2", format!("element '{}' is abstract", tag.local), None);
+            }
+        }
+        for a in tag.attributes.iter().filter(|a| a.ns.as_deref() == Some(XSI_NS)) {
+            match a.local.as_str() {
+                "type" => match self.xsi_type(&a.value, &resolve) {
+                    Ok(t) => {
+                        let blocked = decl.map(|e| self.block_for(e)).unwrap_or_default();
+                        if self.schema.derives_from(t, type_, blocked) || (decl.is_none() && lax) {
+                            type_ = t;
+                        } else {
+                            self.violation(pos, "cvc-elt.4.3", format!(
+                                "xsi:type '{}' is not validly derived from '{}' (or the derivation is blocked)",
+                                a.value.trim(), self.schema.type_name(type_)), None);
+                        }
+                    }
+                    Err(m) => self.violation(pos, "cvc-elt.4.1", m, Some(a.value.clone())),
+                },
+                "nil" => {
+                    let v = a.value.trim();
+                    let nil = v == "true" || v == "1";
+                    if !matches!(v, "true" | "false" | "1" | "0") {
+                        self.violation(pos, "cvc-datatype-valid", "xsi:nil must be a boolean".into(), Some(v.to_owned()));
+                    } else if !decl.is_some_and(|e| self.schema.elements[e].nillable) {
+                        if decl.is_some() {
+                            self.violation(pos, "cvc-elt.3.1", format!("element '{}' is not nillable", tag.local), None);
+                        }
+                    } else if nil {
+                        if decl.and_then(|e| self.schema.elements[e].value_constraint.as_ref()).is_some_and(|v| v.kind == ValueConstraintKind::Fixed) {
+                            self.violation(pos, "cvc-elt.3.2.2", "an element with a fixed value cannot be nil".into(), None);
+                        }
+                        if let Some(f) = self.stack.last_mut() {
+                            f.nil = true;
+                        }
+                    }
+                }
+                "schemaLocation" | "noNamespaceSchemaLocation" => {}
+                other => self.violation(pos, "cvc-complex-type.3.2.2", format!("attribute 'xsi:{other}' is not allowed"), None),
+            }
+        }
+        if let Some(ct) = self.schema.complex(type_) {
+            if ct.abstract_ {
+                self.violation(pos, "cvc-type.2", format!("type '{}' is abstract; use xsi:type with a concrete type", self.schema.type_name(type_)), None);
+            }
+        }
+        if let Some(f) = self.stack.last_mut() {
+            f.type_ = type_;
+        }
+
+        // 3. Attributes.
+        self.attributes(&tag, type_, &resolve);
+        self.idc.start_element(self.schema, &self.stack_names(), decl, &tag, &resolve);
+    }
+
+    fn stack_names(&self) -> Vec<(Option<String>, String)> {
+        Vec::new()
+    }
+
+    /// Blocking for xsi:type and substitution: the declaration's block plus its type's (§3.3.4 cvc-elt.4.3).
+    fn block_for(&self, e: ElemId) -> Derivations {
+        let d = &self.schema.elements[e];
+        let mut b = d.block;
+        if let Some(ct) = self.schema.complex(d.type_) {
+            b.extension |= ct.block.extension;
+            b.restriction |= ct.block.restriction;
+        }
+        b
+    }
+
+    /// The declaration an element named `qn` gets when it matched the leaf for `e`: `e` itself or a
+    /// member of its substitution group.
+    fn actual_decl(&self, e: ElemId, qn: &QName) -> ElemId {
+        if &self.schema.elements[e].name == qn {
+            return e;
+        }
+        self.schema.substitutes[e]
+            .iter()
+            .copied()
+            .find(|s| &self.schema.elements[*s].name == qn)
+            .unwrap_or(e)
+    }
+
+    fn expected_names(&self, content: &ElementContent, state: Option<MatchState>) -> String {
+        let state = state.unwrap_or_else(|| content.model.start());
+        let mut names: Vec<String> = content
+            .model
+            .expected(&state)
+            .into_iter()
+            .map(|l| match &content.leaves[l] {
+                LeafTerm::Element(e) => format!("'{}'", self.schema.elements[*e].name.local),
+                LeafTerm::Wildcard(_) => "any element (wildcard)".to_owned(),
+            })
+            .collect();
+        names.dedup();
+        if names.is_empty() {
+            return "no more elements".into();
+        }
+        if names.len() > 8 {
+            names.truncate(8);
+            names.push("...".into());
+        }
+        format!("one of {}", names.join(", "))
+    }
+
+    fn xsi_type(&self, value: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<TypeId, String> {
+        let v = value.trim();
+        let (p, l) = crate::xml::reader::split_qname(v);
+        let ns = match p {
+            Some(p) => Some(resolve(p).ok_or_else(|| format!("xsi:type prefix '{p}' is not declared"))?),
+            None => resolve(""),
+        };
+        let qn = QName { ns, local: l.to_owned() };
+        self.schema
+            .global_types
+            .get(&qn)
+            .copied()
+            .ok_or_else(|| format!("xsi:type names '{v}', which is not a type of this schema"))
+    }
+
+    fn attributes(&mut self, tag: &StartTag, type_: TypeId, resolve: &dyn Fn(&str) -> Option<String>) {
+        let pos = tag.position;
+        let schema = self.schema;
+        let Some(ct) = schema.complex(type_) else {
+            for a in tag.attributes.iter().filter(|a| a.ns.as_deref() != Some(XSI_NS)) {
+                self.violation(pos, "cvc-type.3.1.1", format!("attribute '{}' is not allowed on an element of simple type", a.local), None);
+            }
+            return;
+        };
+        for a in tag.attributes.iter().filter(|a| a.ns.as_deref() != Some(XSI_NS)) {
+            let an = QName { ns: a.ns.clone(), local: a.local.clone() };
+            let use_ = ct.attributes.iter().find(|u| schema.attributes[u.decl].name == an);
+            let (decl, vc) = match use_ {
+                Some(u) => (Some(u.decl), u.value_constraint.clone()),
+                None => match &ct.attribute_wildcard {
+                    Some(w) if w.ns.allows(an.ns.as_deref()) => match w.process {
+                        ProcessContents::Skip => (None, None),
+                        ProcessContents::Lax => match schema.global_attributes.get(&an) {
+                            Some(&d) => (Some(d), schema.attributes[d].value_constraint.clone()),
+                            None => (None, None),
+                        },
+                        ProcessContents::Strict => match schema.global_attributes.get(&an) {
+                            Some(&d) => (Some(d), schema.attributes[d].value_constraint.clone()),
+                            None => {
+                                self.violation(pos, "cvc-complex-type.3.2.2", format!(
+                                    "attribute '{}' has no global declaration (strict wildcard)", a.local), None);
+                                continue;
+                            }
+                        },
+                    },
+                    _ => {
+                        self.violation(pos, "cvc-complex-type.3.2.2", format!(
+                            "attribute '{}' is not allowed on this element", a.local), None);
+                        continue;
+                    }
+                },
+            };
+            let Some(d) = decl else { continue };
+            let at = schema.attributes[d].type_;
+            match schema.validate_simple(at, &a.value, resolve) {
+                Ok(v) => {
+                    if let Some(vc) = vc.filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                        if !vc.value.as_ref().is_some_and(|f| f.same(&v)) {
+                            let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
+                            self.violation_at(format!("{}/@{}", self.path(), a.local), pos, "cvc-au", format!(
+                                "attribute '{}' must have its fixed value '{}'", a.local, vc.lexical), shown);
+                        }
+                    }
+                    self.note_ids(at, &v, pos);
+                }
+                Err(e) => {
+                    let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
+                    self.violation_at(format!("{}/@{}", self.path(), a.local), pos, e.rule, format!(
+                        "attribute '{}': expected {}", a.local, e.expected), shown);
+                }
+            }
+        }
+        for u in &ct.attributes {
+            if u.required {
+                let n = &schema.attributes[u.decl].name;
+                if !tag.attributes.iter().any(|a| a.ns == n.ns && a.local == n.local) {
+                    self.violation(pos, "cvc-complex-type.4", format!("required attribute '{}' is missing", n.local), None);
+                }
+            }
+        }
+    }
+
+    fn note_ids(&mut self, t: TypeId, v: &Value, pos: Position) {
+        match self.schema.id_kind(t) {
+            IdKind::Id => {
+                if let Value::String(s) = v {
+                    if !self.ids.insert(s.clone()) {
+                        self.violation(pos, "cvc-id.2", format!("ID '{s}' is used twice"), None);
+                    }
+                }
+            }
+            IdKind::IdRef => {
+                if let Value::String(s) = v {
+                    self.idrefs.push((s.clone(), self.path(), pos));
+                }
+            }
+            IdKind::IdRefs => {
+                if let Value::List(items) = v {
+                    for i in items {
+                        if let Value::String(s) = i {
+                            self.idrefs.push((s.clone(), self.path(), pos));
+                        }
+                    }
+                }
+            }
+            IdKind::None => {}
+        }
+    }
+
+    fn text(&mut self, t: String, pos: Position) {
+        let Some(f) = self.stack.last_mut() else { return };
+        if f.mode == Mode::Skip {
+            return;
+        }
+        let ws = t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        if f.nil {
+            if !ws {
+                f.text_error = true;
+                self.violation(pos, "cvc-elt.3.2.1", "an element with xsi:nil=\"true\" must be empty".into(), None);
+            }
+            return;
+        }
+        match self.schema.types.get(f.type_) {
+            Some(TypeDef::Simple(_)) => f.text.push_str(&t),
+            Some(TypeDef::Complex(ct)) => match &ct.content {
+                ContentType::Simple(_) => f.text.push_str(&t),
+                ContentType::Elements(e) if e.mixed => f.text.push_str(&t),
+                ContentType::Elements(_) | ContentType::Empty => {
+                    if !ws && !f.text_error {
+                        f.text_error = true;
+                        let rule = if matches!(ct.content, ContentType::Empty) { "cvc-complex-type.2.1" } else { "cvc-complex-type.2.3" };
+                        self.violation(pos, rule, "text is not allowed here (element-only content)".into(), None);
+                    }
+                }
+            },
+            None => {}
+        }
+    }
+
+    fn end<R: BufRead>(&mut self, pos: Position, reader: &XmlReader<R>) {
+        let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
+        let Some(f) = self.stack.last_mut() else { return };
+        if f.mode == Mode::Skip {
+            self.idc.end_element(self.schema, None);
+            self.stack.pop();
+            return;
+        }
+        let text = std::mem::take(&mut f.text);
+        let (type_, nil, elem, state, had_child, fpos, name, local) =
+            (f.type_, f.nil, f.elem, f.state.take(), f.had_child, f.pos, f.name.clone(), f.local.clone());
+        let schema = self.schema;
+        let mut typed_value: Option<Value> = None;
+        let vc = elem.and_then(|e| schema.elements[e].value_constraint.clone());
+        if !nil {
+            let simple = match &schema.types[type_] {
+                TypeDef::Simple(_) => Some(type_),
+                TypeDef::Complex(ct) => match &ct.content {
+                    ContentType::Simple(s) => Some(*s),
+                    ContentType::Elements(content) => {
+                        let state = state.unwrap_or_else(|| content.model.start());
+                        if !content.model.can_finish(&state) {
+                            let expected = self.expected_names(content, Some(state));
+                            self.violation(fpos, "cvc-complex-type.2.4.b", format!(
+                                "the content of '{name}' is incomplete; expected {expected}"), None);
+                        }
+                        if content.mixed && !had_child {
+                            if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                                if !text.is_empty() && text != vc.lexical {
+                                    let shown = self.masked(&[&local], &text);
+                                    self.violation(fpos, "cvc-elt.5.2.2.2.1", format!(
+                                        "the content must be the fixed value '{}'", vc.lexical), shown);
+                                }
+                            }
+                        }
+                        None
+                    }
+                    ContentType::Empty => None,
+                },
+            };
+            if let Some(st) = simple {
+                let use_default = text.is_empty() && !had_child && vc.is_some();
+                let text = if use_default { vc.as_ref().map(|v| v.lexical.clone()).unwrap_or_default() } else { text };
+                match schema.validate_simple(st, &text, &resolve) {
+                    Ok(v) => {
+                        if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                            if !vc.value.as_ref().is_some_and(|x| x.same(&v)) {
+                                let shown = self.masked(&[&local, &schema.type_name(st)], &text);
+                                self.violation(fpos, "cvc-elt.5.2.2.2.2", format!(
+                                    "the value must be the fixed value '{}'", vc.lexical), shown);
+                            }
+                        }
+                        self.note_ids(st, &v, pos);
+                        typed_value = Some(v);
+                    }
+                    Err(e) => {
+                        let shown = self.masked(&[&local, &schema.type_name(st)], &text);
+                        self.violation(fpos, e.rule, format!("'{name}': expected {}", e.expected), shown);
+                    }
+                }
+            }
+        }
+        let errors = self.idc.end_element(schema, typed_value.as_ref());
+        for (rule, msg) in errors {
+            self.violation(pos, rule, msg, None);
+        }
+        self.stack.pop();
+    }
+
+    fn finish(&mut self) {
+        let refs = std::mem::take(&mut self.idrefs);
+        for (r, path, pos) in refs {
+            if !self.ids.contains(&r) {
+                self.violation_at(path, pos, "cvc-id.1", format!("IDREF '{r}' does not match any ID in the document"), None);
+            }
+        }
+    }
+}
+
+fn state_clone(stack: &[Frame]) -> Option<MatchState> {
+    stack.last().and_then(|f| f.state.clone())
+}
+
+fn has_xsi_type(tag: &StartTag) -> bool {
+    tag.attributes.iter().any(|a| a.ns.as_deref() == Some(XSI_NS) && a.local == "type")
+}
+
+/// Whether an element named `qn` matches a content-model leaf: the declaration's own name, a member
+/// of its substitution group that is not blocked, or a namespace the wildcard allows.
+fn leaf_matches(schema: &Schema, leaf: &LeafTerm, qn: &QName) -> bool {
+    match leaf {
+        LeafTerm::Wildcard(w) => w.ns.allows(qn.ns.as_deref()),
+        LeafTerm::Element(e) => {
+            let d = &schema.elements[*e];
+            if &d.name == qn {
+                return true;
+            }
+            if d.block.substitution {
+                return false;
+            }
+            schema.substitutes[*e].iter().any(|s| {
+                let sd = &schema.elements[*s];
+                if &sd.name != qn {
+                    return false;
+                }
+                // Blocked if any step of the member's type derivation uses a method the head blocks.
+                let mut blocked = d.block;
+                if let Some(ct) = schema.complex(d.type_) {
+                    blocked.extension |= ct.block.extension;
+                    blocked.restriction |= ct.block.restriction;
+                }
+                schema.derives_from(sd.type_, d.type_, blocked) && !substitution_chain_blocked(schema, *s, *e)
+            })
+        }
+    }
+}
+
+/// Intermediate heads between a member and the head it substitutes for may block substitution too.
+fn substitution_chain_blocked(schema: &Schema, member: ElemId, head: ElemId) -> bool {
+    let mut h = schema.elements[member].substitution_head;
+    let mut guard = 0;
+    while let Some(x) = h {
+        if x == head || guard > schema.elements.len() {
+            return false;
+        }
+        if schema.elements[x].block.substitution {
+            return true;
+        }
+        h = schema.elements[x].substitution_head;
+        guard += 1;
+    }
+    false
+}
+
+#[allow(dead_code)]
+type Unused = HashMap<(), ()>;
