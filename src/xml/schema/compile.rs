@@ -119,6 +119,10 @@ struct Compiler {
     restrictions: Vec<TypeId>,
     group_stack: Vec<QName>,
     attr_group_stack: Vec<QName>,
+    /// Each named group is compiled once: its local elements are single components, however often
+    /// the group is referenced (and a group whose elements' types refer back to it stays finite).
+    group_cache: HashMap<QName, Option<ParticleDef>>,
+    attr_group_cache: HashMap<QName, AttrAcc>,
     idc_names: HashMap<QName, IdcId>,
     /// keyref → (refer name, doc, position)
     keyref_refers: Vec<(IdcId, QName)>,
@@ -310,6 +314,8 @@ impl Compiler {
             restrictions: Vec::new(),
             group_stack: Vec::new(),
             attr_group_stack: Vec::new(),
+            group_cache: HashMap::new(),
+            attr_group_cache: HashMap::new(),
             idc_names: HashMap::new(),
             keyref_refers: Vec::new(),
             queue: Vec::new(),
@@ -637,19 +643,23 @@ impl Compiler {
                     self.global_attribute(&qn);
                 }
                 Kind::Group => {
-                    let src = self.comps[&(kind, qn.clone())].clone();
-                    self.group_stack.push(qn.clone());
-                    if let Some(m) = src.node.xs_children().next() {
-                        let _ = self.particle(src.doc, m, true);
+                    if !self.group_cache.contains_key(&qn) {
+                        let src = self.comps[&(kind, qn.clone())].clone();
+                        self.group_stack.push(qn.clone());
+                        let p = src.node.xs_children().next().cloned().and_then(|m| self.particle(src.doc, &m, true));
+                        self.group_stack.pop();
+                        self.group_cache.insert(qn.clone(), p);
                     }
-                    self.group_stack.pop();
                 }
                 Kind::AttributeGroup => {
-                    let src = self.comps[&(kind, qn.clone())].clone();
-                    self.attr_group_stack.push(qn.clone());
-                    let mut uses = AttrAcc::default();
-                    self.attribute_children(src.doc, &src.node, &mut uses);
-                    self.attr_group_stack.pop();
+                    if !self.attr_group_cache.contains_key(&qn) {
+                        let src = self.comps[&(kind, qn.clone())].clone();
+                        self.attr_group_stack.push(qn.clone());
+                        let mut uses = AttrAcc::default();
+                        self.attribute_children(src.doc, &src.node, &mut uses);
+                        self.attr_group_stack.pop();
+                        self.attr_group_cache.insert(qn.clone(), uses);
+                    }
                 }
                 Kind::Notation => {
                     self.schema.notations.push(qn.clone());
@@ -1327,15 +1337,20 @@ impl Compiler {
                     self.err(doc, node.pos, "mg-props-correct.2", format!("group '{}' refers to itself (circular)", qn.local));
                     return None;
                 }
-                self.group_stack.push(qn);
                 let inner = src.node.xs_children().next().cloned();
-                let p = inner.and_then(|m| {
-                    if m.is("all") && (!top || max != Some(1) || min > 1) {
-                        self.err(doc, node.pos, "cos-all-limited.1.2", "a group holding 'all' must be the whole content model, with maxOccurs 1".into());
+                if inner.as_ref().is_some_and(|m| m.is("all")) && (!top || max != Some(1) || min > 1) {
+                    self.err(doc, node.pos, "cos-all-limited.1.2", "a group holding 'all' must be the whole content model, with maxOccurs 1".into());
+                }
+                let p = match self.group_cache.get(&qn) {
+                    Some(p) => p.clone(),
+                    None => {
+                        self.group_stack.push(qn.clone());
+                        let p = inner.and_then(|m| self.particle(src.doc, &m, true));
+                        self.group_stack.pop();
+                        self.group_cache.insert(qn, p.clone());
+                        p
                     }
-                    self.particle(src.doc, &m, true)
-                });
-                self.group_stack.pop();
+                };
                 let p = p?;
                 // The reference's occurrence applies to the group's model group.
                 if p.min == 1 && p.max == Some(1) {
@@ -1623,10 +1638,17 @@ impl Compiler {
                         self.err(doc, c.pos, "src-attribute_group.3", format!("attribute group '{}' refers to itself (circular)", qn.local));
                         continue;
                     }
-                    self.attr_group_stack.push(qn);
-                    let mut inner = AttrAcc::default();
-                    self.attribute_children(src.doc, &src.node, &mut inner);
-                    self.attr_group_stack.pop();
+                    let inner = match self.attr_group_cache.get(&qn) {
+                        Some(acc) => acc.clone(),
+                        None => {
+                            self.attr_group_stack.push(qn.clone());
+                            let mut inner = AttrAcc::default();
+                            self.attribute_children(src.doc, &src.node, &mut inner);
+                            self.attr_group_stack.pop();
+                            self.attr_group_cache.insert(qn, inner.clone());
+                            inner
+                        }
+                    };
                     for u in inner.uses {
                         let n = self.schema.attributes[u.decl].name.clone();
                         if acc.uses.iter().any(|x| self.schema.attributes[x.decl].name == n) {

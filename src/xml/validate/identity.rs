@@ -2,7 +2,7 @@
 
 use crate::xml::datatypes::Value;
 use crate::xml::reader::StartTag;
-use crate::xml::schema::model::{ElemId, Schema};
+use crate::xml::schema::model::{ElemId, Schema, TypeId};
 
 /// The identity-constraint tables of one validation run.
 #[derive(Default)]
@@ -13,8 +13,8 @@ impl Tables {
     pub fn start_element(
         &mut self,
         _schema: &Schema,
-        _names: &[(Option<String>, String)],
         _decl: Option<ElemId>,
+        _type: Option<TypeId>,
         _tag: &StartTag,
         _resolve: &dyn Fn(&str) -> Option<String>,
     ) {

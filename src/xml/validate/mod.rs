@@ -283,7 +283,7 @@ impl<'s> Validator<'s> {
             }
         }
 
-        let mut frame = Frame {
+        let frame = Frame {
             name,
             local: tag.local.clone(),
             elem: decl,
@@ -298,7 +298,7 @@ impl<'s> Validator<'s> {
         };
         if mode == Mode::Skip {
             self.stack.push(frame);
-            self.idc.start_element(self.schema, &self.stack_names(), None, &tag, &resolve);
+            self.idc.start_element(self.schema, None, None, &tag, &resolve);
             return;
         }
 
@@ -308,6 +308,7 @@ impl<'s> Validator<'s> {
             self.stack.push(frame);
             self.violation(pos, "cvc-elt.1", format!("no declaration for the root element '{}'", tag.local), None);
             self.stack.last_mut().into_iter().for_each(|f| f.mode = Mode::Skip);
+            self.idc.start_element(self.schema, None, None, &tag, &resolve);
             return;
         }
         self.stack.push(frame);
@@ -364,11 +365,7 @@ impl<'s> Validator<'s> {
 
         // 3. Attributes.
         self.attributes(&tag, type_, &resolve);
-        self.idc.start_element(self.schema, &self.stack_names(), decl, &tag, &resolve);
-    }
-
-    fn stack_names(&self) -> Vec<(Option<String>, String)> {
-        Vec::new()
+        self.idc.start_element(self.schema, decl, Some(type_), &tag, &resolve);
     }
 
     /// Blocking for xsi:type and substitution: the declaration's block plus its type's (§3.3.4 cvc-elt.4.3).
