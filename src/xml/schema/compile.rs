@@ -127,6 +127,8 @@ struct Compiler {
     /// keyref → (refer name, doc, position)
     keyref_refers: Vec<(IdcId, QName)>,
     queue: Vec<TypeId>,
+    /// Types being compiled, innermost last (a redefinition's self-reference is resolved against it).
+    type_stack: Vec<TypeId>,
     elem_queue: Vec<ElemId>,
     /// Where each type/element was defined, for messages.
     type_doc: Vec<usize>,
@@ -319,6 +321,7 @@ impl Compiler {
             idc_names: HashMap::new(),
             keyref_refers: Vec::new(),
             queue: Vec::new(),
+            type_stack: Vec::new(),
             elem_queue: Vec::new(),
             type_doc: vec![usize::MAX; n],
             elem_doc: Vec::new(),
@@ -470,41 +473,32 @@ impl Compiler {
     }
 
     fn register_all(&mut self) {
-        let mut hidden: HashMap<(usize, Kind, String), QName> = HashMap::new();
-        let redefines = self.redefines.clone();
-        for (r, d, node) in &redefines {
-            for child in node.xs_children() {
-                let Some(kind) = kind_of(child) else { continue };
-                let Some(name) = child.attr("name") else { continue };
-                let tns = self.docs[*r].tns.clone();
-                let orig = QName { ns: tns, local: format!("{}\u{1}redefined{}", name.trim(), r) };
-                hidden.insert((*d, kind, name.trim().to_owned()), orig);
-            }
-        }
         for d in 0..self.docs.len() {
             let root = self.docs[d].root.clone();
             for child in root.xs_children() {
                 let Some(kind) = kind_of(child) else { continue };
                 let Some(name) = child.attr("name") else { continue };
                 let qn = QName { ns: self.docs[d].tns.clone(), local: name.trim().to_owned() };
-                let qn = hidden.get(&(d, kind, name.trim().to_owned())).cloned().unwrap_or(qn);
                 self.register(kind, qn, Src { doc: d, node: child.clone(), self_ref: None });
             }
         }
-        for (r, d, node) in &redefines {
+        // Redefinitions were recorded innermost first, so a chain of redefines applies in order: each
+        // moves the definition current so far to a hidden name that its own self-reference resolves to.
+        let redefines = self.redefines.clone();
+        for (i, (r, _d, node)) in redefines.iter().enumerate() {
             for child in node.xs_children() {
                 let Some(kind) = kind_of(child) else { continue };
                 let Some(name) = child.attr("name") else { continue };
                 let qn = QName { ns: self.docs[*r].tns.clone(), local: name.trim().to_owned() };
-                let orig = hidden.get(&(*d, kind, name.trim().to_owned())).cloned();
-                match orig {
-                    Some(orig) if self.comps.contains_key(&(kind, orig.clone())) => {
-                        self.comps.remove(&(kind, qn.clone()));
-                        let src = Src { doc: *r, node: child.clone(), self_ref: Some((qn.clone(), orig)) };
+                let hidden = QName { ns: qn.ns.clone(), local: format!("{}\u{1}redefined{i}", qn.local) };
+                match self.comps.remove(&(kind, qn.clone())) {
+                    Some(orig) => {
+                        self.comps.insert((kind, hidden.clone()), orig);
+                        let src = Src { doc: *r, node: child.clone(), self_ref: Some((qn.clone(), hidden)) };
                         self.check_redefine_self_ref(kind, &src);
                         self.comps.insert((kind, qn), src);
                     }
-                    _ => self.err(*r, child.pos, "src-redefine", format!(
+                    None => self.err(*r, child.pos, "src-redefine", format!(
                         "'{}' is redefined but the redefined schema does not define it", name.trim())),
                 }
             }
@@ -740,18 +734,14 @@ impl Compiler {
 
     /// While compiling a redefining type, its own name means the original.
     fn current_type_self_ref(&self, qn: &QName) -> Option<QName> {
-        for (id, state) in self.type_state.iter().enumerate().rev() {
-            if *state == State::InProgress {
-                if let Some((src, Some(name))) = &self.type_src[id] {
-                    if let Some((me, orig)) = &src.self_ref {
-                        if me == qn && name == me {
-                            return Some(orig.clone());
-                        }
-                    }
-                }
-            }
+        let top = *self.type_stack.last()?;
+        match &self.type_src[top] {
+            Some((src, _)) => match &src.self_ref {
+                Some((me, orig)) if me == qn => Some(orig.clone()),
+                _ => None,
+            },
+            None => None,
         }
-        None
     }
 
     fn ensure_type(&mut self, id: TypeId) {
@@ -771,11 +761,13 @@ impl Compiler {
             self.type_state[id] = State::Done;
             return;
         };
+        self.type_stack.push(id);
         let def = if src.node.is("simpleType") {
             TypeDef::Simple(self.simple_type(src.doc, &src.node, name))
         } else {
             TypeDef::Complex(self.complex_type(id, src.doc, &src.node, name))
         };
+        self.type_stack.pop();
         self.schema.types[id] = def;
         self.type_state[id] = State::Done;
     }
@@ -1494,8 +1486,8 @@ impl Compiler {
                 self.err(doc, node.pos, "src-element.1", "an element cannot have both 'default' and 'fixed'".into());
                 None
             }
-            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None }),
-            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None }),
+            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
+            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
             _ => None,
         };
         let head = if node.attr("substitutionGroup").is_some() {
@@ -1614,8 +1606,8 @@ impl Compiler {
                 self.err(doc, node.pos, "src-attribute.1", "an attribute cannot have both 'default' and 'fixed'".into());
                 None
             }
-            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None }),
-            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None }),
+            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
+            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
             _ => None,
         }
     }
@@ -1963,7 +1955,7 @@ impl Compiler {
             let t = self.schema.elements[e].type_;
             let doc = self.elem_doc[e];
             let pos = self.schema.elements[e].pos;
-            match self.check_constraint_value(t, &vc.lexical) {
+            match self.check_constraint_value(t, &vc) {
                 Ok(v) => self.schema.elements[e].value_constraint.as_mut().into_iter().for_each(|x| x.value = v.clone()),
                 Err(m) => self.err(doc, pos, "e-props-correct.2 / cos-valid-default", format!(
                     "the {} value of element '{}' is not valid: {m}",
@@ -1975,7 +1967,7 @@ impl Compiler {
             let Some(vc) = self.schema.attributes[a].value_constraint.clone() else { continue };
             let t = self.schema.attributes[a].type_;
             let pos = self.schema.attributes[a].pos;
-            match self.check_constraint_value(t, &vc.lexical) {
+            match self.check_constraint_value(t, &vc) {
                 Ok(v) => self.schema.attributes[a].value_constraint.as_mut().into_iter().for_each(|x| x.value = v.clone()),
                 Err(m) => {
                     let file = self.docs.first().map(|d| d.path.clone()).unwrap_or_default();
@@ -1993,7 +1985,7 @@ impl Compiler {
                 if let Some(vc) = &mut u.value_constraint {
                     if vc.value.is_none() {
                         let at = self.schema.attributes[u.decl].type_;
-                        match self.check_constraint_value(at, &vc.lexical) {
+                        match self.check_constraint_value(at, vc) {
                             Ok(v) => {
                                 vc.value = v;
                                 changed = true;
@@ -2016,7 +2008,8 @@ impl Compiler {
     }
 
     /// A default/fixed value against its type: Ok(Some(value)) for simple content, Ok(None) for mixed.
-    fn check_constraint_value(&self, t: TypeId, lexical: &str) -> Result<Option<Value>, String> {
+    fn check_constraint_value(&self, t: TypeId, vc: &ValueConstraint) -> Result<Option<Value>, String> {
+        let lexical = vc.lexical.as_str();
         let id = self.schema.builtin_types[&Builtin::Id];
         let simple = match &self.schema.types[t] {
             TypeDef::Simple(_) => t,
@@ -2029,8 +2022,8 @@ impl Compiler {
         if self.schema.derives_from(simple, id, Derivations::default()) {
             return Err("ID-typed values cannot have a default or fixed value".into());
         }
-        let no_ns = |_: &str| None;
-        self.schema.validate_simple(simple, lexical, &no_ns).map(Some).map_err(|e| e.expected)
+        let resolve = |p: &str| vc.namespaces.iter().find(|(q, _)| q == p).map(|(_, u)| u.clone()).filter(|u| !u.is_empty());
+        self.schema.validate_simple(simple, lexical, &resolve).map(Some).map_err(|e| e.expected)
     }
 
     fn check_keyrefs(&mut self) {

@@ -89,6 +89,8 @@ pub struct ValueConstraint {
     pub lexical: String,
     /// The value in the type's value space (absent for complex mixed content, compared as strings).
     pub value: Option<Value>,
+    /// Namespace bindings where the constraint was written, for QName-valued defaults.
+    pub namespaces: Arc<Vec<(String, String)>>,
 }
 
 /// The namespace constraint of a wildcard (XSD 1.0 §3.10.1).
