@@ -36,6 +36,8 @@ struct Doc {
     path: String,
     dir: PathBuf,
     tns: Option<String>,
+    /// Included without a target namespace of its own: unqualified references mean the adopted one.
+    chameleon: bool,
     root: Node,
     elem_qualified: bool,
     attr_qualified: bool,
@@ -416,6 +418,7 @@ impl Compiler {
             path: file,
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             tns: tns.clone(),
+            chameleon: own_tns.is_none() && tns.is_some(),
             elem_qualified: form("elementFormDefault"),
             attr_qualified: form("attributeFormDefault"),
             block_default: deriv("blockDefault"),
@@ -576,7 +579,11 @@ impl Compiler {
             Some(p) => Some(node.resolve_prefix(p)?.to_owned()),
             None => node.resolve_prefix("").map(str::to_owned).filter(|s| !s.is_empty()),
         };
-        let _ = doc;
+        // Chameleon include (§4.2.1): names without a namespace take the includer's.
+        let ns = match ns {
+            None if self.docs.get(doc).is_some_and(|d| d.chameleon) => self.docs[doc].tns.clone(),
+            ns => ns,
+        };
         Some(QName { ns, local: l.to_owned() })
     }
 
@@ -618,6 +625,10 @@ impl Compiler {
     // ---------------------------------------------------------------- compiling
 
     fn compile_all(&mut self) {
+        // Notations first: NOTATION-typed values (facets, defaults) are checked against them.
+        let mut notations: Vec<QName> = self.comps.keys().filter(|(k, _)| *k == Kind::Notation).map(|(_, q)| q.clone()).collect();
+        notations.sort();
+        self.schema.notations = notations;
         let keys: Vec<(Kind, QName)> = {
             let mut k: Vec<_> = self.comps.keys().cloned().collect();
             k.sort_by(|a, b| (a.1.clone(), a.0 as u8).cmp(&(b.1.clone(), b.0 as u8)));
@@ -655,9 +666,7 @@ impl Compiler {
                         self.attr_group_cache.insert(qn.clone(), uses);
                     }
                 }
-                Kind::Notation => {
-                    self.schema.notations.push(qn.clone());
-                }
+                Kind::Notation => {}
             }
         }
         loop {
@@ -1030,22 +1039,34 @@ impl Compiler {
                 }
                 ct.content = ContentType::Simple(st);
             } else {
-                let combined = match (base_particle.clone(), particle) {
-                    (None, p) => p,
-                    (Some(bp), None) => Some(bp),
-                    (Some(bp), Some(p)) => {
-                        if matches!(bp.term, TermDef::All(_)) || matches!(p.term, TermDef::All(_)) {
-                            self.err(doc, deriv.pos, "cos-all-limited", "an 'all' group cannot be extended or used in an extension (XSD 1.0)".into());
-                        }
-                        Some(ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![bp, p]) })
-                    }
-                };
+                // §3.4.2 complex content, clause 3.2: an empty explicit content keeps the base's content;
+                // an empty base takes the explicit content; otherwise both, in sequence.
+                let explicit_empty = particle.is_none() && !mixed;
                 let b_empty = matches!(b.content, ContentType::Empty);
-                if !b_empty && base_particle.is_some() && mixed != base_mixed && !(combined.is_some() && base_particle.is_none()) {
-                    self.err(doc, deriv.pos, "cos-ct-extends.1.4.3.2.2.1", "an extension must be mixed exactly when its base is".into());
+                if explicit_empty {
+                    if b_empty {
+                        self.set_content(id, None, false, ct);
+                    } else {
+                        self.set_content(id, base_particle, base_mixed, ct);
+                    }
+                } else if b_empty {
+                    self.set_content(id, particle, mixed, ct);
+                } else {
+                    if mixed != base_mixed {
+                        self.err(doc, deriv.pos, "cos-ct-extends.1.4.3.2.2.1", "an extension must be mixed exactly when its base is".into());
+                    }
+                    let combined = match (base_particle, particle) {
+                        (None, p) => p,
+                        (Some(bp), None) => Some(bp),
+                        (Some(bp), Some(p)) => {
+                            if matches!(bp.term, TermDef::All(_)) || matches!(p.term, TermDef::All(_)) {
+                                self.err(doc, deriv.pos, "cos-all-limited", "an 'all' group cannot be extended or used in an extension (XSD 1.0)".into());
+                            }
+                            Some(ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![bp, p]) })
+                        }
+                    };
+                    self.set_content(id, combined, mixed, ct);
                 }
-                let mixed = if base_particle.is_some() && !b_empty { base_mixed || mixed } else { mixed };
-                self.set_content(id, combined, mixed, ct);
             }
             // Attributes: the base's, then the new ones; the wildcard is the union.
             let mut uses = b.attributes.clone();
@@ -1852,7 +1873,9 @@ impl Compiler {
     fn leaf_names(&self, e: ElemId) -> Vec<QName> {
         let mut v = vec![self.schema.elements[e].name.clone()];
         for s in &self.schema.substitutes[e] {
-            v.push(self.schema.elements[*s].name.clone());
+            if self.schema.can_substitute(e, *s) {
+                v.push(self.schema.elements[*s].name.clone());
+            }
         }
         v
     }

@@ -552,6 +552,40 @@ impl Schema {
         Ok(value)
     }
 
+    /// Whether `member` may appear where the declaration `head` is expected (XSD 1.0 §3.3.6
+    /// Substitution Group OK (Transitive)): `head` does not block substitution, no intermediate head
+    /// does, and the member's type derivation uses no method `head` (or its type) blocks.
+    pub fn can_substitute(&self, head: ElemId, member: ElemId) -> bool {
+        if head == member {
+            return true;
+        }
+        let d = &self.elements[head];
+        if d.block.substitution {
+            return false;
+        }
+        let mut h = self.elements[member].substitution_head;
+        let mut guard = 0;
+        while let Some(x) = h {
+            if x == head {
+                break;
+            }
+            if self.elements[x].block.substitution || guard > self.elements.len() {
+                return false;
+            }
+            h = self.elements[x].substitution_head;
+            guard += 1;
+        }
+        if h.is_none() {
+            return false;
+        }
+        let mut blocked = d.block;
+        if let Some(ct) = self.complex(d.type_) {
+            blocked.extension |= ct.block.extension;
+            blocked.restriction |= ct.block.restriction;
+        }
+        self.derives_from(self.elements[member].type_, d.type_, blocked)
+    }
+
     /// Whether the values of this simple type are IDs, IDREFs or lists of IDREFs (for ID/IDREF checking).
     pub fn id_kind(&self, type_id: TypeId) -> IdKind {
         let Some(st) = self.simple(type_id) else { return IdKind::None };

@@ -10,7 +10,7 @@
 
 mod identity;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::io::BufRead;
 
@@ -388,7 +388,7 @@ impl<'s> Validator<'s> {
         self.schema.substitutes[e]
             .iter()
             .copied()
-            .find(|s| &self.schema.elements[*s].name == qn)
+            .find(|s| &self.schema.elements[*s].name == qn && self.schema.can_substitute(e, *s))
             .unwrap_or(e)
     }
 
@@ -646,46 +646,11 @@ fn leaf_matches(schema: &Schema, leaf: &LeafTerm, qn: &QName) -> bool {
     match leaf {
         LeafTerm::Wildcard(w) => w.ns.allows(qn.ns.as_deref()),
         LeafTerm::Element(e) => {
-            let d = &schema.elements[*e];
-            if &d.name == qn {
-                return true;
-            }
-            if d.block.substitution {
-                return false;
-            }
-            schema.substitutes[*e].iter().any(|s| {
-                let sd = &schema.elements[*s];
-                if &sd.name != qn {
-                    return false;
-                }
-                // Blocked if any step of the member's type derivation uses a method the head blocks.
-                let mut blocked = d.block;
-                if let Some(ct) = schema.complex(d.type_) {
-                    blocked.extension |= ct.block.extension;
-                    blocked.restriction |= ct.block.restriction;
-                }
-                schema.derives_from(sd.type_, d.type_, blocked) && !substitution_chain_blocked(schema, *s, *e)
-            })
+            &schema.elements[*e].name == qn
+                || schema.substitutes[*e]
+                    .iter()
+                    .any(|s| &schema.elements[*s].name == qn && schema.can_substitute(*e, *s))
         }
     }
 }
 
-/// Intermediate heads between a member and the head it substitutes for may block substitution too.
-fn substitution_chain_blocked(schema: &Schema, member: ElemId, head: ElemId) -> bool {
-    let mut h = schema.elements[member].substitution_head;
-    let mut guard = 0;
-    while let Some(x) = h {
-        if x == head || guard > schema.elements.len() {
-            return false;
-        }
-        if schema.elements[x].block.substitution {
-            return true;
-        }
-        h = schema.elements[x].substitution_head;
-        guard += 1;
-    }
-    false
-}
-
-#[allow(dead_code)]
-type Unused = HashMap<(), ()>;
