@@ -1673,7 +1673,7 @@ impl Compiler {
                         }
                         acc.uses.push(u);
                     }
-                    acc.prohibited.extend(inner.prohibited);
+                    // Prohibited uses inside an attribute group are not part of it (XSD 1.0 §3.6.2).
                     if let Some(w) = inner.wildcard {
                         group_wilds.push(w);
                     }

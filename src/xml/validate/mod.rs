@@ -438,6 +438,7 @@ impl<'s> Validator<'s> {
             }
             return;
         };
+        let mut id_attributes = 0usize;
         for a in tag.attributes.iter().filter(|a| a.ns.as_deref() != Some(XSI_NS)) {
             let an = QName { ns: a.ns.clone(), local: a.local.clone() };
             let use_ = ct.attributes.iter().find(|u| schema.attributes[u.decl].name == an);
@@ -475,6 +476,12 @@ impl<'s> Validator<'s> {
                             let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
                             self.violation_at(format!("{}/@{}", self.path(), a.local), pos, "cvc-au", format!(
                                 "attribute '{}' must have its fixed value '{}'", a.local, vc.lexical), shown);
+                        }
+                    }
+                    if schema.id_kind(at) == IdKind::Id {
+                        id_attributes += 1;
+                        if id_attributes == 2 {
+                            self.violation(pos, "cvc-complex-type.5", "an element can have at most one attribute of type ID".into(), None);
                         }
                     }
                     self.note_ids(at, &v, pos);
@@ -579,8 +586,11 @@ impl<'s> Validator<'s> {
                             self.violation(fpos, "cvc-complex-type.2.4.b", format!(
                                 "the content of '{name}' is incomplete; expected {expected}"), None);
                         }
-                        if content.mixed && !had_child {
-                            if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                        if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                            if had_child {
+                                self.violation(fpos, "cvc-elt.5.2.2.1", format!(
+                                    "an element with the fixed value '{}' cannot have child elements", vc.lexical), None);
+                            } else if content.mixed {
                                 if !text.is_empty() && text != vc.lexical {
                                     let shown = self.masked(&[&local], &text);
                                     self.violation(fpos, "cvc-elt.5.2.2.2.1", format!(
