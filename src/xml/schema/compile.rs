@@ -440,9 +440,7 @@ impl Compiler {
                                 "included schema has target namespace '{}', not '{}'",
                                 jt.unwrap_or_default(), tns.clone().unwrap_or_default()));
                         }
-                        // Included documents share visibility of imports both ways.
-                        let vis: Vec<_> = self.docs[j].visible.iter().cloned().collect();
-                        self.docs[idx].visible.extend(vis);
+                        // Each document sees only what it imports itself (src-resolve.4.2).
                         if m == LoadMode::Redefine {
                             self.redefines.push((idx, j, child.clone()));
                         }
@@ -927,8 +925,9 @@ impl Compiler {
             SimpleVariety::List(_) => Variety::List,
             SimpleVariety::Union(_) => Variety::Union,
         };
-        if matches!(variety, Variety::Atomic(Builtin::AnySimpleType)) && !raw.is_empty() {
-            self.err(doc, body.pos, "cos-applicable-facets", "anySimpleType cannot be restricted with facets".into());
+        if base == self.schema.any_simple_type {
+            // XSD 1.0 §3.14.6: only the built-in primitives restrict anySimpleType directly.
+            self.err(doc, body.pos, "st-props-correct.2", "anySimpleType cannot be the base of a restriction".into());
             return b.facets.clone();
         }
         let schema = &self.schema;
@@ -1606,7 +1605,8 @@ impl Compiler {
         }
         let t = if node.attr("type").is_some() {
             let t = self.type_ref(doc, node, "type");
-            if self.schema.complex(t).is_some() && t != self.schema.any_type {
+            self.ensure_type(t);
+            if self.schema.complex(t).is_some() {
                 self.err(doc, node.pos, "a-props-correct", format!("the type of an attribute must be simple; '{}' is complex", self.schema.type_name(t)));
             }
             if t == self.schema.any_type { self.schema.any_simple_type } else { t }

@@ -43,6 +43,7 @@ enum Check {
 
 struct Rule {
     attrs: Vec<(&'static str, Check)>,
+    required: &'static [&'static str],
     children: Option<(ContentModel, Vec<&'static str>)>,
 }
 
@@ -277,7 +278,7 @@ fn build_rules() -> HashMap<String, Rule> {
     ];
     let mut map = HashMap::new();
     for (k, attrs, expr) in table {
-        map.insert(k, Rule { attrs, children: Some(compile_expr(&expr)) });
+        map.insert(k.clone(), Rule { attrs, required: required_attrs(&k), children: Some(compile_expr(&expr)) });
     }
     for f in [
         "minExclusive",
@@ -292,16 +293,31 @@ fn build_rules() -> HashMap<String, Rule> {
         "whiteSpace",
     ] {
         let (attrs, expr) = facet(true);
-        map.insert(f.to_string(), Rule { attrs, children: Some(compile_expr(expr)) });
+        map.insert(f.to_string(), Rule { attrs, required: &["value"], children: Some(compile_expr(expr)) });
     }
     for f in ["enumeration", "pattern"] {
         let (attrs, expr) = facet(false);
-        map.insert(f.to_string(), Rule { attrs, children: Some(compile_expr(expr)) });
+        map.insert(f.to_string(), Rule { attrs, required: &["value"], children: Some(compile_expr(expr)) });
     }
     for f in ["appinfo", "documentation"] {
-        map.insert(f.to_string(), Rule { attrs: vec![("source", Any)], children: None });
+        map.insert(f.to_string(), Rule { attrs: vec![("source", Any)], required: &[], children: None });
     }
     map
+}
+
+/// Attributes the Schema for Schemas requires on an element (by rule key).
+fn required_attrs(key: &str) -> &'static [&'static str] {
+    match key {
+        "include" | "redefine" => &["schemaLocation"],
+        "top:simpleType" | "top:complexType" | "top:group" | "top:attributeGroup" | "top:element"
+        | "top:attribute" | "notation" | "unique" | "key" => &["name"],
+        "keyref" => &["name", "refer"],
+        "selector" | "field" => &["xpath"],
+        "local:group" | "local:attributeGroup" => &["ref"],
+        "complexContent/restriction" | "complexContent/extension" | "simpleContent/restriction"
+        | "simpleContent/extension" => &["base"],
+        _ => &[],
+    }
 }
 
 /// Compile `a? (b|c)* d+` style expressions: juxtaposition is sequence, `|` choice, postfix `? * +`.
@@ -406,7 +422,34 @@ fn check_node<'a>(
         });
         return;
     };
+    for req in rule.required {
+        if node.attr(req).is_none() {
+            errors.push(S4sError {
+                node,
+                rule: "s4s-att-must-appear",
+                message: format!("xs:{} needs the attribute '{req}'", node.local),
+            });
+        }
+    }
+    if node.local == "notation" && node.attr("public").is_none() && node.attr("system").is_none() {
+        errors.push(S4sError {
+            node,
+            rule: "s4s-att-must-appear",
+            message: "xs:notation needs 'public' or 'system'".into(),
+        });
+    }
     for (ns, local, value) in &node.attrs {
+        if ns.as_deref() == Some(crate::xml::reader::XML_NS) && local == "lang" {
+            let ok = crate::xml::datatypes::parse(crate::xml::datatypes::Builtin::Language, value.trim(), &|_| None).is_ok();
+            if !ok {
+                errors.push(S4sError {
+                    node,
+                    rule: "s4s-att-invalid-value",
+                    message: format!("xml:lang '{value}' is not a language tag"),
+                });
+            }
+            continue;
+        }
         if ns.is_some() {
             if ns.as_deref() == Some(XS_NS) {
                 errors.push(S4sError {

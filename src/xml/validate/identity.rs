@@ -133,17 +133,16 @@ impl Tables {
             && tag.attributes.iter().any(|a| {
                 a.ns.as_deref() == Some(XSI_NS) && a.local == "nil" && matches!(a.value.trim(), "true" | "1")
             });
-        let kind = if nil {
-            FieldKind::Nil
-        } else {
-            match type_.and_then(|t| schema.types.get(t)) {
-                None => FieldKind::Untyped,
-                Some(TypeDef::Simple(_)) => FieldKind::Simple,
-                Some(TypeDef::Complex(ct)) => match ct.content {
-                    ContentType::Simple(_) => FieldKind::Simple,
-                    _ => FieldKind::NotSimple,
-                },
-            }
+        // A nil element still needs a simple type to be a field (cvc-identity-constraint.3).
+        let kind = match type_.and_then(|t| schema.types.get(t)) {
+            None => FieldKind::Untyped,
+            Some(TypeDef::Simple(_)) if nil => FieldKind::Nil,
+            Some(TypeDef::Simple(_)) => FieldKind::Simple,
+            Some(TypeDef::Complex(ct)) => match ct.content {
+                ContentType::Simple(_) if nil => FieldKind::Nil,
+                ContentType::Simple(_) => FieldKind::Simple,
+                _ => FieldKind::NotSimple,
+            },
         };
         self.frames.push(Frame {
             name: QName { ns: tag.ns.clone(), local: tag.local.clone() },
@@ -162,7 +161,7 @@ impl Tables {
             return;
         }
         // Attribute values are computed once per element, only if some field asks for them.
-        let mut attrs: Option<Vec<(QName, Option<String>)>> = None;
+        let mut attrs: Option<Vec<(QName, AttrValue)>> = None;
         let mut errors = Vec::new();
         let mut pending = Vec::new();
         for s in 0..self.scopes.len() {
@@ -182,7 +181,7 @@ impl Tables {
                 let rel = self.frames.get(scope.nodes[n].depth + 1..).unwrap_or_default();
                 for (f, alts) in c.fields.iter().enumerate() {
                     let mut element = false;
-                    let mut found: Vec<(QName, Option<String>)> = Vec::new();
+                    let mut found: Vec<(QName, AttrValue)> = Vec::new();
                     for alt in alts {
                         match alt.steps.last() {
                             Some(XStep::Attribute(test)) => {
@@ -215,10 +214,18 @@ impl Tables {
                             kind_name(c.kind), c.name.local, describe_field(alts), node.local, node.line)));
                         continue;
                     }
-                    if let Some((_, v)) = found.pop() {
+                    if let Some((name, v)) = found.pop() {
                         *slot = match v {
-                            Some(k) => Slot::Value(k),
-                            None => Slot::Bad,
+                            AttrValue::Key(k) => Slot::Value(k),
+                            AttrValue::Invalid => Slot::Bad,
+                            AttrValue::Undeclared if type_.is_none() => Slot::Bad,
+                            AttrValue::Undeclared => {
+                                errors.push(("cvc-identity-constraint.3", format!(
+                                    "{} '{}': field {} selects the attribute '{}', which has no declaration and so no \
+                                     simple type",
+                                    kind_name(c.kind), c.name.local, describe_field(alts), name.local)));
+                                Slot::Bad
+                            }
                         };
                         continue;
                     }
@@ -407,14 +414,25 @@ fn name_matches(test: &NameTest, name: &QName) -> bool {
     }
 }
 
-/// The element's attributes with their typed values' keys (`None` when the value is invalid), including
-/// defaulted ones, which are part of the infoset identity constraints see.
+/// What an attribute gives a field.
+#[derive(Clone)]
+enum AttrValue {
+    /// The typed value's key.
+    Key(String),
+    /// The value is invalid for its type (the validator reports that).
+    Invalid,
+    /// No declaration: no type, which a field needs (XSD 1.0; skip/lax wildcard attributes).
+    Undeclared,
+}
+
+/// The element's attributes with their typed values, including defaulted ones, which are part of the
+/// infoset identity constraints see.
 fn attribute_values(
     schema: &Schema,
     type_: Option<TypeId>,
     tag: &StartTag,
     resolve: &dyn Fn(&str) -> Option<String>,
-) -> Vec<(QName, Option<String>)> {
+) -> Vec<(QName, AttrValue)> {
     let ct = type_.and_then(|t| schema.complex(t));
     let mut out = Vec::with_capacity(tag.attributes.len());
     for a in &tag.attributes {
@@ -424,8 +442,8 @@ fn attribute_values(
             .map(|u| u.decl)
             .or_else(|| schema.global_attributes.get(&name).copied());
         let key = match decl.and_then(|d| schema.attributes.get(d)) {
-            Some(d) => schema.validate_simple(d.type_, &a.value, resolve).ok().map(|v| v.key()),
-            None => Some(Value::String(a.value.clone()).key()),
+            Some(d) => typed(schema.validate_simple(d.type_, &a.value, resolve).ok()),
+            None => AttrValue::Undeclared,
         };
         out.push((name, key));
     }
@@ -435,12 +453,16 @@ fn attribute_values(
             continue;
         }
         let key = match &vc.value {
-            Some(v) => Some(v.key()),
-            None => schema.validate_simple(d.type_, &vc.lexical, resolve).ok().map(|v| v.key()),
+            Some(v) => AttrValue::Key(v.key()),
+            None => typed(schema.validate_simple(d.type_, &vc.lexical, resolve).ok()),
         };
         out.push((d.name.clone(), key));
     }
     out
+}
+
+fn typed(v: Option<Value>) -> AttrValue {
+    v.map_or(AttrValue::Invalid, |v| AttrValue::Key(v.key()))
 }
 
 fn kind_name(kind: IdcKind) -> &'static str {
