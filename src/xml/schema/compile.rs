@@ -1144,7 +1144,7 @@ impl Compiler {
                     }
                     if let Some(bf) = bu.value_constraint.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
                         let same = match &u.value_constraint {
-                            Some(v) if v.kind == ValueConstraintKind::Fixed => values_equal(v, bf),
+                            Some(v) if v.kind == ValueConstraintKind::Fixed => self.same_value(bdecl.type_, v, bf),
                             _ => false,
                         };
                         if !same {
@@ -1178,6 +1178,17 @@ impl Compiler {
             }
         }
         ct.attribute_wildcard = acc.wildcard;
+    }
+
+    /// Whether two value constraints denote the same value of type `t` (compared in the value space
+    /// when both parse, else as written).
+    fn same_value(&mut self, t: TypeId, a: &ValueConstraint, b: &ValueConstraint) -> bool {
+        self.ensure_type(t);
+        let parse = |vc: &ValueConstraint| self.check_constraint_value(t, vc).ok().flatten();
+        match (parse(a), parse(b)) {
+            (Some(x), Some(y)) => x.same(&y),
+            _ => values_equal(a, b),
+        }
     }
 
     fn simple_content(&mut self, id: TypeId, doc: usize, body: &Node, ct: &mut ComplexType) {

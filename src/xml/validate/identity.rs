@@ -672,4 +672,21 @@ mod tests {
         let r = run(xsd, r#"<root><u v="x"/><u/></root>"#);
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.1"]);
     }
+
+    #[test]
+    fn nil_fields_and_undeclared_attributes() {
+        let xsd = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+          <xs:element name="root"><xs:complexType><xs:sequence>
+            <xs:element name="u" type="xs:string" nillable="true" maxOccurs="unbounded"/>
+          </xs:sequence><xs:anyAttribute processContents="skip"/></xs:complexType>
+          <xs:unique name="q"><xs:selector xpath="u"/><xs:field xpath="."/></xs:unique>
+          <xs:unique name="a"><xs:selector xpath="."/><xs:field xpath="@x"/></xs:unique>
+          </xs:element></xs:schema>"#;
+        let xsi = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
+        let r = run(xsd, &format!(r#"<root {xsi}><u xsi:nil="true"/><u xsi:nil="true"/><u>a</u></root>"#));
+        assert!(r.is_valid(), "{:?}", r.violations);
+        // A skip-wildcard attribute has no type, so it cannot be a field in XSD 1.0.
+        let r = run(xsd, r#"<root x="1"><u>a</u></root>"#);
+        assert_eq!(rules(&r), ["cvc-identity-constraint.3"]);
+    }
 }

@@ -118,6 +118,9 @@ struct Frame {
     nil: bool,
     had_child: bool,
     text_error: bool,
+    /// The content model already rejected a child: later children are skipped without more reports
+    /// (the automaton has lost its place, so they would only echo the first error).
+    content_failed: bool,
     pos: Position,
 }
 
@@ -235,6 +238,7 @@ impl<'s> Validator<'s> {
                     self.violation(pos, "cvc-elt.3.2.1", msg, None);
                 } else {
                     match self.schema.complex(parent.type_).map(|c| &c.content) {
+                        _ if parent.content_failed => mode = Mode::Skip,
                         Some(ContentType::Elements(content)) => {
                             let content = content.clone();
                             let schema = self.schema;
@@ -261,6 +265,7 @@ impl<'s> Validator<'s> {
                                     },
                                 },
                                 Err(()) => {
+                                    parent.content_failed = true;
                                     let expected = self.expected_names(&content, state_clone(&self.stack));
                                     mode = Mode::Skip;
                                     self.violation(pos, "cvc-complex-type.2.4", format!(
@@ -294,6 +299,7 @@ impl<'s> Validator<'s> {
             nil: false,
             had_child: false,
             text_error: false,
+            content_failed: false,
             pos,
         };
         if mode == Mode::Skip {
@@ -569,8 +575,8 @@ impl<'s> Validator<'s> {
             return;
         }
         let text = std::mem::take(&mut f.text);
-        let (type_, nil, elem, state, had_child, fpos, name, local) =
-            (f.type_, f.nil, f.elem, f.state.take(), f.had_child, f.pos, f.name.clone(), f.local.clone());
+        let (type_, nil, elem, state, had_child, fpos, name, local, content_failed) =
+            (f.type_, f.nil, f.elem, f.state.take(), f.had_child, f.pos, f.name.clone(), f.local.clone(), f.content_failed);
         let schema = self.schema;
         let mut typed_value: Option<Value> = None;
         let vc = elem.and_then(|e| schema.elements[e].value_constraint.clone());
@@ -581,7 +587,7 @@ impl<'s> Validator<'s> {
                     ContentType::Simple(s) => Some(*s),
                     ContentType::Elements(content) => {
                         let state = state.unwrap_or_else(|| content.model.start());
-                        if !content.model.can_finish(&state) {
+                        if !content_failed && !content.model.can_finish(&state) {
                             let expected = self.expected_names(content, Some(state));
                             self.violation(fpos, "cvc-complex-type.2.4.b", format!(
                                 "the content of '{name}' is incomplete; expected {expected}"), None);
