@@ -23,7 +23,7 @@ use reggate::xml::schema::Schema;
 use reggate::xml::validate::{Options, Report, validate_bytes};
 
 /// Mutants generated per valid fixture (before de-duplication).
-const MUTANTS_PER_FIXTURE: usize = 130;
+const MUTANTS_PER_FIXTURE: usize = 200;
 /// Documents handed to one `xmllint` process: it compiles the driver schema once per process.
 const XMLLINT_BATCH: usize = 400;
 /// Seed of the mutation generator; change it to explore other mutants.
@@ -38,7 +38,21 @@ struct Allowed {
 }
 
 /// Disagreements where libxml2 is known to be wrong. Each names the spec rule; keep it short and exact.
-const ALLOW_LIST: &[Allowed] = &[];
+const ALLOW_LIST: &[Allowed] = &[Allowed {
+    // libxml2 2.9/2.12 resolves the prefix of an xs:QName value before collapsing whitespace, so
+    // `<faultcode>  soap:Server </faultcode>` gets "The QName value '  soap:Server ' has no
+    // corresponding namespace declaration in scope" and "is not a valid value of the atomic type
+    // 'xs:QName'".
+    rule: "XSD 1.0 Part 2 §3.2.18 QName: whiteSpace is fixed to collapse (§4.3.6), so leading and \
+           trailing whitespace is removed before the lexical (NCName ':' NCName) and prefix checks",
+    matches: |d| {
+        d.reggate.is_valid()
+            && !d.xmllint_valid
+            && !d.xmllint_messages.is_empty()
+            && d.xmllint_messages.iter().all(|m| m.contains("QName"))
+            && d.doc.origin.contains("padded with whitespace")
+    },
+}];
 
 /// One document both validators saw.
 struct Doc {
@@ -252,6 +266,9 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
         let tag = &text[el.start + 1..el.tag_end];
         tag.split(|c: char| c.is_whitespace() || c == '>' || c == '/').next().unwrap_or("").to_owned()
     };
+    if els.len() < 2 {
+        return None;
+    }
     let i = 1 + rng.below(els.len() - 1);
     let el = &els[i];
     match rng.below(7) {
@@ -352,12 +369,12 @@ fn write_driver(dir: &Path) -> PathBuf {
         let mut tns = None;
         loop {
             match reader.read_event().expect("xsd is well-formed") {
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"schema" => {
+                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "schema" => {
                     tns = e
                         .attributes()
                         .flatten()
-                        .find(|a| a.key.as_ref() == b"targetNamespace")
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                        .find(|a| a.key.as_ref() == "targetNamespace")
+                        .map(|a| a.value.to_string());
                     break;
                 }
                 Event::Eof => break,
@@ -447,8 +464,17 @@ fn reggate_agrees_with_libxml2() {
         let mut attempts = 0;
         while made < MUTANTS_PER_FIXTURE && attempts < MUTANTS_PER_FIXTURE * 20 {
             attempts += 1;
-            let Some((mutant, what)) = mutate(&mut rng, &text, &els) else { continue };
+            let Some((mut mutant, mut what)) = mutate(&mut rng, &text, &els) else { continue };
             made += 1;
+            // One mutant in three gets a second mutation: errors that only show in combination
+            // (a duplicated element whose copy is then broken, say) and more valid variations.
+            if rng.below(3) == 0 {
+                let els2 = elements(&mutant);
+                if let Some((m2, w2)) = mutate(&mut rng, &mutant, &els2) {
+                    mutant = m2;
+                    what = format!("{what}; then {w2}");
+                }
+            }
             if seen.insert(mutant.clone()) {
                 docs.push(Doc { origin: format!("{name}: {what}"), text: mutant });
             }

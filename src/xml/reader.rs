@@ -268,11 +268,10 @@ impl<R: BufRead> XmlReader<R> {
 
     /// Advance line accounting over raw bytes that start at `offset`.
     fn count_lines(&mut self, raw: &[u8], offset: u64) {
-        for (i, b) in raw.iter().enumerate() {
-            if *b == b'\n' {
-                self.line = self.line.saturating_add(1);
-                self.line_start = offset + i as u64 + 1;
-            }
+        if let Some(last) = raw.iter().rposition(|b| *b == b'\n') {
+            let n = raw.iter().filter(|b| **b == b'\n').count();
+            self.line = self.line.saturating_add(n as u32);
+            self.line_start = offset + last as u64 + 1;
         }
     }
 
@@ -330,18 +329,16 @@ impl<R: BufRead> XmlReader<R> {
             QEvent::Text(t) => {
                 let raw: &str = &t;
                 self.check_text_limit(raw.len(), start)?;
-                let s = raw.to_owned();
                 let pos = self.position_at(start);
-                self.count_lines(s.as_bytes(), raw_offset);
-                self.push_text(&s, pos, start)?;
+                self.count_lines(raw.as_bytes(), raw_offset);
+                self.push_text(raw, pos, start)?;
             }
             QEvent::CData(t) => {
                 let raw: &str = &t;
                 self.check_text_limit(raw.len(), start)?;
-                let s = raw.to_owned();
                 let pos = self.position_at(start);
-                self.count_lines(s.as_bytes(), raw_offset);
-                self.push_raw_text(&s, pos, start)?;
+                self.count_lines(raw.as_bytes(), raw_offset);
+                self.push_raw_text(raw, pos, start)?;
             }
             QEvent::GeneralRef(r) => {
                 let name: &str = &r;
@@ -351,16 +348,16 @@ impl<R: BufRead> XmlReader<R> {
                 })?;
                 let ch = ch.map_err(|c| self.error(XmlErrorKind::InvalidChar(c), start))?;
                 let mut tmp = [0u8; 4];
-                let s = ch.encode_utf8(&mut tmp).to_owned();
-                self.push_raw_text(&s, pos, start)?;
+                let s: &str = ch.encode_utf8(&mut tmp);
+                self.push_raw_text(s, pos, start)?;
             }
             QEvent::Comment(c) => {
-                let raw = c.as_bytes().to_vec();
-                self.count_lines(&raw, raw_offset);
+                let raw: &[u8] = c.as_bytes();
+                self.count_lines(raw, raw_offset);
             }
             QEvent::PI(p) => {
-                let raw = p.as_bytes().to_vec();
-                self.count_lines(&raw, raw_offset);
+                let raw: &[u8] = p.as_bytes();
+                self.count_lines(raw, raw_offset);
             }
             QEvent::Decl(d) => {
                 if let Some(Ok(enc)) = d.encoding() {
@@ -374,28 +371,28 @@ impl<R: BufRead> XmlReader<R> {
                         ));
                     }
                 }
-                let raw = d.as_bytes().to_vec();
-                self.count_lines(&raw, raw_offset);
+                let raw: &[u8] = d.as_bytes();
+                self.count_lines(raw, raw_offset);
             }
             QEvent::DocType(_) => return Err(self.error(XmlErrorKind::Dtd, start)),
             QEvent::Start(s) => {
-                let raw = s.as_bytes().to_vec();
+                let raw: &[u8] = s.as_bytes();
                 let tag = self.start_tag(&s, start)?;
-                self.count_lines(&raw, raw_offset);
+                self.count_lines(raw, raw_offset);
                 return Ok(Some(self.emit_or_hold(Event::Start(tag), false)));
             }
             QEvent::Empty(s) => {
-                let raw = s.as_bytes().to_vec();
+                let raw: &[u8] = s.as_bytes();
                 let tag = self.start_tag(&s, start)?;
-                self.count_lines(&raw, raw_offset);
+                self.count_lines(raw, raw_offset);
                 let pos = tag.position;
                 self.end_pending_after_start(pos);
                 return Ok(Some(self.emit_or_hold(Event::Start(tag), true)));
             }
             QEvent::End(e) => {
-                let raw = e.as_bytes().to_vec();
+                let raw: &[u8] = e.as_bytes();
                 let pos = self.position_at(start);
-                self.count_lines(&raw, raw_offset);
+                self.count_lines(raw, raw_offset);
                 if self.scopes.len() == 1 {
                     self.root_closed = true;
                 }
@@ -446,7 +443,8 @@ impl<R: BufRead> XmlReader<R> {
     }
 
     fn push_raw_text(&mut self, s: &str, pos: Position, offset: u64) -> Result<(), XmlError> {
-        if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
+        let suspicious = s.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF);
+        if let Some(c) = s.chars().filter(|_| suspicious).find(|c| !is_xml_char(*c)) {
             return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
         }
         if self.scopes.is_empty() && (self.root_closed || !self.seen_root) {

@@ -280,9 +280,14 @@ pub struct DateTimeValue {
     pub tz: Option<i32>,
 }
 
+/// A point on the time line: whole seconds and the fraction's digits (no trailing zeros). Ordered
+/// lexicographically, which is numeric order because the fraction is always in [0, 1). Kept as plain
+/// integers because comparisons run for every bounded date in every message.
+type Instant<'a> = (i128, &'a str);
+
 impl DateTimeValue {
-    /// Seconds from 0000-03-01 style epoch of the local time (timezone ignored).
-    fn local_seconds(&self) -> Decimal {
+    /// Seconds since 1970-01-01 of the local time (timezone ignored).
+    fn local_seconds(&self) -> Instant<'_> {
         // 1.0 has no year 0: -0001 directly precedes 0001, so shift negative years onto the
         // proleptic astronomical numbering.
         let y = if self.year < 0 {
@@ -291,16 +296,20 @@ impl DateTimeValue {
             i128::from(self.year)
         };
         let days = days_from_civil(y, i128::from(self.month), i128::from(self.day));
-        let secs = days * 86_400 + i128::from(self.hour) * 3600 + i128::from(self.minute) * 60;
-        Decimal::from_i128(secs).add(&self.second)
+        let whole_second: i128 = self.second.int.parse().unwrap_or(0);
+        let secs = days * 86_400
+            + i128::from(self.hour) * 3600
+            + i128::from(self.minute) * 60
+            + whole_second;
+        (secs, self.second.frac.as_str())
     }
 
     /// The instant in UTC (for values with a timezone) or the local time read as UTC.
-    fn instant(&self) -> Decimal {
-        let local = self.local_seconds();
+    fn instant(&self) -> Instant<'_> {
+        let (secs, frac) = self.local_seconds();
         match self.tz {
-            Some(tz) => local.sub(&Decimal::from_i128(i128::from(tz) * 60)),
-            None => local,
+            Some(tz) => (secs - i128::from(tz) * 60, frac),
+            None => (secs, frac),
         }
     }
 
@@ -312,20 +321,20 @@ impl DateTimeValue {
         }
         match (self.tz.is_some(), other.tz.is_some()) {
             (true, true) | (false, false) => Some(self.instant().cmp(&other.instant())),
-            (true, false) => zoned_vs_local(&self.instant(), &other.local_seconds()),
+            (true, false) => zoned_vs_local(self.instant(), other.local_seconds()),
             (false, true) => {
-                zoned_vs_local(&other.instant(), &self.local_seconds()).map(Ordering::reverse)
+                zoned_vs_local(other.instant(), self.local_seconds()).map(Ordering::reverse)
             }
         }
     }
 }
 
 /// P (with timezone) against Q (without): P < Q when P < Q+14:00, P > Q when P > Q-14:00.
-fn zoned_vs_local(p: &Decimal, q_local: &Decimal) -> Option<Ordering> {
-    let window = Decimal::from_i128(14 * 3600);
-    if *p < q_local.sub(&window) {
+fn zoned_vs_local(p: Instant<'_>, q_local: Instant<'_>) -> Option<Ordering> {
+    const WINDOW: i128 = 14 * 3600;
+    if p < (q_local.0 - WINDOW, q_local.1) {
         Some(Ordering::Less)
-    } else if *p > q_local.add(&window) {
+    } else if p > (q_local.0 + WINDOW, q_local.1) {
         Some(Ordering::Greater)
     } else {
         None
@@ -453,8 +462,8 @@ impl Value {
             Value::Double(f) => float_key(*f, f.is_nan()),
             Value::Duration(d) => format!("{}M{}S", d.months, d.seconds),
             Value::DateTime(d) => match d.tz {
-                Some(_) => format!("Z{}", d.instant()),
-                None => format!("L{}", d.instant()),
+                Some(_) => { let (w, f) = d.instant(); format!("Z{w}.{f}") }
+                None => { let (w, f) = d.instant(); format!("L{w}.{f}") }
             },
             Value::HexBinary(b) | Value::Base64Binary(b) => {
                 b.iter().map(|x| format!("{x:02X}")).collect()

@@ -131,7 +131,9 @@ impl Tables {
         let nillable = decl_info.is_some_and(|d| d.nillable);
         let nil = nillable
             && tag.attributes.iter().any(|a| {
-                a.ns.as_deref() == Some(XSI_NS) && a.local == "nil" && matches!(a.value.trim(), "true" | "1")
+                a.ns.as_deref() == Some(XSI_NS)
+                    && a.local == "nil"
+                    && matches!(a.value.trim(), "true" | "1")
             });
         // A nil element still needs a simple type to be a field (cvc-identity-constraint.3).
         let kind = match type_.and_then(|t| schema.types.get(t)) {
@@ -145,7 +147,10 @@ impl Tables {
             },
         };
         self.frames.push(Frame {
-            name: QName { ns: tag.ns.clone(), local: tag.local.clone() },
+            name: QName {
+                ns: tag.ns.clone(),
+                local: tag.local.clone(),
+            },
             pending: Vec::new(),
             errors: Vec::new(),
             tables: HashMap::new(),
@@ -153,7 +158,13 @@ impl Tables {
         if let Some(d) = decl_info {
             for &idc in &d.identity_constraints {
                 if idc < schema.identity_constraints.len() {
-                    self.scopes.push(Scope { idc, depth, nodes: Vec::new(), table: HashMap::new(), refs: Vec::new() });
+                    self.scopes.push(Scope {
+                        idc,
+                        depth,
+                        nodes: Vec::new(),
+                        table: HashMap::new(),
+                        refs: Vec::new(),
+                    });
                 }
             }
         }
@@ -178,7 +189,10 @@ impl Tables {
                 });
             }
             for n in 0..scope.nodes.len() {
-                let rel = self.frames.get(scope.nodes[n].depth + 1..).unwrap_or_default();
+                let rel = self
+                    .frames
+                    .get(scope.nodes[n].depth + 1..)
+                    .unwrap_or_default();
                 for (f, alts) in c.fields.iter().enumerate() {
                     let mut element = false;
                     let mut found: Vec<(QName, AttrValue)> = Vec::new();
@@ -188,9 +202,13 @@ impl Tables {
                                 if !path_matches(alt, rel) {
                                     continue;
                                 }
-                                let all = attrs.get_or_insert_with(|| attribute_values(schema, type_, tag, resolve));
+                                let all = attrs.get_or_insert_with(|| {
+                                    attribute_values(schema, type_, tag, resolve)
+                                });
                                 for (name, v) in all.iter() {
-                                    if name_matches(test, name) && !found.iter().any(|(n, _)| n == name) {
+                                    if name_matches(test, name)
+                                        && !found.iter().any(|(n, _)| n == name)
+                                    {
                                         found.push((name.clone(), v.clone()));
                                     }
                                 }
@@ -203,7 +221,9 @@ impl Tables {
                         continue;
                     }
                     let node = &mut scope.nodes[n];
-                    let Some(slot) = node.slots.get_mut(f) else { continue };
+                    let Some(slot) = node.slots.get_mut(f) else {
+                        continue;
+                    };
                     if *slot == Slot::Bad {
                         continue;
                     }
@@ -238,7 +258,11 @@ impl Tables {
                     }
                     *slot = match kind {
                         FieldKind::Simple => {
-                            pending.push(Target { scope: s, node: n, field: f });
+                            pending.push(Target {
+                                scope: s,
+                                node: n,
+                                field: f,
+                            });
                             Slot::Pending
                         }
                         FieldKind::Nil => Slot::Nil,
@@ -260,10 +284,21 @@ impl Tables {
     }
 
     /// The innermost element ends with this simple value (if it has one); returns violations.
-    pub fn end_element(&mut self, schema: &Schema, value: Option<&Value>) -> Vec<(&'static str, String)> {
-        let Some(frame) = self.frames.pop() else { return Vec::new() };
+    pub fn end_element(
+        &mut self,
+        schema: &Schema,
+        value: Option<&Value>,
+    ) -> Vec<(&'static str, String)> {
+        let Some(frame) = self.frames.pop() else {
+            return Vec::new();
+        };
         let depth = self.frames.len();
-        let Frame { errors: mut out, pending, mut tables, .. } = frame;
+        let Frame {
+            errors: mut out,
+            pending,
+            mut tables,
+            ..
+        } = frame;
         let key = value.map(Value::key);
         for t in pending {
             let slot = self
@@ -279,16 +314,23 @@ impl Tables {
 
         // Selected nodes that end here have their complete key-sequences.
         for scope in &mut self.scopes {
-            if scope.nodes.last().is_some_and(|n| n.depth == depth) {
-                if let Some(node) = scope.nodes.pop() {
-                    finish_node(schema, scope, node, &mut out);
-                }
+            if scope.nodes.last().is_some_and(|n| n.depth == depth)
+                && let Some(node) = scope.nodes.pop()
+            {
+                finish_node(schema, scope, node, &mut out);
             }
         }
 
         // Scopes of this element close: build its node tables, then check its keyrefs against them.
-        let closing = self.scopes.iter().rposition(|s| s.depth < depth).map_or(0, |i| i + 1);
-        let closing: Vec<Scope> = self.scopes.drain(closing.min(self.scopes.len())..).collect();
+        let closing = self
+            .scopes
+            .iter()
+            .rposition(|s| s.depth < depth)
+            .map_or(0, |i| i + 1);
+        let closing: Vec<Scope> = self
+            .scopes
+            .drain(closing.min(self.scopes.len())..)
+            .collect();
         let refers_to = |scopes: &[Scope], idc: IdcId| {
             scopes.iter().any(|s| {
                 let c = &schema.identity_constraints[s.idc];
@@ -297,7 +339,9 @@ impl Tables {
         };
         for scope in &closing {
             let c = &schema.identity_constraints[scope.idc];
-            if c.kind != IdcKind::KeyRef && (refers_to(&closing, scope.idc) || refers_to(&self.scopes, scope.idc)) {
+            if c.kind != IdcKind::KeyRef
+                && (refers_to(&closing, scope.idc) || refers_to(&self.scopes, scope.idc))
+            {
                 let table = tables.entry(scope.idc).or_default();
                 // The element's own entries take precedence over (and settle conflicts among) descendants'.
                 for (k, (node, _)) in &scope.table {
@@ -307,11 +351,19 @@ impl Tables {
         }
         for scope in &closing {
             let c = &schema.identity_constraints[scope.idc];
-            let Some(refer) = c.refer.filter(|_| c.kind == IdcKind::KeyRef) else { continue };
+            let Some(refer) = c.refer.filter(|_| c.kind == IdcKind::KeyRef) else {
+                continue;
+            };
             let table = tables.get(&refer);
-            let target = schema.identity_constraints.get(refer).map_or("?", |r| r.name.local.as_str());
+            let target = schema
+                .identity_constraints
+                .get(refer)
+                .map_or("?", |r| r.name.local.as_str());
             for r in &scope.refs {
-                if !table.and_then(|t| t.get(&r.keys)).is_some_and(Option::is_some) {
+                if !table
+                    .and_then(|t| t.get(&r.keys))
+                    .is_some_and(Option::is_some)
+                {
                     out.push(("cvc-identity-constraint.4.3", format!(
                         "keyref '{}': the element '{}' (line {}) refers to a key-sequence that '{}' does not have \
                          within this element",
@@ -346,7 +398,12 @@ impl Tables {
 }
 
 /// A selected node ends: check its key-sequence and record it.
-fn finish_node(schema: &Schema, scope: &mut Scope, node: Node, out: &mut Vec<(&'static str, String)>) {
+fn finish_node(
+    schema: &Schema,
+    scope: &mut Scope,
+    node: Node,
+    out: &mut Vec<(&'static str, String)>,
+) {
     let c = &schema.identity_constraints[scope.idc];
     if node.slots.contains(&Slot::Bad) {
         return;
@@ -356,22 +413,41 @@ fn finish_node(schema: &Schema, scope: &mut Scope, node: Node, out: &mut Vec<(&'
     for (i, slot) in node.slots.into_iter().enumerate() {
         match slot {
             Slot::Value(k) => keys.push(k),
-            _ => missing.push(c.fields.get(i).map_or_else(|| "?".to_owned(), |f| describe_field(f))),
+            _ => missing.push(
+                c.fields
+                    .get(i)
+                    .map_or_else(|| "?".to_owned(), |f| describe_field(f)),
+            ),
         }
     }
     if !missing.is_empty() {
         if c.kind == IdcKind::Key {
-            out.push(("cvc-identity-constraint.4.2.1", format!(
-                "key '{}': the element '{}' (line {}) has no value for field {}",
-                c.name.local, node.local, node.line, missing.join(", "))));
+            out.push((
+                "cvc-identity-constraint.4.2.1",
+                format!(
+                    "key '{}': the element '{}' (line {}) has no value for field {}",
+                    c.name.local,
+                    node.local,
+                    node.line,
+                    missing.join(", ")
+                ),
+            ));
         }
         return;
     }
     match c.kind {
-        IdcKind::KeyRef => scope.refs.push(Ref { keys, local: node.local, line: node.line }),
+        IdcKind::KeyRef => scope.refs.push(Ref {
+            keys,
+            local: node.local,
+            line: node.line,
+        }),
         IdcKind::Key | IdcKind::Unique => match scope.table.get(&keys) {
             Some(&(_, first)) => {
-                let rule = if c.kind == IdcKind::Key { "cvc-identity-constraint.4.2.2" } else { "cvc-identity-constraint.4.1" };
+                let rule = if c.kind == IdcKind::Key {
+                    "cvc-identity-constraint.4.2.2"
+                } else {
+                    "cvc-identity-constraint.4.1"
+                };
                 out.push((rule, format!(
                     "{} '{}': the element '{}' (line {}) has the same key value as the element at line {}",
                     kind_name(c.kind), c.name.local, node.local, node.line, first)));
@@ -386,24 +462,36 @@ fn finish_node(schema: &Schema, scope: &mut Scope, node: Node, out: &mut Vec<(&'
 /// Whether the element path `rel` (the elements below the context node, down to the current one) is
 /// selected by `path`'s element steps. A final attribute step is the caller's business.
 fn path_matches(path: &XPath, rel: &[Frame]) -> bool {
-    let steps: Vec<&NameTest> = path
+    // Called for every open scope, node and field at every start tag: no allocation here.
+    let attribute_inside = path
         .steps
         .iter()
-        .filter_map(|s| match s {
-            XStep::Child(t) => Some(t),
-            XStep::SelfNode | XStep::Attribute(_) => None,
-        })
-        .collect();
-    let attribute_inside = path.steps.iter().rev().skip(1).any(|s| matches!(s, XStep::Attribute(_)));
+        .rev()
+        .skip(1)
+        .any(|s| matches!(s, XStep::Attribute(_)));
     if attribute_inside {
         return false;
     }
-    let fits = if path.descendant { rel.len() >= steps.len() } else { rel.len() == steps.len() };
-    if !fits {
-        return false;
+    let k = path.steps.iter().filter_map(child_test).count();
+    let fits = if path.descendant {
+        rel.len() >= k
+    } else {
+        rel.len() == k
+    };
+    fits && path
+        .steps
+        .iter()
+        .filter_map(child_test)
+        .rev()
+        .zip(rel.iter().rev())
+        .all(|(t, f)| name_matches(t, &f.name))
+}
+
+fn child_test(s: &XStep) -> Option<&NameTest> {
+    match s {
+        XStep::Child(t) => Some(t),
+        XStep::SelfNode | XStep::Attribute(_) => None,
     }
-    let tail = &rel[rel.len() - steps.len()..];
-    steps.iter().zip(tail).all(|(t, f)| name_matches(t, &f.name))
 }
 
 fn name_matches(test: &NameTest, name: &QName) -> bool {
@@ -436,9 +524,19 @@ fn attribute_values(
     let ct = type_.and_then(|t| schema.complex(t));
     let mut out = Vec::with_capacity(tag.attributes.len());
     for a in &tag.attributes {
-        let name = QName { ns: a.ns.clone(), local: a.local.clone() };
+        let name = QName {
+            ns: a.ns.clone(),
+            local: a.local.clone(),
+        };
         let decl = ct
-            .and_then(|ct| ct.attributes.iter().find(|u| schema.attributes.get(u.decl).is_some_and(|d| d.name == name)))
+            .and_then(|ct| {
+                ct.attributes.iter().find(|u| {
+                    schema
+                        .attributes
+                        .get(u.decl)
+                        .is_some_and(|d| d.name == name)
+                })
+            })
             .map(|u| u.decl)
             .or_else(|| schema.global_attributes.get(&name).copied());
         let key = match decl.and_then(|d| schema.attributes.get(d)) {
@@ -448,7 +546,10 @@ fn attribute_values(
         out.push((name, key));
     }
     for u in ct.map(|ct| ct.attributes.as_slice()).unwrap_or_default() {
-        let (Some(d), Some(vc)) = (schema.attributes.get(u.decl), u.value_constraint.as_ref()) else { continue };
+        let (Some(d), Some(vc)) = (schema.attributes.get(u.decl), u.value_constraint.as_ref())
+        else {
+            continue;
+        };
         if out.iter().any(|(n, _)| *n == d.name) {
             continue;
         }
@@ -487,7 +588,11 @@ fn describe_field(alts: &[XPath]) -> String {
                     XStep::Attribute(t) => format!("@{}", describe_test(t)),
                 })
                 .collect();
-            format!("{}{}", if p.descendant { ".//" } else { "" }, steps.join("/"))
+            format!(
+                "{}{}",
+                if p.descendant { ".//" } else { "" },
+                steps.join("/")
+            )
         })
         .collect();
     format!("'{}'", parts.join("|"))
@@ -511,7 +616,10 @@ mod tests {
     fn run(xsd: &str, xml: &str) -> Report {
         let schema = match Schema::from_str(xsd, Path::new(".")) {
             Ok(s) => s,
-            Err(e) => panic!("schema did not compile: {:?}", e.0.first().map(|e| e.message.clone())),
+            Err(e) => panic!(
+                "schema did not compile: {:?}",
+                e.0.first().map(|e| e.message.clone())
+            ),
         };
         validate_bytes(&schema, xml.as_bytes(), &Options::default())
     }
@@ -543,17 +651,24 @@ mod tests {
         ITEMS.replace("CONSTRAINTS", constraints)
     }
 
-    const KEY_ID: &str = r#"<xs:key name="k"><xs:selector xpath="item"/><xs:field xpath="@id"/></xs:key>"#;
+    const KEY_ID: &str =
+        r#"<xs:key name="k"><xs:selector xpath="item"/><xs:field xpath="@id"/></xs:key>"#;
 
     #[test]
     fn key_accepts_distinct_values() {
-        let r = run(&schema(KEY_ID), r#"<root><item id="1"/><item id="2"/></root>"#);
+        let r = run(
+            &schema(KEY_ID),
+            r#"<root><item id="1"/><item id="2"/></root>"#,
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
     }
 
     #[test]
     fn key_duplicate_is_reported_without_the_value() {
-        let r = run(&schema(KEY_ID), r#"<root><item id="1"/><item id="01"/></root>"#);
+        let r = run(
+            &schema(KEY_ID),
+            r#"<root><item id="1"/><item id="01"/></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.2.2"]);
         assert!(r.violations[0].message.contains("'k'"));
         assert!(!r.violations[0].message.contains("01"));
@@ -567,7 +682,8 @@ mod tests {
 
     #[test]
     fn unique_allows_missing_fields() {
-        let c = r#"<xs:unique name="u"><xs:selector xpath="item"/><xs:field xpath="@id"/></xs:unique>"#;
+        let c =
+            r#"<xs:unique name="u"><xs:selector xpath="item"/><xs:field xpath="@id"/></xs:unique>"#;
         let r = run(&schema(c), r#"<root><item/><item/><item id="1"/></root>"#);
         assert!(r.is_valid(), "{:?}", r.violations);
         let r = run(&schema(c), r#"<root><item id="1"/><item id="1"/></root>"#);
@@ -579,7 +695,10 @@ mod tests {
         let c = format!(
             r#"{KEY_ID}<xs:keyref name="r" refer="k"><xs:selector xpath="ref"/><xs:field xpath="@to"/></xs:keyref>"#
         );
-        let r = run(&schema(&c), r#"<root><item id="1"/><item id="2"/><ref to="2"/><ref to="+1"/></root>"#);
+        let r = run(
+            &schema(&c),
+            r#"<root><item id="1"/><item id="2"/><ref to="2"/><ref to="+1"/></root>"#,
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
         let r = run(&schema(&c), r#"<root><item id="1"/><ref to="3"/></root>"#);
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.3"]);
@@ -588,10 +707,16 @@ mod tests {
     #[test]
     fn decimal_values_compare_by_value_and_strings_do_not_equal_numbers() {
         let c = r#"<xs:unique name="u"><xs:selector xpath="item"/><xs:field xpath="code"/></xs:unique>"#;
-        let r = run(&schema(c), r#"<root><item><code>1.0</code></item><item><code>1</code></item></root>"#);
+        let r = run(
+            &schema(c),
+            r#"<root><item><code>1.0</code></item><item><code>1</code></item></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.1"]);
         let c = r#"<xs:unique name="u"><xs:selector xpath="item"/><xs:field xpath="@s"/><xs:field xpath="@id"/></xs:unique>"#;
-        let r = run(&schema(c), r#"<root><item s="1.0" id="1"/><item s="1" id="1"/></root>"#);
+        let r = run(
+            &schema(c),
+            r#"<root><item s="1.0" id="1"/><item s="1" id="1"/></root>"#,
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
         // A string field and a number field with the same lexical value are different values.
         let c = r#"<xs:key name="k"><xs:selector xpath="item"/><xs:field xpath="@id"/></xs:key>
@@ -603,11 +728,20 @@ mod tests {
     #[test]
     fn attribute_and_element_fields_together() {
         let c = r#"<xs:key name="k"><xs:selector xpath="item"/><xs:field xpath="@id"/><xs:field xpath="code"/></xs:key>"#;
-        let r = run(&schema(c), r#"<root><item id="1"><code>1</code></item><item id="1"><code>2</code></item></root>"#);
+        let r = run(
+            &schema(c),
+            r#"<root><item id="1"><code>1</code></item><item id="1"><code>2</code></item></root>"#,
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
-        let r = run(&schema(c), r#"<root><item id="1"><code>2</code></item><item id="1"><code>2.00</code></item></root>"#);
+        let r = run(
+            &schema(c),
+            r#"<root><item id="1"><code>2</code></item><item id="1"><code>2.00</code></item></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.2.2"]);
-        let r = run(&schema(c), r#"<root><item id="1"><code>2</code></item><item id="2"/></root>"#);
+        let r = run(
+            &schema(c),
+            r#"<root><item id="1"><code>2</code></item><item id="2"/></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.2.1"]);
     }
 
@@ -627,16 +761,25 @@ mod tests {
 
     #[test]
     fn descendant_selectors_reach_any_depth() {
-        let r = run(TREE, r#"<root><node id="a"><node id="b"><node id="c"/></node></node></root>"#);
+        let r = run(
+            TREE,
+            r#"<root><node id="a"><node id="b"><node id="c"/></node></node></root>"#,
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
-        let r = run(TREE, r#"<root><node id="a"><node id="b"><node id="a"/></node></node></root>"#);
+        let r = run(
+            TREE,
+            r#"<root><node id="a"><node id="b"><node id="a"/></node></node></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.2.2"]);
     }
 
     #[test]
     fn keyref_sees_only_keys_at_or_below_its_scope() {
         // The key is declared on root, above the keyref's scope elements: its table is not theirs.
-        let r = run(TREE, r#"<root><node id="a"><node id="b" ref="a"/></node></root>"#);
+        let r = run(
+            TREE,
+            r#"<root><node id="a"><node id="b" ref="a"/></node></root>"#,
+        );
         assert_eq!(rules(&r), ["cvc-identity-constraint.4.3"]);
     }
 
@@ -683,7 +826,10 @@ mod tests {
           <xs:unique name="a"><xs:selector xpath="."/><xs:field xpath="@x"/></xs:unique>
           </xs:element></xs:schema>"#;
         let xsi = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#;
-        let r = run(xsd, &format!(r#"<root {xsi}><u xsi:nil="true"/><u xsi:nil="true"/><u>a</u></root>"#));
+        let r = run(
+            xsd,
+            &format!(r#"<root {xsi}><u xsi:nil="true"/><u xsi:nil="true"/><u>a</u></root>"#),
+        );
         assert!(r.is_valid(), "{:?}", r.violations);
         // A skip-wildcard attribute has no type, so it cannot be a field in XSD 1.0.
         let r = run(xsd, r#"<root x="1"><u>a</u></root>"#);
