@@ -623,6 +623,14 @@ pub fn split_qname(q: &str) -> (Option<&str>, &str) {
 fn check_qname_syntax(q: &str) -> Result<(), String> {
     let (p, l) = split_qname(q);
     let ok = |s: &str| {
+        // Fast path: plain ASCII names, which is nearly every name in practice.
+        let b = s.as_bytes();
+        if !b.is_empty()
+            && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        {
+            return true;
+        }
         let mut chars = s.chars();
         match chars.next() {
             Some(c) if is_name_start(c) && c != ':' => chars.all(|c| is_name_char(c) && c != ':'),

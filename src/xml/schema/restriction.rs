@@ -220,13 +220,7 @@ fn restricts(schema: &Schema, r: &Part, b: &Part) -> Result<(), String> {
         (Term::Element(_), Term::Group(kind, _)) => {
             // RecurseAsIfGroup: the element as a 1..1 group of the base's kind.
             let group = Part { min: 1, max: Some(1), term: Term::Group(*kind, vec![r.clone()]) };
-            restricts(schema, &group, b).or_else(|e| {
-                // The rule is ambiguous (the W3C suite says so); the other reading puts the element's
-                // occurrences on the group, which matches exactly the same sequences, so it is as safe.
-                let one = Part { min: 1, max: Some(1), term: r.term.clone() };
-                let moved = Part { min: r.min, max: r.max, term: Term::Group(*kind, vec![one]) };
-                restricts(schema, &moved, b).map_err(|_| e)
-            })
+            restricts(schema, &group, b)
         }
         (Term::Wildcard(rw), Term::Wildcard(bw)) => {
             // NSSubset.
@@ -455,5 +449,190 @@ fn fixed_ok(rd: &ElementDecl, bd: &ElementDecl) -> Result<(), String> {
                 Err(format!("fixed value '{}' differs from the base's '{}'", rf.lexical, bf.lexical))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::xml::schema::Schema;
+
+    /// A schema with base type `B` (content `base`) and `R` restricting it (content `derived`), plus
+    /// `extra` top-level declarations.
+    fn schema(base: &str, derived: &str, extra: &str) -> Result<(), String> {
+        let text = format!(
+            r###"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns:t="urn:t">
+  <xs:complexType name="B">{base}</xs:complexType>
+  <xs:complexType name="R"><xs:complexContent><xs:restriction base="t:B">{derived}</xs:restriction></xs:complexContent></xs:complexType>
+  {extra}
+</xs:schema>"###
+        );
+        Schema::from_str(&text, Path::new(".")).map(|_| ()).map_err(|e| format!("{e:?}"))
+    }
+
+    fn ok(base: &str, derived: &str) {
+        if let Err(e) = schema(base, derived, "") {
+            panic!("expected a valid restriction, got {e}");
+        }
+    }
+
+    fn bad(base: &str, derived: &str, needle: &str) {
+        bad_with(base, derived, "", needle);
+    }
+
+    fn bad_with(base: &str, derived: &str, extra: &str, needle: &str) {
+        match schema(base, derived, extra) {
+            Ok(()) => panic!("expected an invalid restriction"),
+            Err(e) => assert!(e.contains(needle), "message {e} lacks {needle}"),
+        }
+    }
+
+    #[test]
+    fn name_and_type_ok() {
+        let base = r###"<xs:sequence><xs:element name="a" type="xs:decimal" maxOccurs="3"/></xs:sequence>"###;
+        ok(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="2"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="b" type="xs:integer"/></xs:sequence>"###, "'b'");
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:string"/></xs:sequence>"###, "not derived by restriction");
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="5"/></xs:sequence>"###, "maxOccurs 5 exceeds the base's 3");
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" nillable="true"/></xs:sequence>"###, "nillable");
+    }
+
+    #[test]
+    fn name_and_type_fixed_and_block() {
+        let base = r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="1" block="extension"/></xs:sequence>"###;
+        ok(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="01" block="#all"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="2" block="extension"/></xs:sequence>"###, "fixed value");
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" block="extension"/></xs:sequence>"###, "fixes the value");
+        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="1"/></xs:sequence>"###, "blocks less");
+    }
+
+    #[test]
+    fn ns_compat_and_subset() {
+        let base = r###"<xs:sequence><xs:any namespace="##targetNamespace" processContents="lax" maxOccurs="2"/></xs:sequence>"###;
+        ok(base, r###"<xs:sequence><xs:element name="a" maxOccurs="2"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="a" form="unqualified"/></xs:sequence>"###, "wildcard namespaces");
+        ok(base, r###"<xs:sequence><xs:any namespace="urn:t" processContents="strict"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:any namespace="##any"/></xs:sequence>"###, "namespaces the base's wildcard does not");
+        bad(base, r###"<xs:sequence><xs:any namespace="##targetNamespace" processContents="skip"/></xs:sequence>"###, "weaker");
+        bad(base, r###"<xs:sequence><xs:any namespace="##targetNamespace" maxOccurs="3"/></xs:sequence>"###, "maxOccurs 3");
+        // A wildcard never restricts an element.
+        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, r###"<xs:sequence><xs:any/></xs:sequence>"###, "wildcard cannot restrict");
+    }
+
+    #[test]
+    fn ns_recurse_check_cardinality() {
+        let base = r###"<xs:sequence><xs:any namespace="##any" minOccurs="2" maxOccurs="4"/></xs:sequence>"###;
+        ok(base, r###"<xs:choice minOccurs="2" maxOccurs="2"><xs:element name="a" maxOccurs="2"/><xs:element name="b"/></xs:choice>"###);
+        ok(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="3"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="4"/></xs:sequence>"###, "maxOccurs 5 exceeds the base's 4");
+        bad(base, r###"<xs:choice><xs:element name="a" minOccurs="2"/><xs:element name="b"/></xs:choice>"###, "minOccurs 1 is less than the base's 2");
+    }
+
+    #[test]
+    fn recurse_sequence() {
+        let base = r###"<xs:sequence><xs:element name="a"/><xs:element name="b" minOccurs="0"/><xs:element name="c"/></xs:sequence>"###;
+        ok(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "element 'c' of the base is required");
+        bad(base, r###"<xs:sequence><xs:element name="c"/><xs:element name="a"/></xs:sequence>"###, "'c'");
+        bad(base, r###"<xs:sequence minOccurs="0"><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###, "minOccurs 0");
+    }
+
+    #[test]
+    fn recurse_all() {
+        let base = r###"<xs:all><xs:element name="a"/><xs:element name="b" minOccurs="0"/></xs:all>"###;
+        ok(base, r###"<xs:all><xs:element name="a"/></xs:all>"###);
+        bad(base, r###"<xs:all><xs:element name="b"/></xs:all>"###, "'a'");
+        // Sequence restricting all: RecurseUnordered.
+        ok(base, r###"<xs:sequence><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###, "element 'a' of the base is required");
+        bad(r###"<xs:all><xs:element name="a" minOccurs="0"/></xs:all>"###,
+            r###"<xs:sequence><xs:element name="a"/><xs:element name="a" minOccurs="0"/></xs:sequence>"###, "'a'");
+        // Choice never restricts all.
+        bad(base, r###"<xs:choice><xs:element name="a"/></xs:choice>"###, "cannot restrict");
+    }
+
+    #[test]
+    fn recurse_lax_choice() {
+        let base = r###"<xs:choice maxOccurs="2"><xs:element name="a"/><xs:element name="b"/><xs:element name="c"/></xs:choice>"###;
+        ok(base, r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###);
+        bad(base, r###"<xs:choice><xs:element name="c"/><xs:element name="a"/></xs:choice>"###, "'a'");
+        bad(base, r###"<xs:choice maxOccurs="3"><xs:element name="a"/><xs:element name="b"/></xs:choice>"###, "maxOccurs 3");
+    }
+
+    #[test]
+    fn map_and_sum() {
+        let base = r###"<xs:choice maxOccurs="4"><xs:element name="a"/><xs:element name="b"/></xs:choice>"###;
+        ok(base, r###"<xs:sequence maxOccurs="2"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###);
+        bad(base, r###"<xs:sequence maxOccurs="3"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###, "maxOccurs 6 exceeds");
+        bad(base, r###"<xs:sequence><xs:element name="b"/><xs:element name="x"/></xs:sequence>"###, "'x'");
+    }
+
+    #[test]
+    fn recurse_as_if_group() {
+        let base = r###"<xs:sequence><xs:element name="a"/><xs:element name="b" minOccurs="0"/></xs:sequence>"###;
+        // The derived sequence with one 1..1 child is pointless: it is just the element.
+        ok(base, r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###);
+        ok(r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###);
+        bad(r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            r###"<xs:sequence><xs:element name="b" maxOccurs="2"/></xs:sequence>"###, "maxOccurs 2");
+    }
+
+    #[test]
+    fn pointless_groups_are_flattened() {
+        ok(r###"<xs:sequence><xs:element name="a"/><xs:sequence><xs:element name="b"/><xs:element name="c"/></xs:sequence></xs:sequence>"###,
+            r###"<xs:sequence><xs:sequence><xs:element name="a"/><xs:element name="b"/></xs:sequence><xs:element name="c"/></xs:sequence>"###);
+        ok(r###"<xs:choice><xs:element name="a"/><xs:choice><xs:element name="b"/><xs:element name="c"/></xs:choice></xs:choice>"###,
+            r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###);
+        // Not pointless (maxOccurs 2), so the structures differ and the sequence cannot restrict the element.
+        bad(r###"<xs:sequence><xs:element name="a" maxOccurs="2"/></xs:sequence>"###,
+            r###"<xs:sequence><xs:sequence maxOccurs="2"><xs:element name="a"/></xs:sequence></xs:sequence>"###, "cannot restrict");
+    }
+
+    #[test]
+    fn substitution_groups_are_choices() {
+        let extra = r###"<xs:element name="h" type="xs:decimal"/>
+  <xs:element name="m" type="xs:integer" substitutionGroup="t:h"/>
+  <xs:element name="n" type="xs:string"/>"###;
+        let base = r###"<xs:sequence><xs:element ref="t:h"/></xs:sequence>"###;
+        assert!(schema(base, r###"<xs:sequence><xs:element ref="t:m"/></xs:sequence>"###, extra).is_ok());
+        assert!(schema(base, r###"<xs:sequence><xs:element ref="t:h"/></xs:sequence>"###, extra).is_ok());
+        bad_with(base, r###"<xs:sequence><xs:element ref="t:n"/></xs:sequence>"###, extra, "'n'");
+    }
+
+    #[test]
+    fn emptiable_and_mixed() {
+        ok(r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###, "");
+        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "", "not emptiable");
+        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, r###"<xs:sequence/>"###, "not emptiable");
+        ok("", "");
+        bad("", r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "empty content");
+        ok(r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###, r###"<xs:sequence/>"###);
+    }
+
+    #[test]
+    fn mixed_rules() {
+        let text = |bm: &str, dm: &str| {
+            format!(
+                r###"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="B" mixed="{bm}"><xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence></xs:complexType>
+  <xs:complexType name="R" mixed="{dm}"><xs:complexContent><xs:restriction base="B"><xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence></xs:restriction></xs:complexContent></xs:complexType>
+</xs:schema>"###
+            )
+        };
+        assert!(Schema::from_str(&text("true", "false"), Path::new(".")).is_ok());
+        assert!(Schema::from_str(&text("true", "true"), Path::new(".")).is_ok());
+        assert!(Schema::from_str(&text("false", "true"), Path::new(".")).is_err());
+    }
+
+    #[test]
+    fn any_type_accepts_everything() {
+        let text = r###"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:complexType name="R"><xs:complexContent><xs:restriction base="xs:anyType">
+    <xs:sequence><xs:element name="a" maxOccurs="unbounded"/><xs:any processContents="skip"/></xs:sequence>
+  </xs:restriction></xs:complexContent></xs:complexType>
+</xs:schema>"###;
+        assert!(Schema::from_str(text, Path::new(".")).is_ok());
     }
 }

@@ -299,7 +299,8 @@ impl Tables {
             mut tables,
             ..
         } = frame;
-        let key = value.map(Value::key);
+        // Typed values matter only to fields waiting for them; most elements feed none.
+        let key = if pending.is_empty() { None } else { value.map(Value::key) };
         for t in pending {
             let slot = self
                 .scopes
