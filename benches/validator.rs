@@ -1,0 +1,142 @@
+//! Throughput of reggate's streaming validator on the two benchmark messages, beside two references:
+//!
+//! - `quick-xml`: quick-xml's `NsReader` alone on the same bytes, namespaces resolved, attribute values
+//!   unescaped and normalized, text decoded. No validation: the ceiling reggate's parser sits on.
+//! - `libxml2-stream`: libxml2 in-process (the `libxml` crate), schema set compiled once, validating
+//!   with `xmlSchemaValidateFile`, which is libxml2's streaming (SAX) validation
+//!   (`xmlSchemaValidateStream` on a file input): no tree is built. It reads the fixture file, which
+//!   sits in the page cache after the first run.
+//! - `libxml2-dom`: libxml2 parsing the same bytes from memory into a tree (`xmlReadMemory` via
+//!   `Parser::parse_string`) and validating it with `xmlSchemaValidateDoc`.
+//!
+//! Each message is measured twice: once with throughput in documents (criterion's "elem/s" is
+//! documents/s) and once in bytes. Run with
+//! `cargo bench --bench validator -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use quick_xml::XmlVersion;
+use quick_xml::events::Event;
+use quick_xml::reader::NsReader;
+use reggate::xml::schema::Schema;
+use reggate::xml::validate::{Options, validate_bytes};
+
+const MESSAGES: &[&str] = &["fixtures/bench/envelope-5k.xml", "fixtures/bench/assignments-250k.xml"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Read the whole document the way a validator must see it; returns a count so nothing is optimized out.
+fn quick_xml_pass(bytes: &[u8]) -> usize {
+    let mut reader = NsReader::from_reader(bytes);
+    reader.config_mut().trim_text(false);
+    let mut buf = Vec::with_capacity(1024);
+    let mut seen = 0usize;
+    loop {
+        buf.clear();
+        match reader.read_resolved_event_into(&mut buf) {
+            Ok((ns, Event::Start(e) | Event::Empty(e))) => {
+                seen += usize::from(matches!(ns, quick_xml::name::ResolveResult::Bound(_)));
+                for attr in e.attributes() {
+                    let attr = attr.expect("well-formed attribute");
+                    let (attr_ns, _) = reader.resolver().resolve_attribute(attr.key);
+                    seen += usize::from(matches!(attr_ns, quick_xml::name::ResolveResult::Bound(_)));
+                    seen += attr.normalized_value(XmlVersion::Implicit1_0).expect("attribute value").len();
+                }
+            }
+            Ok((_, Event::Text(t))) => seen += t.xml_content(XmlVersion::Implicit1_0).len(),
+            Ok((_, Event::CData(t))) => seen += t.xml_content(XmlVersion::Implicit1_0).len(),
+            Ok((_, Event::GeneralRef(r))) => seen += r.resolve_char_ref().ok().flatten().map_or(1, char::len_utf8),
+            Ok((_, Event::End(_))) => seen += 1,
+            Ok((_, Event::Eof)) => return seen,
+            Ok(_) => {}
+            Err(e) => panic!("benchmark message is not well-formed: {e}"),
+        }
+    }
+}
+
+/// A schema that imports every registry schema by absolute path, so libxml2 compiles them as one set.
+fn libxml2_driver() -> PathBuf {
+    let mut imports = String::new();
+    let mut xsds: Vec<PathBuf> = std::fs::read_dir(root().join("schemas"))
+        .expect("schemas/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "xsd"))
+        .collect();
+    xsds.sort();
+    for xsd in xsds {
+        let text = std::fs::read_to_string(&xsd).expect("read xsd");
+        let tns = text
+            .split("targetNamespace=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned);
+        let location = xsd.canonicalize().expect("canonical path");
+        match tns {
+            Some(ns) => imports.push_str(&format!("  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n", location.display())),
+            None => imports.push_str(&format!("  <xs:import schemaLocation=\"{}\"/>\n", location.display())),
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("reggate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("driver.xsd");
+    std::fs::write(
+        &path,
+        format!(
+            "<?xml version=\"1.0\"?>\n<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
+             targetNamespace=\"urn://reggate/bench/driver\">\n{imports}</xs:schema>\n"
+        ),
+    )
+    .expect("write driver");
+    path
+}
+
+fn libxml2_context(driver: &Path) -> libxml::schemas::SchemaValidationContext {
+    let mut parser = libxml::schemas::SchemaParserContext::from_file(driver.to_str().expect("utf-8 path"));
+    libxml::schemas::SchemaValidationContext::from_parser(&mut parser)
+        .unwrap_or_else(|e| panic!("libxml2 rejects the schema set: {:?}", e.iter().map(|e| &e.message).collect::<Vec<_>>()))
+}
+
+fn bench(c: &mut Criterion) {
+    let schema = Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
+    let options = Options::default();
+    let driver = libxml2_driver();
+    let mut stream_ctx = libxml2_context(&driver);
+    let mut dom_ctx = libxml2_context(&driver);
+    let dom_parser = libxml::parser::Parser::default();
+
+    for message in MESSAGES {
+        let path = root().join(message);
+        let path_str = path.to_str().expect("utf-8 path").to_owned();
+        let bytes = std::fs::read(&path).expect("read benchmark message");
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or(message);
+
+        // Every contender must accept the message, or the comparison means nothing.
+        let report = validate_bytes(&schema, &bytes, &options);
+        assert!(report.is_valid(), "reggate rejects {message}: {:?}", report.violations);
+        assert!(stream_ctx.validate_file(&path_str).is_ok(), "libxml2 (stream) rejects {message}");
+        let doc = dom_parser.parse_string(&bytes).expect("libxml2 parses");
+        assert!(dom_ctx.validate_document(&doc).is_ok(), "libxml2 (dom) rejects {message}");
+
+        for (unit, throughput) in [("docs", Throughput::Elements(1)), ("bytes", Throughput::Bytes(bytes.len() as u64))] {
+            let mut group = c.benchmark_group(format!("{name}/{unit}"));
+            group.throughput(throughput);
+            group.bench_function("reggate", |b| b.iter(|| validate_bytes(&schema, black_box(&bytes), &options).is_valid()));
+            group.bench_function("quick-xml", |b| b.iter(|| quick_xml_pass(black_box(&bytes))));
+            group.bench_function("libxml2-stream", |b| b.iter(|| stream_ctx.validate_file(black_box(&path_str)).is_ok()));
+            group.bench_function("libxml2-dom", |b| {
+                b.iter(|| {
+                    let doc = dom_parser.parse_string(black_box(&bytes)).expect("libxml2 parses");
+                    dom_ctx.validate_document(&doc).is_ok()
+                })
+            });
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
