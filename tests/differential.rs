@@ -338,7 +338,10 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
                 (" xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"", "xsi:nil"),
                 (" xsi:type=\"xs:string\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"", "xsi:type xs:string"),
             ]);
-            if text[el.start..el.tag_end].contains(attr.trim().split('=').next().unwrap_or("")) {
+            // Skip what would repeat an attribute or a namespace declaration (not well-formed).
+            let tag = &text[el.start..el.tag_end];
+            let names = attr.split_whitespace().filter_map(|a| a.split('=').next());
+            if names.into_iter().any(|n| tag.contains(&format!("{n}="))) {
                 return None;
             }
             Some((format!("{}{}{}", &text[..insert_at], attr, &text[insert_at..]), format!("add{attr} to <{}> (line {}): {what}", name_of(el), line_of(text, el.start))))
@@ -441,8 +444,13 @@ fn xmllint(driver: &Path, files: &[PathBuf]) -> Vec<(bool, Vec<String>)> {
         .iter()
         .map(|f| {
             let key = f.to_str().expect("utf-8 temp path");
-            let verdict = *verdicts.get(key).unwrap_or_else(|| panic!("xmllint gave no verdict for {key}; stderr:\n{stderr}"));
-            (verdict, messages.remove(key).unwrap_or_default())
+            // No verdict: libxml2 could not parse the document (a parser error), so it is not valid.
+            let mut msgs = messages.remove(key).unwrap_or_default();
+            let verdict = verdicts.get(key).copied().unwrap_or_else(|| {
+                msgs.push(format!("{key}: (no verdict: libxml2 found the document not well-formed)"));
+                false
+            });
+            (verdict, msgs)
         })
         .collect()
 }

@@ -23,12 +23,15 @@ pub fn check(schema: &Schema, derived: &ComplexType, base: &ComplexType) -> Resu
         // Clause 5.3: empty content restricts empty content or an emptiable particle.
         (ContentType::Empty, ContentType::Empty) => Ok(()),
         (ContentType::Empty, ContentType::Elements(b)) => match normalize(schema, &b.particle) {
-            Some(bp) if !emptiable(&bp) => {
-                Err(format!("empty content cannot restrict {}, which is not emptiable", describe(schema, &bp)))
-            }
+            Some(bp) if !emptiable(&bp) => Err(format!(
+                "empty content cannot restrict {}, which is not emptiable",
+                describe(schema, &bp)
+            )),
             _ => Ok(()),
         },
-        (ContentType::Empty, ContentType::Simple(_)) => Err("empty content cannot restrict simple content".into()),
+        (ContentType::Empty, ContentType::Simple(_)) => {
+            Err("empty content cannot restrict simple content".into())
+        }
         // Clause 5.2: simple content restricts simple content (checked with the simple type) or mixed,
         // emptiable content.
         (ContentType::Simple(_), ContentType::Simple(_)) => Ok(()),
@@ -44,8 +47,12 @@ pub fn check(schema: &Schema, derived: &ComplexType, base: &ComplexType) -> Resu
                 _ => Ok(()),
             }
         }
-        (ContentType::Simple(_), ContentType::Empty) => Err("simple content cannot restrict empty content".into()),
-        (ContentType::Elements(_), ContentType::Simple(_)) => Err("the base type has simple content".into()),
+        (ContentType::Simple(_), ContentType::Empty) => {
+            Err("simple content cannot restrict empty content".into())
+        }
+        (ContentType::Elements(_), ContentType::Simple(_)) => {
+            Err("the base type has simple content".into())
+        }
         (ContentType::Elements(d), ContentType::Empty) => match normalize(schema, &d.particle) {
             // Mixed content cannot restrict empty content even without elements: it allows text.
             None if !d.mixed => Ok(()),
@@ -56,16 +63,25 @@ pub fn check(schema: &Schema, derived: &ComplexType, base: &ComplexType) -> Resu
             if d.mixed && !b.mixed {
                 return Err("mixed content cannot restrict element-only content".into());
             }
-            match (normalize(schema, &d.particle), normalize(schema, &b.particle)) {
+            match (
+                normalize(schema, &d.particle),
+                normalize(schema, &b.particle),
+            ) {
                 (None, None) => Ok(()),
                 (None, Some(bp)) => {
                     if emptiable(&bp) {
                         Ok(())
                     } else {
-                        Err(format!("empty content cannot restrict {}, which is not emptiable", describe(schema, &bp)))
+                        Err(format!(
+                            "empty content cannot restrict {}, which is not emptiable",
+                            describe(schema, &bp)
+                        ))
                     }
                 }
-                (Some(dp), None) => Err(format!("{} is not in the base's (empty) content model", describe(schema, &dp))),
+                (Some(dp), None) => Err(format!(
+                    "{} is not in the base's (empty) content model",
+                    describe(schema, &dp)
+                )),
                 (Some(dp), Some(bp)) => restricts(schema, &dp, &bp),
             }
         }
@@ -100,27 +116,56 @@ fn normalize(schema: &Schema, p: &ParticleDef) -> Option<Part> {
     let (min, max) = (u64::from(p.min), p.max.map(u64::from));
     let (kind, children) = match &p.term {
         TermDef::Element(e) => {
-            let members = schema.substitutes.get(*e).map(Vec::as_slice).unwrap_or_default();
+            let members = schema
+                .substitutes
+                .get(*e)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             let global = schema.elements.get(*e).is_some_and(|d| d.global);
             // Clause 2.1: a head with members stands for the choice of itself and its members.
             if global && !members.is_empty() {
-                let one = |e: ElemId| Part { min: 1, max: Some(1), term: Term::Element(e) };
-                let alts = std::iter::once(*e).chain(members.iter().copied()).map(one).collect();
-                return Some(Part { min, max, term: Term::Group(Kind::Choice, alts) });
+                let one = |e: ElemId| Part {
+                    min: 1,
+                    max: Some(1),
+                    term: Term::Element(e),
+                };
+                let alts = std::iter::once(*e)
+                    .chain(members.iter().copied())
+                    .map(one)
+                    .collect();
+                return Some(Part {
+                    min,
+                    max,
+                    term: Term::Group(Kind::Choice, alts),
+                });
             }
-            return Some(Part { min, max, term: Term::Element(*e) });
+            return Some(Part {
+                min,
+                max,
+                term: Term::Element(*e),
+            });
         }
-        TermDef::Wildcard(w) => return Some(Part { min, max, term: Term::Wildcard(w.clone()) }),
+        TermDef::Wildcard(w) => {
+            return Some(Part {
+                min,
+                max,
+                term: Term::Wildcard(w.clone()),
+            });
+        }
         TermDef::Sequence(v) => (Kind::Sequence, v),
         TermDef::Choice(v) => (Kind::Choice, v),
         TermDef::All(v) => (Kind::All, v),
     };
     let mut items = Vec::new();
     for c in children {
-        let Some(n) = normalize(schema, c) else { continue };
+        let Some(n) = normalize(schema, c) else {
+            continue;
+        };
         match n.term {
             // Clause 2.2.2: a 1..1 group directly inside a group of its kind is pointless.
-            Term::Group(k, inner) if k == kind && n.min == 1 && n.max == Some(1) => items.extend(inner),
+            Term::Group(k, inner) if k == kind && n.min == 1 && n.max == Some(1) => {
+                items.extend(inner)
+            }
             term => items.push(Part { term, ..n }),
         }
     }
@@ -130,7 +175,11 @@ fn normalize(schema: &Schema, p: &ParticleDef) -> Option<Part> {
     if items.len() == 1 && min == 1 && max == Some(1) {
         return items.pop();
     }
-    Some(Part { min, max, term: Term::Group(kind, items) })
+    Some(Part {
+        min,
+        max,
+        term: Term::Group(kind, items),
+    })
 }
 
 /// Effective total range (§3.8.6 for sequence/all and choice), saturating.
@@ -142,7 +191,9 @@ fn total_range(p: &Part) -> (u64, Option<u64>) {
             let (lo, hi) = match kind {
                 Kind::Sequence | Kind::All => (
                     ranges.iter().fold(0u64, |a, r| a.saturating_add(r.0)),
-                    ranges.iter().try_fold(0u64, |a, r| r.1.map(|m| a.saturating_add(m))),
+                    ranges
+                        .iter()
+                        .try_fold(0u64, |a, r| r.1.map(|m| a.saturating_add(m))),
                 ),
                 Kind::Choice => (
                     ranges.iter().map(|r| r.0).min().unwrap_or(0),
@@ -188,7 +239,10 @@ fn describe(schema: &Schema, p: &Part) -> String {
             // A substitution group stands for its head: name it.
             match items.first().map(|i| &i.term) {
                 Some(Term::Element(e)) if is_head_choice(schema, *e, items.len()) => {
-                    format!("element '{}' (with its substitution group)", elem_name(schema, *e))
+                    format!(
+                        "element '{}' (with its substitution group)",
+                        elem_name(schema, *e)
+                    )
                 }
                 _ => "a choice".into(),
             }
@@ -198,11 +252,18 @@ fn describe(schema: &Schema, p: &Part) -> String {
 }
 
 fn is_head_choice(schema: &Schema, e: ElemId, n: usize) -> bool {
-    schema.substitutes.get(e).is_some_and(|m| !m.is_empty() && m.len() + 1 == n)
+    schema
+        .substitutes
+        .get(e)
+        .is_some_and(|m| !m.is_empty() && m.len() + 1 == n)
 }
 
 fn elem_name(schema: &Schema, e: ElemId) -> String {
-    schema.elements.get(e).map(|d| d.name.local.clone()).unwrap_or_default()
+    schema
+        .elements
+        .get(e)
+        .map(|d| d.name.local.clone())
+        .unwrap_or_default()
 }
 
 /// Particle Valid (Restriction): whether `r` is a valid restriction of `b`.
@@ -213,13 +274,21 @@ fn restricts(schema: &Schema, r: &Part, b: &Part) -> Result<(), String> {
             // NSCompat.
             let ns = schema.elements.get(*re).and_then(|d| d.name.ns.as_deref());
             if !w.ns.allows(ns) {
-                return Err(format!("{} is not allowed by the base's wildcard namespaces", describe(schema, r)));
+                return Err(format!(
+                    "{} is not allowed by the base's wildcard namespaces",
+                    describe(schema, r)
+                ));
             }
-            range_ok((r.min, r.max), (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))
+            range_ok((r.min, r.max), (b.min, b.max))
+                .map_err(|m| format!("{}: {m}", describe(schema, r)))
         }
         (Term::Element(_), Term::Group(kind, _)) => {
             // RecurseAsIfGroup: the element as a 1..1 group of the base's kind.
-            let group = Part { min: 1, max: Some(1), term: Term::Group(*kind, vec![r.clone()]) };
+            let group = Part {
+                min: 1,
+                max: Some(1),
+                term: Term::Group(*kind, vec![r.clone()]),
+            };
             restricts(schema, &group, b)
         }
         (Term::Wildcard(rw), Term::Wildcard(bw)) => {
@@ -233,37 +302,57 @@ fn restricts(schema: &Schema, r: &Part, b: &Part) -> Result<(), String> {
             }
             Ok(())
         }
-        (Term::Wildcard(_), _) => Err(format!("a wildcard cannot restrict {}", describe(schema, b))),
+        (Term::Wildcard(_), _) => Err(format!(
+            "a wildcard cannot restrict {}",
+            describe(schema, b)
+        )),
         (Term::Group(_, items), Term::Wildcard(_)) => {
             // NSRecurseCheckCardinality.
-            range_ok(total_range(r), (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))?;
+            range_ok(total_range(r), (b.min, b.max))
+                .map_err(|m| format!("{}: {m}", describe(schema, r)))?;
             // Each member is checked against the wildcard term: the cardinality was checked as a whole.
-            let any_count = Part { min: 0, max: None, term: b.term.clone() };
-            items.iter().try_for_each(|i| restricts(schema, i, &any_count))
+            let any_count = Part {
+                min: 0,
+                max: None,
+                term: b.term.clone(),
+            };
+            items
+                .iter()
+                .try_for_each(|i| restricts(schema, i, &any_count))
         }
-        (Term::Group(_, _), Term::Element(_)) => {
-            Err(format!("{} cannot restrict {}", describe(schema, r), describe(schema, b)))
-        }
+        (Term::Group(_, _), Term::Element(_)) => Err(format!(
+            "{} cannot restrict {}",
+            describe(schema, r),
+            describe(schema, b)
+        )),
         (Term::Group(rk, ri), Term::Group(bk, bi)) => match (rk, bk) {
             (Kind::Sequence, Kind::Sequence) | (Kind::All, Kind::All) => {
-                range_ok((r.min, r.max), (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))?;
+                range_ok((r.min, r.max), (b.min, b.max))
+                    .map_err(|m| format!("{}: {m}", describe(schema, r)))?;
                 recurse(schema, ri, bi)
             }
             (Kind::Choice, Kind::Choice) => {
-                range_ok((r.min, r.max), (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))?;
+                range_ok((r.min, r.max), (b.min, b.max))
+                    .map_err(|m| format!("{}: {m}", describe(schema, r)))?;
                 recurse_lax(schema, ri, bi)
             }
             (Kind::Sequence, Kind::All) => {
-                range_ok((r.min, r.max), (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))?;
+                range_ok((r.min, r.max), (b.min, b.max))
+                    .map_err(|m| format!("{}: {m}", describe(schema, r)))?;
                 recurse_unordered(schema, ri, bi)
             }
             (Kind::Sequence, Kind::Choice) => {
                 let n = ri.len() as u64;
                 let range = (r.min.saturating_mul(n), r.max.map(|m| m.saturating_mul(n)));
-                range_ok(range, (b.min, b.max)).map_err(|m| format!("{}: {m}", describe(schema, r)))?;
+                range_ok(range, (b.min, b.max))
+                    .map_err(|m| format!("{}: {m}", describe(schema, r)))?;
                 map_and_sum(schema, ri, bi)
             }
-            _ => Err(format!("{} cannot restrict {}", describe(schema, r), describe(schema, b))),
+            _ => Err(format!(
+                "{} cannot restrict {}",
+                describe(schema, r),
+                describe(schema, b)
+            )),
         },
     }
 }
@@ -274,19 +363,22 @@ fn no_match(schema: &Schema, r: &Part, tried: Vec<(usize, String)>, bs: &[Part])
     if let Term::Element(re) = &r.term {
         let name = schema.elements.get(*re).map(|d| &d.name);
         for (i, m) in &tried {
-            if let Some(Term::Element(be)) = bs.get(*i).map(|b| &b.term) {
-                if schema.elements.get(*be).map(|d| &d.name) == name {
-                    return m.clone();
-                }
+            if let Some(Term::Element(be)) = bs.get(*i).map(|b| &b.term)
+                && schema.elements.get(*be).map(|d| &d.name) == name
+            {
+                return m.clone();
             }
         }
     }
-    if tried.len() == 1 {
-        if let Some((_, m)) = tried.into_iter().next() {
-            return m;
-        }
+    if tried.len() == 1
+        && let Some((_, m)) = tried.into_iter().next()
+    {
+        return m;
     }
-    format!("{} is not in the base's content model (or not in the base's order)", describe(schema, r))
+    format!(
+        "{} is not in the base's content model (or not in the base's order)",
+        describe(schema, r)
+    )
 }
 
 /// Recurse (sequence:sequence, all:all): an order-preserving mapping; skipped base particles must be
@@ -312,9 +404,15 @@ fn recurse(schema: &Schema, rs: &[Part], bs: &[Part]) -> Result<(), String> {
     unmapped_emptiable(schema, bs.get(j..).unwrap_or_default().iter())
 }
 
-fn unmapped_emptiable<'a>(schema: &Schema, mut rest: impl Iterator<Item = &'a Part>) -> Result<(), String> {
+fn unmapped_emptiable<'a>(
+    schema: &Schema,
+    mut rest: impl Iterator<Item = &'a Part>,
+) -> Result<(), String> {
     match rest.find(|b| !emptiable(b)) {
-        Some(b) => Err(format!("{} of the base is required but missing from the restriction", describe(schema, b))),
+        Some(b) => Err(format!(
+            "{} of the base is required but missing from the restriction",
+            describe(schema, b)
+        )),
         None => Ok(()),
     }
 }
@@ -368,20 +466,27 @@ fn recurse_unordered(schema: &Schema, rs: &[Part], bs: &[Part]) -> Result<(), St
             return Err(no_match(schema, r, tried, bs));
         }
     }
-    unmapped_emptiable(schema, bs.iter().zip(&used).filter(|(_, u)| !**u).map(|(b, _)| b))
+    unmapped_emptiable(
+        schema,
+        bs.iter().zip(&used).filter(|(_, u)| !**u).map(|(b, _)| b),
+    )
 }
 
 /// MapAndSum (sequence restricting choice): each derived particle restricts some base alternative.
 fn map_and_sum(schema: &Schema, rs: &[Part], bs: &[Part]) -> Result<(), String> {
     for r in rs {
         let mut tried = Vec::new();
-        if !bs.iter().enumerate().any(|(k, b)| match restricts(schema, r, b) {
-            Ok(()) => true,
-            Err(m) => {
-                tried.push((k, m));
-                false
-            }
-        }) {
+        if !bs
+            .iter()
+            .enumerate()
+            .any(|(k, b)| match restricts(schema, r, b) {
+                Ok(()) => true,
+                Err(m) => {
+                    tried.push((k, m));
+                    false
+                }
+            })
+        {
             return Err(no_match(schema, r, tried, bs));
         }
     }
@@ -389,13 +494,22 @@ fn map_and_sum(schema: &Schema, rs: &[Part], bs: &[Part]) -> Result<(), String> 
 }
 
 /// NameAndTypeOK: element declaration restricting element declaration.
-fn name_and_type_ok(schema: &Schema, r: &Part, re: ElemId, b: &Part, be: ElemId) -> Result<(), String> {
+fn name_and_type_ok(
+    schema: &Schema,
+    r: &Part,
+    re: ElemId,
+    b: &Part,
+    be: ElemId,
+) -> Result<(), String> {
     let (Some(rd), Some(bd)) = (schema.elements.get(re), schema.elements.get(be)) else {
         return Err("unknown element declaration".into());
     };
     let name = &rd.name.local;
     if rd.name != bd.name {
-        return Err(format!("element '{name}' is not in the base's content model (found '{}')", bd.name.local));
+        return Err(format!(
+            "element '{name}' is not in the base's content model (found '{}')",
+            bd.name.local
+        ));
     }
     range_ok((r.min, r.max), (b.min, b.max)).map_err(|m| format!("element '{name}': {m}"))?;
     if re == be {
@@ -403,24 +517,38 @@ fn name_and_type_ok(schema: &Schema, r: &Part, re: ElemId, b: &Part, be: ElemId)
         return Ok(());
     }
     if rd.nillable && !bd.nillable {
-        return Err(format!("element '{name}' is nillable but the base's is not"));
+        return Err(format!(
+            "element '{name}' is nillable but the base's is not"
+        ));
     }
     fixed_ok(rd, bd).map_err(|m| format!("element '{name}': {m}"))?;
     for idc in &rd.identity_constraints {
         let idc_name = schema.identity_constraints.get(*idc).map(|c| &c.name);
-        let in_base = bd.identity_constraints.iter().any(|b| {
-            b == idc || schema.identity_constraints.get(*b).map(|c| &c.name) == idc_name
-        });
+        let in_base = bd
+            .identity_constraints
+            .iter()
+            .any(|b| b == idc || schema.identity_constraints.get(*b).map(|c| &c.name) == idc_name);
         if !in_base {
-            return Err(format!("element '{name}' has an identity constraint the base's declaration lacks"));
+            return Err(format!(
+                "element '{name}' has an identity constraint the base's declaration lacks"
+            ));
         }
     }
     let (rb, bb) = (rd.block, bd.block);
-    if (bb.extension && !rb.extension) || (bb.restriction && !rb.restriction) || (bb.substitution && !rb.substitution)
+    if (bb.extension && !rb.extension)
+        || (bb.restriction && !rb.restriction)
+        || (bb.substitution && !rb.substitution)
     {
-        return Err(format!("element '{name}' blocks less than the base's declaration"));
+        return Err(format!(
+            "element '{name}' blocks less than the base's declaration"
+        ));
     }
-    let blocked = Derivations { extension: true, list: true, union: true, ..Derivations::default() };
+    let blocked = Derivations {
+        extension: true,
+        list: true,
+        union: true,
+        ..Derivations::default()
+    };
     if !schema.derives_from(rd.type_, bd.type_, blocked) {
         return Err(format!(
             "the type of element '{name}' ({}) is not derived by restriction from the base's ({})",
@@ -433,11 +561,22 @@ fn name_and_type_ok(schema: &Schema, r: &Part, re: ElemId, b: &Part, be: ElemId)
 
 /// Clause 4 of NameAndTypeOK: a fixed value in the base must be kept, with the same value.
 fn fixed_ok(rd: &ElementDecl, bd: &ElementDecl) -> Result<(), String> {
-    let Some(bf) = bd.value_constraint.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) else {
+    let Some(bf) = bd
+        .value_constraint
+        .as_ref()
+        .filter(|v| v.kind == ValueConstraintKind::Fixed)
+    else {
         return Ok(());
     };
-    match rd.value_constraint.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
-        None => Err(format!("the base fixes the value '{}' but the restriction does not", bf.lexical)),
+    match rd
+        .value_constraint
+        .as_ref()
+        .filter(|v| v.kind == ValueConstraintKind::Fixed)
+    {
+        None => Err(format!(
+            "the base fixes the value '{}' but the restriction does not",
+            bf.lexical
+        )),
         Some(rf) => {
             let same = match (&rf.value, &bf.value) {
                 (Some(x), Some(y)) => x.same(y),
@@ -446,7 +585,10 @@ fn fixed_ok(rd: &ElementDecl, bd: &ElementDecl) -> Result<(), String> {
             if same {
                 Ok(())
             } else {
-                Err(format!("fixed value '{}' differs from the base's '{}'", rf.lexical, bf.lexical))
+                Err(format!(
+                    "fixed value '{}' differs from the base's '{}'",
+                    rf.lexical, bf.lexical
+                ))
             }
         }
     }
@@ -468,7 +610,9 @@ mod tests {
   {extra}
 </xs:schema>"###
         );
-        Schema::from_str(&text, Path::new(".")).map(|_| ()).map_err(|e| format!("{e:?}"))
+        Schema::from_str(&text, Path::new("."))
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
     }
 
     fn ok(base: &str, derived: &str) {
@@ -491,103 +635,248 @@ mod tests {
     #[test]
     fn name_and_type_ok() {
         let base = r###"<xs:sequence><xs:element name="a" type="xs:decimal" maxOccurs="3"/></xs:sequence>"###;
-        ok(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="2"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="b" type="xs:integer"/></xs:sequence>"###, "'b'");
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:string"/></xs:sequence>"###, "not derived by restriction");
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="5"/></xs:sequence>"###, "maxOccurs 5 exceeds the base's 3");
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:integer" nillable="true"/></xs:sequence>"###, "nillable");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="2"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="b" type="xs:integer"/></xs:sequence>"###,
+            "'b'",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:string"/></xs:sequence>"###,
+            "not derived by restriction",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:integer" maxOccurs="5"/></xs:sequence>"###,
+            "maxOccurs 5 exceeds the base's 3",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:integer" nillable="true"/></xs:sequence>"###,
+            "nillable",
+        );
     }
 
     #[test]
     fn name_and_type_fixed_and_block() {
         let base = r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="1" block="extension"/></xs:sequence>"###;
-        ok(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="01" block="#all"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="2" block="extension"/></xs:sequence>"###, "fixed value");
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" block="extension"/></xs:sequence>"###, "fixes the value");
-        bad(base, r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="1"/></xs:sequence>"###, "blocks less");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="01" block="#all"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="2" block="extension"/></xs:sequence>"###,
+            "fixed value",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:int" block="extension"/></xs:sequence>"###,
+            "fixes the value",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a" type="xs:int" fixed="1"/></xs:sequence>"###,
+            "blocks less",
+        );
     }
 
     #[test]
     fn ns_compat_and_subset() {
         let base = r###"<xs:sequence><xs:any namespace="##targetNamespace" processContents="lax" maxOccurs="2"/></xs:sequence>"###;
-        ok(base, r###"<xs:sequence><xs:element name="a" form="qualified" maxOccurs="2"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "wildcard namespaces");
-        ok(base, r###"<xs:sequence><xs:any namespace="urn:t" processContents="strict"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:any namespace="##any"/></xs:sequence>"###, "namespaces the base's wildcard does not");
-        bad(base, r###"<xs:sequence><xs:any namespace="##targetNamespace" processContents="skip"/></xs:sequence>"###, "weaker");
-        bad(base, r###"<xs:sequence><xs:any namespace="##targetNamespace" maxOccurs="3"/></xs:sequence>"###, "maxOccurs 3");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a" form="qualified" maxOccurs="2"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            "wildcard namespaces",
+        );
+        ok(
+            base,
+            r###"<xs:sequence><xs:any namespace="urn:t" processContents="strict"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:any namespace="##any"/></xs:sequence>"###,
+            "namespaces the base's wildcard does not",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:any namespace="##targetNamespace" processContents="skip"/></xs:sequence>"###,
+            "weaker",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:any namespace="##targetNamespace" maxOccurs="3"/></xs:sequence>"###,
+            "maxOccurs 3",
+        );
         // A wildcard never restricts an element.
-        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, r###"<xs:sequence><xs:any/></xs:sequence>"###, "wildcard cannot restrict");
+        bad(
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            r###"<xs:sequence><xs:any/></xs:sequence>"###,
+            "wildcard cannot restrict",
+        );
     }
 
     #[test]
     fn ns_recurse_check_cardinality() {
         let base = r###"<xs:sequence><xs:any namespace="##any" minOccurs="2" maxOccurs="4"/></xs:sequence>"###;
-        ok(base, r###"<xs:choice minOccurs="2" maxOccurs="2"><xs:element name="a" maxOccurs="2"/><xs:element name="b"/></xs:choice>"###);
-        ok(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="3"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="4"/></xs:sequence>"###, "maxOccurs 5 exceeds the base's 4");
-        bad(base, r###"<xs:choice><xs:element name="a" minOccurs="2" maxOccurs="2"/><xs:element name="b"/></xs:choice>"###, "minOccurs 1 is less than the base's 2");
+        ok(
+            base,
+            r###"<xs:choice minOccurs="2" maxOccurs="2"><xs:element name="a" maxOccurs="2"/><xs:element name="b"/></xs:choice>"###,
+        );
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="3"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a"/><xs:element name="b" maxOccurs="4"/></xs:sequence>"###,
+            "maxOccurs 5 exceeds the base's 4",
+        );
+        bad(
+            base,
+            r###"<xs:choice><xs:element name="a" minOccurs="2" maxOccurs="2"/><xs:element name="b"/></xs:choice>"###,
+            "minOccurs 1 is less than the base's 2",
+        );
     }
 
     #[test]
     fn recurse_sequence() {
         let base = r###"<xs:sequence><xs:element name="a"/><xs:element name="b" minOccurs="0"/><xs:element name="c"/></xs:sequence>"###;
-        ok(base, r###"<xs:sequence><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "element 'c' of the base is required");
-        bad(base, r###"<xs:sequence><xs:element name="c"/><xs:element name="a"/></xs:sequence>"###, "'c'");
-        bad(base, r###"<xs:sequence minOccurs="0"><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###, "minOccurs 0");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            "element 'c' of the base is required",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="c"/><xs:element name="a"/></xs:sequence>"###,
+            "'c'",
+        );
+        bad(
+            base,
+            r###"<xs:sequence minOccurs="0"><xs:element name="a"/><xs:element name="c"/></xs:sequence>"###,
+            "minOccurs 0",
+        );
     }
 
     #[test]
     fn recurse_all() {
-        let base = r###"<xs:all><xs:element name="a"/><xs:element name="b" minOccurs="0"/></xs:all>"###;
+        let base =
+            r###"<xs:all><xs:element name="a"/><xs:element name="b" minOccurs="0"/></xs:all>"###;
         ok(base, r###"<xs:all><xs:element name="a"/></xs:all>"###);
-        bad(base, r###"<xs:all><xs:element name="b"/></xs:all>"###, "'a'");
+        bad(
+            base,
+            r###"<xs:all><xs:element name="b"/></xs:all>"###,
+            "'a'",
+        );
         // Sequence restricting all: RecurseUnordered.
-        ok(base, r###"<xs:sequence><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###, "'b'");
-        bad(r###"<xs:all><xs:element name="a" minOccurs="0"/></xs:all>"###,
-            r###"<xs:sequence><xs:element name="a"/><xs:element name="a" minOccurs="0"/></xs:sequence>"###, "'a'");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###,
+            "'b'",
+        );
+        bad(
+            r###"<xs:all><xs:element name="a" minOccurs="0"/></xs:all>"###,
+            r###"<xs:sequence><xs:element name="a"/><xs:element name="a" minOccurs="0"/></xs:sequence>"###,
+            "'a'",
+        );
         // Choice never restricts all.
-        bad(base, r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###, "cannot restrict");
+        bad(
+            base,
+            r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            "cannot restrict",
+        );
     }
 
     #[test]
     fn recurse_lax_choice() {
         let base = r###"<xs:choice maxOccurs="2"><xs:element name="a"/><xs:element name="b"/><xs:element name="c"/></xs:choice>"###;
-        ok(base, r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###);
-        bad(base, r###"<xs:choice><xs:element name="c"/><xs:element name="a"/></xs:choice>"###, "'a'");
-        bad(base, r###"<xs:choice maxOccurs="3"><xs:element name="a"/><xs:element name="b"/></xs:choice>"###, "maxOccurs 3");
+        ok(
+            base,
+            r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###,
+        );
+        bad(
+            base,
+            r###"<xs:choice><xs:element name="c"/><xs:element name="a"/></xs:choice>"###,
+            "'a'",
+        );
+        bad(
+            base,
+            r###"<xs:choice maxOccurs="3"><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            "maxOccurs 3",
+        );
     }
 
     #[test]
     fn map_and_sum() {
         let base = r###"<xs:choice maxOccurs="4"><xs:element name="a"/><xs:element name="b"/></xs:choice>"###;
-        ok(base, r###"<xs:sequence maxOccurs="2"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###);
-        bad(base, r###"<xs:sequence maxOccurs="3"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###, "maxOccurs 6 exceeds");
-        bad(base, r###"<xs:sequence><xs:element name="b"/><xs:element name="x"/></xs:sequence>"###, "'x'");
+        ok(
+            base,
+            r###"<xs:sequence maxOccurs="2"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###,
+        );
+        bad(
+            base,
+            r###"<xs:sequence maxOccurs="3"><xs:element name="b"/><xs:element name="a"/></xs:sequence>"###,
+            "maxOccurs 6 exceeds",
+        );
+        bad(
+            base,
+            r###"<xs:sequence><xs:element name="b"/><xs:element name="x"/></xs:sequence>"###,
+            "'x'",
+        );
     }
 
     #[test]
     fn recurse_as_if_group() {
         let base = r###"<xs:sequence><xs:element name="a"/><xs:element name="b" minOccurs="0"/></xs:sequence>"###;
         // The derived sequence with one 1..1 child is pointless: it is just the element.
-        ok(base, r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###);
-        ok(r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
-            r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###);
-        bad(r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
-            r###"<xs:sequence><xs:element name="b" maxOccurs="2"/></xs:sequence>"###, "maxOccurs 2");
+        ok(
+            base,
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+        );
+        ok(
+            r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            r###"<xs:sequence><xs:element name="b"/></xs:sequence>"###,
+        );
+        bad(
+            r###"<xs:choice><xs:element name="a"/><xs:element name="b"/></xs:choice>"###,
+            r###"<xs:sequence><xs:element name="b" maxOccurs="2"/></xs:sequence>"###,
+            "maxOccurs 2",
+        );
     }
 
     #[test]
     fn pointless_groups_are_flattened() {
-        ok(r###"<xs:sequence><xs:element name="a"/><xs:sequence><xs:element name="b"/><xs:element name="c"/></xs:sequence></xs:sequence>"###,
-            r###"<xs:sequence><xs:sequence><xs:element name="a"/><xs:element name="b"/></xs:sequence><xs:element name="c"/></xs:sequence>"###);
-        ok(r###"<xs:choice><xs:element name="a"/><xs:choice><xs:element name="b"/><xs:element name="c"/></xs:choice></xs:choice>"###,
-            r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###);
+        ok(
+            r###"<xs:sequence><xs:element name="a"/><xs:sequence><xs:element name="b"/><xs:element name="c"/></xs:sequence></xs:sequence>"###,
+            r###"<xs:sequence><xs:sequence><xs:element name="a"/><xs:element name="b"/></xs:sequence><xs:element name="c"/></xs:sequence>"###,
+        );
+        ok(
+            r###"<xs:choice><xs:element name="a"/><xs:choice><xs:element name="b"/><xs:element name="c"/></xs:choice></xs:choice>"###,
+            r###"<xs:choice><xs:element name="a"/><xs:element name="c"/></xs:choice>"###,
+        );
         // Not pointless (maxOccurs 2), so the structures differ and the sequence cannot restrict the element.
-        bad(r###"<xs:sequence><xs:element name="a" maxOccurs="2"/></xs:sequence>"###,
-            r###"<xs:sequence><xs:sequence maxOccurs="2"><xs:element name="a"/></xs:sequence></xs:sequence>"###, "cannot restrict");
+        bad(
+            r###"<xs:sequence><xs:element name="a" maxOccurs="2"/></xs:sequence>"###,
+            r###"<xs:sequence><xs:sequence maxOccurs="2"><xs:element name="a"/></xs:sequence></xs:sequence>"###,
+            "cannot restrict",
+        );
     }
 
     #[test]
@@ -596,19 +885,56 @@ mod tests {
   <xs:element name="m" type="xs:integer" substitutionGroup="t:h"/>
   <xs:element name="n" type="xs:string"/>"###;
         let base = r###"<xs:sequence><xs:element ref="t:h"/></xs:sequence>"###;
-        assert!(schema(base, r###"<xs:sequence><xs:element ref="t:m"/></xs:sequence>"###, extra).is_ok());
-        assert!(schema(base, r###"<xs:sequence><xs:element ref="t:h"/></xs:sequence>"###, extra).is_ok());
-        bad_with(base, r###"<xs:sequence><xs:element ref="t:n"/></xs:sequence>"###, extra, "'n'");
+        assert!(
+            schema(
+                base,
+                r###"<xs:sequence><xs:element ref="t:m"/></xs:sequence>"###,
+                extra
+            )
+            .is_ok()
+        );
+        assert!(
+            schema(
+                base,
+                r###"<xs:sequence><xs:element ref="t:h"/></xs:sequence>"###,
+                extra
+            )
+            .is_ok()
+        );
+        bad_with(
+            base,
+            r###"<xs:sequence><xs:element ref="t:n"/></xs:sequence>"###,
+            extra,
+            "'n'",
+        );
     }
 
     #[test]
     fn emptiable_and_mixed() {
-        ok(r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###, "");
-        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "", "not emptiable");
-        bad(r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, r###"<xs:sequence/>"###, "not emptiable");
+        ok(
+            r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###,
+            "",
+        );
+        bad(
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            "",
+            "not emptiable",
+        );
+        bad(
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            r###"<xs:sequence/>"###,
+            "not emptiable",
+        );
         ok("", "");
-        bad("", r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###, "(empty) content model");
-        ok(r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###, r###"<xs:sequence/>"###);
+        bad(
+            "",
+            r###"<xs:sequence><xs:element name="a"/></xs:sequence>"###,
+            "(empty) content model",
+        );
+        ok(
+            r###"<xs:sequence><xs:element name="a" minOccurs="0"/></xs:sequence>"###,
+            r###"<xs:sequence/>"###,
+        );
     }
 
     #[test]

@@ -63,6 +63,10 @@ fn key(node: &Node, parent: Option<&Node>) -> String {
             let top = matches!(p, "schema" | "redefine");
             format!("{}{}", if top { "top:" } else { "local:" }, node.local)
         }
+        // The model group of a named group definition takes no occurrence attributes.
+        "all" | "choice" | "sequence" if parent.is_some_and(|p| p.local == "group" && p.attr("name").is_some()) => {
+            format!("groupdef:{}", node.local)
+        }
         _ => node.local.clone(),
     }
 }
@@ -179,6 +183,9 @@ fn build_rules() -> HashMap<String, Rule> {
             String::from("annotation?"),
         ),
         ("all".into(), particle_attrs(vec![("id", Id)]), String::from("annotation? element*")),
+        ("groupdef:all".into(), vec![("id", Id)], String::from("annotation? element*")),
+        ("groupdef:choice".into(), vec![("id", Id)], String::from("annotation? (element|group|choice|sequence|any)*")),
+        ("groupdef:sequence".into(), vec![("id", Id)], String::from("annotation? (element|group|choice|sequence|any)*")),
         (
             "choice".into(),
             particle_attrs(vec![("id", Id)]),

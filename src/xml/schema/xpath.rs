@@ -21,12 +21,47 @@ pub fn parse(
     Ok(out)
 }
 
+/// Drop the white space XPath allows between tokens, refusing it inside a token: `//`, `::` and
+/// name tests like `p:*` or `p:name` are single tokens (XPath 1.0 §3.7).
+fn squeeze(text: &str) -> Result<String, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let name_char = |c: char| c != ':' && crate::xml::reader::is_name_char(c);
+    let mut out = String::new();
+    let mut i = 0;
+    let mut gap = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            gap = true;
+            i += 1;
+            continue;
+        }
+        if gap {
+            let prev = out.chars().last();
+            // A token split by white space: `/ /`, `: :`, `name :`, `: name`, `: *`.
+            let joins = matches!((prev, c), (Some('/'), '/') | (Some(':'), ':'))
+                || (prev == Some(':') && !out.ends_with("::") && (c == '*' || name_char(c)))
+                || (c == ':' && prev.is_some_and(name_char) && chars.get(i + 1) != Some(&':'));
+            if joins {
+                return Err(format!("'{}' has white space inside a token", text.trim()));
+            }
+            if prev.is_some_and(name_char) && name_char(c) {
+                return Err(format!("'{}' has two names in a row", text.trim()));
+            }
+        }
+        gap = false;
+        out.push(c);
+        i += 1;
+    }
+    Ok(out)
+}
+
 fn parse_path(
     text: &str,
     field: bool,
     resolve: &dyn Fn(&str) -> Option<String>,
 ) -> Result<XPath, String> {
-    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = squeeze(text)?;
     if t.is_empty() {
         return Err("empty path".into());
     }
@@ -106,6 +141,16 @@ mod tests {
         assert_eq!(s[0].steps.len(), 2);
         let f = parse("t:*/@id", true, &r).unwrap();
         assert_eq!(f[0].steps[1], XStep::Attribute(NameTest::Name(QName::new(None, "id"))));
+    }
+
+    #[test]
+    fn white_space_between_tokens_only() {
+        assert!(parse(" . // a / b ", false, &r).is_ok());
+        assert!(parse("child:: a", false, &r).is_ok());
+        assert!(parse("./ /.", false, &r).is_err());
+        assert!(parse("child: :a", false, &r).is_err());
+        assert!(parse("t :*", false, &r).is_err());
+        assert!(parse("t: *", false, &r).is_err());
     }
 
     #[test]
