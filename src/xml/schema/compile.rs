@@ -889,7 +889,8 @@ impl Compiler {
                     }
                 }
                 st.variety = SimpleVariety::Union(members);
-                st.whitespace = WhiteSpace::Collapse;
+                // A union normalizes nothing itself: each member applies its own white space rule.
+                st.whitespace = WhiteSpace::Preserve;
             }
             _ => {}
         }

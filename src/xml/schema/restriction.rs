@@ -116,23 +116,18 @@ fn normalize(schema: &Schema, p: &ParticleDef) -> Option<Part> {
     let (min, max) = (u64::from(p.min), p.max.map(u64::from));
     let (kind, children) = match &p.term {
         TermDef::Element(e) => {
-            let members = schema
-                .substitutes
-                .get(*e)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let global = schema.elements.get(*e).is_some_and(|d| d.global);
-            // Clause 2.1: a head with members stands for the choice of itself and its members.
-            if global && !members.is_empty() {
+            let members = substitutable(schema, *e);
+            // Clause 2.1: a head with members stands for the choice of itself and its members. A choice's
+            // order does not matter, so alternatives go by declaration, making both sides' orders agree.
+            if !members.is_empty() {
                 let one = |e: ElemId| Part {
                     min: 1,
                     max: Some(1),
                     term: Term::Element(e),
                 };
-                let alts = std::iter::once(*e)
-                    .chain(members.iter().copied())
-                    .map(one)
-                    .collect();
+                let mut ids: Vec<ElemId> = std::iter::once(*e).chain(members).collect();
+                ids.sort_unstable();
+                let alts = ids.into_iter().map(one).collect();
                 return Some(Part {
                     min,
                     max,
@@ -252,10 +247,35 @@ fn describe(schema: &Schema, p: &Part) -> String {
 }
 
 fn is_head_choice(schema: &Schema, e: ElemId, n: usize) -> bool {
-    schema
+    let m = substitutable(schema, e).len();
+    m > 0 && m + 1 == n
+}
+
+/// The members that may really take a global head's place: none when the head blocks substitution, and
+/// only those whose type derivation the head does not block.
+fn substitutable(schema: &Schema, head: ElemId) -> Vec<ElemId> {
+    let Some(h) = schema
+        .elements
+        .get(head)
+        .filter(|h| h.global && !h.block.substitution)
+    else {
+        return Vec::new();
+    };
+    let members = schema
         .substitutes
-        .get(e)
-        .is_some_and(|m| !m.is_empty() && m.len() + 1 == n)
+        .get(head)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    members
+        .iter()
+        .copied()
+        .filter(|m| {
+            schema
+                .elements
+                .get(*m)
+                .is_some_and(|d| schema.derives_from(d.type_, h.type_, h.block))
+        })
+        .collect()
 }
 
 fn elem_name(schema: &Schema, e: ElemId) -> String {
@@ -907,6 +927,18 @@ mod tests {
             extra,
             "'n'",
         );
+    }
+
+    #[test]
+    fn blocked_substitution_members_do_not_count() {
+        let extra = r###"<xs:element name="a" substitutionGroup="t:b"/>
+  <xs:element name="b" substitutionGroup="t:c"/>
+  <xs:element name="c" substitutionGroup="t:d" block="substitution"/>
+  <xs:element name="d"/>"###;
+        let base = r###"<xs:sequence><xs:element ref="t:d"/></xs:sequence>"###;
+        let derived =
+            r###"<xs:sequence><xs:choice><xs:element ref="t:c"/></xs:choice></xs:sequence>"###;
+        assert!(schema(base, derived, extra).is_ok());
     }
 
     #[test]

@@ -500,11 +500,15 @@ impl<'s> Validator<'s> {
             }
         }
         for u in &ct.attributes {
+            let n = &schema.attributes[u.decl].name;
+            if tag.attributes.iter().any(|a| a.ns == n.ns && a.local == n.local) {
+                continue;
+            }
             if u.required {
-                let n = &schema.attributes[u.decl].name;
-                if !tag.attributes.iter().any(|a| a.ns == n.ns && a.local == n.local) {
-                    self.violation(pos, "cvc-complex-type.4", format!("required attribute '{}' is missing", n.local), None);
-                }
+                self.violation(pos, "cvc-complex-type.4", format!("required attribute '{}' is missing", n.local), None);
+            } else if let Some(v) = u.value_constraint.as_ref().and_then(|vc| vc.value.as_ref()) {
+                // A defaulted attribute is present in the infoset: its IDREFs must resolve too.
+                self.note_ids(schema.attributes[u.decl].type_, v, pos);
             }
         }
     }
