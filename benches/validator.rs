@@ -23,7 +23,10 @@ use quick_xml::reader::NsReader;
 use reggate::xml::schema::Schema;
 use reggate::xml::validate::{Options, validate_bytes};
 
-const MESSAGES: &[&str] = &["fixtures/bench/envelope-5k.xml", "fixtures/bench/assignments-250k.xml"];
+const MESSAGES: &[&str] = &[
+    "fixtures/bench/envelope-5k.xml",
+    "fixtures/bench/assignments-250k.xml",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,13 +46,23 @@ fn quick_xml_pass(bytes: &[u8]) -> usize {
                 for attr in e.attributes() {
                     let attr = attr.expect("well-formed attribute");
                     let (attr_ns, _) = reader.resolver().resolve_attribute(attr.key);
-                    seen += usize::from(matches!(attr_ns, quick_xml::name::ResolveResult::Bound(_)));
-                    seen += attr.normalized_value(XmlVersion::Implicit1_0).expect("attribute value").len();
+                    seen +=
+                        usize::from(matches!(attr_ns, quick_xml::name::ResolveResult::Bound(_)));
+                    seen += attr
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .expect("attribute value")
+                        .len();
                 }
             }
             Ok((_, Event::Text(t))) => seen += t.xml_content(XmlVersion::Implicit1_0).len(),
             Ok((_, Event::CData(t))) => seen += t.xml_content(XmlVersion::Implicit1_0).len(),
-            Ok((_, Event::GeneralRef(r))) => seen += r.resolve_char_ref().ok().flatten().map_or(1, char::len_utf8),
+            Ok((_, Event::GeneralRef(r))) => {
+                seen += r
+                    .resolve_char_ref()
+                    .ok()
+                    .flatten()
+                    .map_or(1, char::len_utf8)
+            }
             Ok((_, Event::End(_))) => seen += 1,
             Ok((_, Event::Eof)) => return seen,
             Ok(_) => {}
@@ -76,8 +89,14 @@ fn libxml2_driver() -> PathBuf {
             .map(str::to_owned);
         let location = xsd.canonicalize().expect("canonical path");
         match tns {
-            Some(ns) => imports.push_str(&format!("  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n", location.display())),
-            None => imports.push_str(&format!("  <xs:import schemaLocation=\"{}\"/>\n", location.display())),
+            Some(ns) => imports.push_str(&format!(
+                "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n",
+                location.display()
+            )),
+            None => imports.push_str(&format!(
+                "  <xs:import schemaLocation=\"{}\"/>\n",
+                location.display()
+            )),
         }
     }
     let dir = std::env::temp_dir().join(format!("reggate-bench-{}", std::process::id()));
@@ -95,13 +114,19 @@ fn libxml2_driver() -> PathBuf {
 }
 
 fn libxml2_context(driver: &Path) -> libxml::schemas::SchemaValidationContext {
-    let mut parser = libxml::schemas::SchemaParserContext::from_file(driver.to_str().expect("utf-8 path"));
-    libxml::schemas::SchemaValidationContext::from_parser(&mut parser)
-        .unwrap_or_else(|e| panic!("libxml2 rejects the schema set: {:?}", e.iter().map(|e| &e.message).collect::<Vec<_>>()))
+    let mut parser =
+        libxml::schemas::SchemaParserContext::from_file(driver.to_str().expect("utf-8 path"));
+    libxml::schemas::SchemaValidationContext::from_parser(&mut parser).unwrap_or_else(|e| {
+        panic!(
+            "libxml2 rejects the schema set: {:?}",
+            e.iter().map(|e| &e.message).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn bench(c: &mut Criterion) {
-    let schema = Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
+    let schema =
+        Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
     let options = Options::default();
     let driver = libxml2_driver();
     let mut stream_ctx = libxml2_context(&driver);
@@ -116,20 +141,41 @@ fn bench(c: &mut Criterion) {
 
         // Every contender must accept the message, or the comparison means nothing.
         let report = validate_bytes(&schema, &bytes, &options);
-        assert!(report.is_valid(), "reggate rejects {message}: {:?}", report.violations);
-        assert!(stream_ctx.validate_file(&path_str).is_ok(), "libxml2 (stream) rejects {message}");
+        assert!(
+            report.is_valid(),
+            "reggate rejects {message}: {:?}",
+            report.violations
+        );
+        assert!(
+            stream_ctx.validate_file(&path_str).is_ok(),
+            "libxml2 (stream) rejects {message}"
+        );
         let doc = dom_parser.parse_string(&bytes).expect("libxml2 parses");
-        assert!(dom_ctx.validate_document(&doc).is_ok(), "libxml2 (dom) rejects {message}");
+        assert!(
+            dom_ctx.validate_document(&doc).is_ok(),
+            "libxml2 (dom) rejects {message}"
+        );
 
-        for (unit, throughput) in [("docs", Throughput::Elements(1)), ("bytes", Throughput::Bytes(bytes.len() as u64))] {
+        for (unit, throughput) in [
+            ("docs", Throughput::Elements(1)),
+            ("bytes", Throughput::Bytes(bytes.len() as u64)),
+        ] {
             let mut group = c.benchmark_group(format!("{name}/{unit}"));
             group.throughput(throughput);
-            group.bench_function("reggate", |b| b.iter(|| validate_bytes(&schema, black_box(&bytes), &options).is_valid()));
-            group.bench_function("quick-xml", |b| b.iter(|| quick_xml_pass(black_box(&bytes))));
-            group.bench_function("libxml2-stream", |b| b.iter(|| stream_ctx.validate_file(black_box(&path_str)).is_ok()));
+            group.bench_function("reggate", |b| {
+                b.iter(|| validate_bytes(&schema, black_box(&bytes), &options).is_valid())
+            });
+            group.bench_function("quick-xml", |b| {
+                b.iter(|| quick_xml_pass(black_box(&bytes)))
+            });
+            group.bench_function("libxml2-stream", |b| {
+                b.iter(|| stream_ctx.validate_file(black_box(&path_str)).is_ok())
+            });
             group.bench_function("libxml2-dom", |b| {
                 b.iter(|| {
-                    let doc = dom_parser.parse_string(black_box(&bytes)).expect("libxml2 parses");
+                    let doc = dom_parser
+                        .parse_string(black_box(&bytes))
+                        .expect("libxml2 parses");
                     dom_ctx.validate_document(&doc).is_ok()
                 })
             });

@@ -12,7 +12,11 @@ fn root() -> &'static Path {
 }
 
 fn reggate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reggate")).current_dir(root()).args(args).output().expect("run reggate")
+    Command::new(env!("CARGO_BIN_EXE_reggate"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run reggate")
 }
 
 fn code(out: &Output) -> i32 {
@@ -36,7 +40,12 @@ fn valid_fixtures() -> Vec<String> {
         .expect("fixtures/messages")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .map(|p| p.strip_prefix(root()).expect("under root").display().to_string())
+        .map(|p| {
+            p.strip_prefix(root())
+                .expect("under root")
+                .display()
+                .to_string()
+        })
         .collect();
     out.sort();
     out
@@ -49,35 +58,72 @@ const BAD_SNILS_VALUE: &str = "14573298l84";
 #[test]
 fn valid_fixtures_exit_0() {
     let files = valid_fixtures();
-    assert!(files.len() >= 10, "expected the valid fixtures, found {files:?}");
+    assert!(
+        files.len() >= 10,
+        "expected the valid fixtures, found {files:?}"
+    );
     let mut args = vec!["validate"];
     args.extend(files.iter().map(String::as_str));
     let out = reggate(&args);
-    assert_eq!(code(&out), 0, "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        code(&out),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let stdout = text(&out.stdout);
     for f in &files {
-        assert!(stdout.contains(&format!("{f}: valid")), "no verdict for {f} in:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("{f}: valid")),
+            "no verdict for {f} in:\n{stdout}"
+        );
     }
 }
 
 #[test]
 fn invalid_fixture_exits_1_naming_path_line_rule_and_masking_the_snils() {
     let fixture = std::fs::read_to_string(root().join(BAD_SNILS)).expect("fixture");
-    assert!(fixture.contains(BAD_SNILS_VALUE), "the fixture changed: update BAD_SNILS_VALUE");
+    assert!(
+        fixture.contains(BAD_SNILS_VALUE),
+        "the fixture changed: update BAD_SNILS_VALUE"
+    );
     let out = reggate(&["validate", BAD_SNILS]);
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
     assert_eq!(code(&out), 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains(&format!("{BAD_SNILS}: invalid")), "{stdout}");
-    let line = stdout.lines().find(|l| l.contains("Snils")).unwrap_or_else(|| panic!("no violation on the Snils element:\n{stdout}"));
+    assert!(
+        stdout.contains(&format!("{BAD_SNILS}: invalid")),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Snils"))
+        .unwrap_or_else(|| panic!("no violation on the Snils element:\n{stdout}"));
     // `LINE:COLUMN: PATH [RULE] MESSAGE (value: 'MASKED')`.
-    let snils_line = fixture.lines().position(|l| l.contains(BAD_SNILS_VALUE)).expect("value in fixture") + 1;
-    assert!(line.trim_start().starts_with(&format!("{snils_line}:")), "line number {snils_line} expected first: {line}");
-    assert!(line.contains("/soap:Envelope/soap:Body/snils:VerifySnilsRequest/snils:Snils"), "element path expected: {line}");
+    let snils_line = fixture
+        .lines()
+        .position(|l| l.contains(BAD_SNILS_VALUE))
+        .expect("value in fixture")
+        + 1;
+    assert!(
+        line.trim_start().starts_with(&format!("{snils_line}:")),
+        "line number {snils_line} expected first: {line}"
+    );
+    assert!(
+        line.contains("/soap:Envelope/soap:Body/snils:VerifySnilsRequest/snils:Snils"),
+        "element path expected: {line}"
+    );
     assert!(line.contains("[cvc-"), "an XSD rule name expected: {line}");
     assert!(line.contains("***"), "masked value expected: {line}");
-    assert!(!stdout.contains(BAD_SNILS_VALUE) && !stderr.contains(BAD_SNILS_VALUE), "SNILS printed in clear:\n{stdout}\n{stderr}");
-    assert!(!stdout.contains("14573298"), "SNILS digits printed in clear:\n{stdout}");
+    assert!(
+        !stdout.contains(BAD_SNILS_VALUE) && !stderr.contains(BAD_SNILS_VALUE),
+        "SNILS printed in clear:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains("14573298"),
+        "SNILS digits printed in clear:\n{stdout}"
+    );
 }
 
 #[test]
@@ -86,8 +132,12 @@ fn json_report_parses_with_violations() {
     let out = reggate(&["validate", "--json", BAD_SNILS, valid]);
     assert_eq!(code(&out), 1, "stderr:\n{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(!stdout.contains(BAD_SNILS_VALUE), "SNILS printed in clear in JSON:\n{stdout}");
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("JSON report: {e}\n{stdout}"));
+    assert!(
+        !stdout.contains(BAD_SNILS_VALUE),
+        "SNILS printed in clear in JSON:\n{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("JSON report: {e}\n{stdout}"));
     let files = json.as_array().expect("an array, one entry per file");
     assert_eq!(files.len(), 2);
     let bad = &files[0];
@@ -95,11 +145,24 @@ fn json_report_parses_with_violations() {
     assert_eq!(bad["valid"], false);
     let violations = bad["violations"].as_array().expect("violations array");
     assert!(!violations.is_empty());
-    let v = violations.iter().find(|v| v["path"].as_str().is_some_and(|p| p.ends_with("snils:Snils"))).expect("a Snils violation");
+    let v = violations
+        .iter()
+        .find(|v| {
+            v["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("snils:Snils"))
+        })
+        .expect("a Snils violation");
     assert!(v["line"].as_u64().is_some_and(|l| l > 1), "{v}");
     assert!(v["column"].as_u64().is_some_and(|c| c >= 1), "{v}");
-    assert!(v["rule"].as_str().is_some_and(|r| r.starts_with("cvc-")), "{v}");
-    assert!(v["value"].as_str().is_some_and(|s| s.contains("***")), "masked value expected: {v}");
+    assert!(
+        v["rule"].as_str().is_some_and(|r| r.starts_with("cvc-")),
+        "{v}"
+    );
+    assert!(
+        v["value"].as_str().is_some_and(|s| s.contains("***")),
+        "masked value expected: {v}"
+    );
     assert_eq!(files[1]["file"], valid);
     assert_eq!(files[1]["valid"], true);
     assert_eq!(files[1]["violations"].as_array().map(Vec::len), Some(0));
@@ -108,13 +171,28 @@ fn json_report_parses_with_violations() {
 #[test]
 fn missing_file_exits_2() {
     let out = reggate(&["validate", "fixtures/messages/no-such-file.xml"]);
-    assert_eq!(code(&out), 2, "stdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stderr).contains("no-such-file.xml"), "the error should name the file: {}", text(&out.stderr));
+    assert_eq!(
+        code(&out),
+        2,
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("no-such-file.xml"),
+        "the error should name the file: {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn missing_file_with_repeat_exits_2() {
-    let out = reggate(&["validate", "--repeat", "2", "fixtures/messages/no-such-file.xml"]);
+    let out = reggate(&[
+        "validate",
+        "--repeat",
+        "2",
+        "fixtures/messages/no-such-file.xml",
+    ]);
     assert_eq!(code(&out), 2, "stderr:\n{}", text(&out.stderr));
 }
 
@@ -132,14 +210,32 @@ fn broken_schema_exits_2() {
     )
     .expect("write bad schema");
     let bad_str = bad.to_str().expect("utf-8 path");
-    let with_file = reggate(&["validate", "--schema", bad_str, "fixtures/messages/snils-verify-request.xml"]);
-    assert_eq!(code(&with_file), 2, "stdout:\n{}\nstderr:\n{}", text(&with_file.stdout), text(&with_file.stderr));
-    assert!(!text(&with_file.stderr).trim().is_empty(), "a schema error should say what is wrong");
+    let with_file = reggate(&[
+        "validate",
+        "--schema",
+        bad_str,
+        "fixtures/messages/snils-verify-request.xml",
+    ]);
+    assert_eq!(
+        code(&with_file),
+        2,
+        "stdout:\n{}\nstderr:\n{}",
+        text(&with_file.stdout),
+        text(&with_file.stderr)
+    );
+    assert!(
+        !text(&with_file.stderr).trim().is_empty(),
+        "a schema error should say what is wrong"
+    );
     let alone = reggate(&["validate", "--schema", bad_str]);
     assert_eq!(code(&alone), 2, "stderr:\n{}", text(&alone.stderr));
 
     // Not even XML.
-    std::fs::write(&bad, "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n  <xs:element name=\"A\"\n").expect("write");
+    std::fs::write(
+        &bad,
+        "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\">\n  <xs:element name=\"A\"\n",
+    )
+    .expect("write");
     let malformed = reggate(&["validate", "--schema", bad_str]);
     assert_eq!(code(&malformed), 2, "stderr:\n{}", text(&malformed.stderr));
     let _ = std::fs::remove_dir_all(&dir);
@@ -147,7 +243,12 @@ fn broken_schema_exits_2() {
 
 #[test]
 fn missing_schema_exits_2() {
-    let out = reggate(&["validate", "--schema", "no-such-schemas-dir/x.xsd", "fixtures/messages/snils-verify-request.xml"]);
+    let out = reggate(&[
+        "validate",
+        "--schema",
+        "no-such-schemas-dir/x.xsd",
+        "fixtures/messages/snils-verify-request.xml",
+    ]);
     assert_eq!(code(&out), 2, "stderr:\n{}", text(&out.stderr));
 }
 
@@ -166,15 +267,34 @@ fn no_file_compiles_schemas_and_exits_0() {
     let json = reggate(&["validate", "--json"]);
     assert_eq!(code(&json), 0, "stderr:\n{}", text(&json.stderr));
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
-    assert_eq!(value["schema_errors"].as_array().map(Vec::len), Some(0), "{value}");
+    assert_eq!(
+        value["schema_errors"].as_array().map(Vec::len),
+        Some(0),
+        "{value}"
+    );
 }
 
 #[test]
 fn repeat_prints_documents_per_second() {
-    let out = reggate(&["validate", "--repeat", "3", "fixtures/bench/envelope-5k.xml"]);
+    let out = reggate(&[
+        "validate",
+        "--repeat",
+        "3",
+        "fixtures/bench/envelope-5k.xml",
+    ]);
     let stderr = text(&out.stderr);
     assert_eq!(code(&out), 0, "stderr:\n{stderr}");
-    let line = stderr.lines().find(|l| l.contains("documents/s")).unwrap_or_else(|| panic!("no throughput line:\n{stderr}"));
-    assert!(line.contains("envelope-5k.xml") && line.contains("3 runs"), "{line}");
-    assert!(text(&out.stdout).contains("envelope-5k.xml: valid"), "{}", text(&out.stdout));
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("documents/s"))
+        .unwrap_or_else(|| panic!("no throughput line:\n{stderr}"));
+    assert!(
+        line.contains("envelope-5k.xml") && line.contains("3 runs"),
+        "{line}"
+    );
+    assert!(
+        text(&out.stdout).contains("envelope-5k.xml: valid"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -50,7 +50,8 @@ const ALLOW_LIST: &[Allowed] = &[Allowed {
            §3.2.9 date), so leading and trailing whitespace is removed before the lexical check",
     matches: |d| {
         let padded_value = |m: &String| {
-            (m.contains("is not a valid value of the atomic type") || m.contains("The QName value")) && m.contains("'  ")
+            (m.contains("is not a valid value of the atomic type") || m.contains("The QName value"))
+                && m.contains("'  ")
         };
         d.reggate.is_valid()
             && !d.xmllint_valid
@@ -127,7 +128,14 @@ fn elements(text: &str) -> Vec<Element> {
                 if let Some(p) = parent {
                     out[p].has_children = true;
                 }
-                out.push(Element { start: before, tag_end: after, end: after, parent, has_children: false, empty_tag: empty });
+                out.push(Element {
+                    start: before,
+                    tag_end: after,
+                    end: after,
+                    parent,
+                    has_children: false,
+                    empty_tag: empty,
+                });
                 if !empty {
                     stack.push(out.len() - 1);
                 }
@@ -146,7 +154,11 @@ fn elements(text: &str) -> Vec<Element> {
 /// The attributes of the start tag `text[el.start..el.tag_end]`, namespace declarations excluded.
 fn attributes(text: &str, el: &Element) -> Vec<Attr> {
     let bytes = text.as_bytes();
-    let tag_last = if el.empty_tag { el.tag_end - 2 } else { el.tag_end - 1 };
+    let tag_last = if el.empty_tag {
+        el.tag_end - 2
+    } else {
+        el.tag_end - 1
+    };
     let mut i = el.start + 1;
     while i < tag_last && !bytes[i].is_ascii_whitespace() {
         i += 1;
@@ -177,7 +189,13 @@ fn attributes(text: &str, el: &Element) -> Vec<Attr> {
         let value_end = i;
         i += 1;
         if name != "xmlns" && !name.starts_with("xmlns:") {
-            out.push(Attr { start: ws, end: i, value_start, value_end, name });
+            out.push(Attr {
+                start: ws,
+                end: i,
+                value_start,
+                value_end,
+                name,
+            });
         }
     }
     out
@@ -203,12 +221,23 @@ impl Rng {
 
 /// A broken (or just different) replacement for a simple value, and what it tries.
 fn broken_value(rng: &mut Rng, original: &str) -> (String, &'static str) {
-    let digits: Vec<usize> = original.char_indices().filter(|(_, c)| c.is_ascii_digit()).map(|(i, _)| i).collect();
-    let is_date = original.len() >= 10 && original.as_bytes().get(4) == Some(&b'-') && original.as_bytes().get(7) == Some(&b'-');
+    let digits: Vec<usize> = original
+        .char_indices()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .map(|(i, _)| i)
+        .collect();
+    let is_date = original.len() >= 10
+        && original.as_bytes().get(4) == Some(&b'-')
+        && original.as_bytes().get(7) == Some(&b'-');
     loop {
         match rng.below(22) {
             0 => return (original.repeat(12), "too long (x12)"),
-            1 => return (format!("{original}{}", "Ж".repeat(300)), "too long (+300 chars)"),
+            1 => {
+                return (
+                    format!("{original}{}", "Ж".repeat(300)),
+                    "too long (+300 chars)",
+                );
+            }
             2 if !digits.is_empty() => {
                 let at = *rng.pick(&digits);
                 let mut s = original.to_owned();
@@ -231,7 +260,9 @@ fn broken_value(rng: &mut Rng, original: &str) -> (String, &'static str) {
                 s.replace_range(5..10, "02-29");
                 return (s, "February 29 of a common year");
             }
-            6 if is_date && original.len() > 10 => return (original[..10].to_owned(), "dateTime cut to a date"),
+            6 if is_date && original.len() > 10 => {
+                return (original[..10].to_owned(), "dateTime cut to a date");
+            }
             7 if original.contains('T') && (original.ends_with('Z') || original.contains('+')) => {
                 let cut = original.rfind(['Z', '+']).unwrap_or(original.len());
                 return (original[..cut].to_owned(), "timestamp without zone");
@@ -244,9 +275,14 @@ fn broken_value(rng: &mut Rng, original: &str) -> (String, &'static str) {
             13 if !digits.is_empty() => return (format!("+{original}"), "plus sign"),
             14 if !digits.is_empty() => return (format!("0{original}"), "leading zero"),
             15 if !digits.is_empty() => return (format!("{original}.5"), "fraction appended"),
-            16 if !digits.is_empty() => return (format!("{original}.00"), "zero fraction appended"),
+            16 if !digits.is_empty() => {
+                return (format!("{original}.00"), "zero fraction appended");
+            }
             17 if original.len() > 1 => {
-                let keep = original.char_indices().nth(original.chars().count() - 1).map_or(0, |(i, _)| i);
+                let keep = original
+                    .char_indices()
+                    .nth(original.chars().count() - 1)
+                    .map_or(0, |(i, _)| i);
                 return (original[..keep].to_owned(), "last character dropped");
             }
             18 => return (original.to_uppercase(), "upper-cased"),
@@ -259,7 +295,9 @@ fn broken_value(rng: &mut Rng, original: &str) -> (String, &'static str) {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
 }
 
 /// One mutant of `text`, or `None` if the chosen mutation does not apply.
@@ -270,7 +308,10 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
     };
     let name_of = |el: &Element| -> String {
         let tag = &text[el.start + 1..el.tag_end];
-        tag.split(|c: char| c.is_whitespace() || c == '>' || c == '/').next().unwrap_or("").to_owned()
+        tag.split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .next()
+            .unwrap_or("")
+            .to_owned()
     };
     if els.len() < 2 {
         return None;
@@ -278,20 +319,49 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
     let i = 1 + rng.below(els.len() - 1);
     let el = &els[i];
     match rng.below(7) {
-        0 => Some((format!("{}{}", &text[..el.start], &text[el.end..]), format!("drop <{}> (line {})", name_of(el), line_of(text, el.start)))),
+        0 => Some((
+            format!("{}{}", &text[..el.start], &text[el.end..]),
+            format!("drop <{}> (line {})", name_of(el), line_of(text, el.start)),
+        )),
         1 => Some((
-            format!("{}{}{}", &text[..el.end], &text[el.start..el.end], &text[el.end..]),
-            format!("duplicate <{}> (line {})", name_of(el), line_of(text, el.start)),
+            format!(
+                "{}{}{}",
+                &text[..el.end],
+                &text[el.start..el.end],
+                &text[el.end..]
+            ),
+            format!(
+                "duplicate <{}> (line {})",
+                name_of(el),
+                line_of(text, el.start)
+            ),
         )),
         2 => {
-            let next = els.iter().skip(i + 1).find(|e| e.parent == el.parent && e.start >= el.end)?;
-            let between_has_element = els.iter().any(|e| e.parent == el.parent && e.start >= el.end && e.start < next.start);
+            let next = els
+                .iter()
+                .skip(i + 1)
+                .find(|e| e.parent == el.parent && e.start >= el.end)?;
+            let between_has_element = els
+                .iter()
+                .any(|e| e.parent == el.parent && e.start >= el.end && e.start < next.start);
             if between_has_element {
                 return None;
             }
             Some((
-                format!("{}{}{}{}{}", &text[..el.start], &text[next.start..next.end], &text[el.end..next.start], &text[el.start..el.end], &text[next.end..]),
-                format!("swap <{}> and <{}> (line {})", name_of(el), name_of(next), line_of(text, el.start)),
+                format!(
+                    "{}{}{}{}{}",
+                    &text[..el.start],
+                    &text[next.start..next.end],
+                    &text[el.end..next.start],
+                    &text[el.start..el.end],
+                    &text[next.end..]
+                ),
+                format!(
+                    "swap <{}> and <{}> (line {})",
+                    name_of(el),
+                    name_of(next),
+                    line_of(text, el.start)
+                ),
             ))
         }
         3 | 4 => {
@@ -305,8 +375,19 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
             }
             let (value, what) = broken_value(rng, original);
             Some((
-                format!("{}{}{}", &text[..el.tag_end], escape(&value), &text[end_tag..]),
-                format!("text of <{}> (line {}) '{}' -> {what} '{}'", name_of(el), line_of(text, el.start), short(original), short(&value)),
+                format!(
+                    "{}{}{}",
+                    &text[..el.tag_end],
+                    escape(&value),
+                    &text[end_tag..]
+                ),
+                format!(
+                    "text of <{}> (line {}) '{}' -> {what} '{}'",
+                    name_of(el),
+                    line_of(text, el.start),
+                    short(original),
+                    short(&value)
+                ),
             ))
         }
         5 => {
@@ -316,18 +397,42 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
             }
             let a = rng.pick(&attrs);
             if rng.below(2) == 0 {
-                Some((format!("{}{}", &text[..a.start], &text[a.end..]), format!("drop @{} of <{}> (line {})", a.name, name_of(el), line_of(text, el.start))))
+                Some((
+                    format!("{}{}", &text[..a.start], &text[a.end..]),
+                    format!(
+                        "drop @{} of <{}> (line {})",
+                        a.name,
+                        name_of(el),
+                        line_of(text, el.start)
+                    ),
+                ))
             } else {
                 let original = &text[a.value_start..a.value_end];
                 let (value, what) = broken_value(rng, original);
                 Some((
-                    format!("{}{}{}", &text[..a.value_start], escape(&value), &text[a.value_end..]),
-                    format!("@{} of <{}> (line {}) '{}' -> {what} '{}'", a.name, name_of(el), line_of(text, el.start), short(original), short(&value)),
+                    format!(
+                        "{}{}{}",
+                        &text[..a.value_start],
+                        escape(&value),
+                        &text[a.value_end..]
+                    ),
+                    format!(
+                        "@{} of <{}> (line {}) '{}' -> {what} '{}'",
+                        a.name,
+                        name_of(el),
+                        line_of(text, el.start),
+                        short(original),
+                        short(&value)
+                    ),
                 ))
             }
         }
         _ => {
-            let insert_at = if el.empty_tag { el.tag_end - 2 } else { el.tag_end - 1 };
+            let insert_at = if el.empty_tag {
+                el.tag_end - 2
+            } else {
+                el.tag_end - 1
+            };
             let (attr, what) = *rng.pick(&[
                 (" extra=\"1\"", "unqualified unknown attribute"),
                 (" soap:mustUnderstand=\"1\"", "soap:mustUnderstand"),
@@ -344,7 +449,14 @@ fn mutate(rng: &mut Rng, text: &str, els: &[Element]) -> Option<(String, String)
             if names.into_iter().any(|n| tag.contains(&format!("{n}="))) {
                 return None;
             }
-            Some((format!("{}{}{}", &text[..insert_at], attr, &text[insert_at..]), format!("add{attr} to <{}> (line {}): {what}", name_of(el), line_of(text, el.start))))
+            Some((
+                format!("{}{}{}", &text[..insert_at], attr, &text[insert_at..]),
+                format!(
+                    "add{attr} to <{}> (line {}): {what}",
+                    name_of(el),
+                    line_of(text, el.start)
+                ),
+            ))
         }
     }
 }
@@ -392,8 +504,16 @@ fn write_driver(dir: &Path) -> PathBuf {
         }
         let location = xsd.canonicalize().expect("canonical path");
         match tns {
-            Some(ns) => writeln!(imports, "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>", location.display()),
-            None => writeln!(imports, "  <xs:import schemaLocation=\"{}\"/>", location.display()),
+            Some(ns) => writeln!(
+                imports,
+                "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>",
+                location.display()
+            ),
+            None => writeln!(
+                imports,
+                "  <xs:import schemaLocation=\"{}\"/>",
+                location.display()
+            ),
         }
         .expect("write to String");
     }
@@ -422,8 +542,14 @@ fn xmllint(driver: &Path, files: &[PathBuf]) -> Vec<(bool, Vec<String>)> {
     let mut last: Option<&str> = None;
     for line in stderr.lines() {
         // A message that quotes a multi-line value goes on over several lines: keep it whole.
-        if !files.iter().any(|f| line.starts_with(f.to_str().unwrap_or("\0"))) {
-            if let Some(m) = last.and_then(|f| messages.get_mut(f)).and_then(|ms| ms.last_mut()) {
+        if !files
+            .iter()
+            .any(|f| line.starts_with(f.to_str().unwrap_or("\0")))
+        {
+            if let Some(m) = last
+                .and_then(|f| messages.get_mut(f))
+                .and_then(|ms| ms.last_mut())
+            {
                 m.push('\n');
                 m.push_str(line);
             }
@@ -447,7 +573,9 @@ fn xmllint(driver: &Path, files: &[PathBuf]) -> Vec<(bool, Vec<String>)> {
             // No verdict: libxml2 could not parse the document (a parser error), so it is not valid.
             let mut msgs = messages.remove(key).unwrap_or_default();
             let verdict = verdicts.get(key).copied().unwrap_or_else(|| {
-                msgs.push(format!("{key}: (no verdict: libxml2 found the document not well-formed)"));
+                msgs.push(format!(
+                    "{key}: (no verdict: libxml2 found the document not well-formed)"
+                ));
                 false
             });
             (verdict, msgs)
@@ -465,33 +593,52 @@ fn reggate_agrees_with_libxml2() {
     );
 
     let started = std::time::Instant::now();
-    let schema = Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
+    let schema =
+        Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
     let options = Options::default();
 
     let mut docs: Vec<Doc> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let fixtures = root().join("fixtures");
     let valid = xml_files(&fixtures.join("messages"));
-    for path in valid.iter().chain(&xml_files(&fixtures.join("messages/invalid"))).chain(&xml_files(&fixtures.join("bench"))) {
+    for path in valid
+        .iter()
+        .chain(&xml_files(&fixtures.join("messages/invalid")))
+        .chain(&xml_files(&fixtures.join("bench")))
+    {
         let text = std::fs::read_to_string(path).expect("read fixture");
         seen.insert(text.clone());
-        docs.push(Doc { origin: path.strip_prefix(root()).unwrap_or(path).display().to_string(), text });
+        docs.push(Doc {
+            origin: path
+                .strip_prefix(root())
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+            text,
+        });
     }
     let fixture_count = docs.len();
 
     let env_number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let seed = env_number("REGGATE_DIFF_SEED").unwrap_or(SEED).max(1);
-    let per_fixture = env_number("REGGATE_DIFF_MUTANTS").map_or(MUTANTS_PER_FIXTURE, |n| n as usize);
+    let per_fixture =
+        env_number("REGGATE_DIFF_MUTANTS").map_or(MUTANTS_PER_FIXTURE, |n| n as usize);
     let mut rng = Rng(seed);
     for path in &valid {
         let text = std::fs::read_to_string(path).expect("read fixture");
         let els = elements(&text);
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let mut made = 0;
         let mut attempts = 0;
         while made < per_fixture && attempts < per_fixture * 20 {
             attempts += 1;
-            let Some((mut mutant, mut what)) = mutate(&mut rng, &text, &els) else { continue };
+            let Some((mut mutant, mut what)) = mutate(&mut rng, &text, &els) else {
+                continue;
+            };
             made += 1;
             // One mutant in three gets a second mutation: errors that only show in combination
             // (a duplicated element whose copy is then broken, say) and more valid variations.
@@ -503,7 +650,10 @@ fn reggate_agrees_with_libxml2() {
                 }
             }
             if seen.insert(mutant.clone()) {
-                docs.push(Doc { origin: format!("{name}: {what}"), text: mutant });
+                docs.push(Doc {
+                    origin: format!("{name}: {what}"),
+                    text: mutant,
+                });
             }
         }
     }
@@ -523,11 +673,20 @@ fn reggate_agrees_with_libxml2() {
         })
         .collect();
     let libxml2: Vec<(bool, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths.chunks(XMLLINT_BATCH).map(|batch| s.spawn(|| xmllint(&driver, batch))).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("xmllint thread")).collect()
+        let handles: Vec<_> = paths
+            .chunks(XMLLINT_BATCH)
+            .map(|batch| s.spawn(|| xmllint(&driver, batch)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("xmllint thread"))
+            .collect()
     });
 
-    let reports: Vec<Report> = docs.iter().map(|d| validate_bytes(&schema, d.text.as_bytes(), &options)).collect();
+    let reports: Vec<Report> = docs
+        .iter()
+        .map(|d| validate_bytes(&schema, d.text.as_bytes(), &options))
+        .collect();
 
     let mut failures = String::new();
     let mut allowed: HashMap<&str, usize> = HashMap::new();
@@ -542,7 +701,12 @@ fn reggate_agrees_with_libxml2() {
             }
             continue;
         }
-        let d = Disagreement { doc, reggate: report, xmllint_valid: *xl_valid, xmllint_messages: xl_messages };
+        let d = Disagreement {
+            doc,
+            reggate: report,
+            xmllint_valid: *xl_valid,
+            xmllint_messages: xl_messages,
+        };
         if let Some(a) = ALLOW_LIST.iter().find(|a| (a.matches)(&d)) {
             *allowed.entry(a.rule).or_default() += 1;
             continue;
@@ -552,7 +716,11 @@ fn reggate_agrees_with_libxml2() {
             failures,
             "\n--- {}\n  reggate: {}\n  libxml2: {}",
             doc.origin,
-            if report.is_valid() { "valid" } else { "invalid" },
+            if report.is_valid() {
+                "valid"
+            } else {
+                "invalid"
+            },
             if d.xmllint_valid { "valid" } else { "invalid" },
         );
         for v in d.reggate.violations.iter().take(3) {
@@ -574,6 +742,12 @@ fn reggate_agrees_with_libxml2() {
         allowed,
         started.elapsed().as_secs_f64()
     );
-    assert!(both_valid > 100 && both_invalid > 100, "mutations should give many valid and many invalid documents");
-    assert!(disagreements == 0, "{disagreements} disagreements between reggate and libxml2:{failures}");
+    assert!(
+        both_valid > 100 && both_invalid > 100,
+        "mutations should give many valid and many invalid documents"
+    );
+    assert!(
+        disagreements == 0,
+        "{disagreements} disagreements between reggate and libxml2:{failures}"
+    );
 }

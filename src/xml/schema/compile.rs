@@ -129,6 +129,9 @@ struct Compiler {
     /// keyref → (refer name, doc, position)
     keyref_refers: Vec<(IdcId, QName)>,
     queue: Vec<TypeId>,
+    /// Groups and attribute groups redefined without a self-reference: (kind, name, original's hidden
+    /// name, document, position); each must restrict its original.
+    restricting_redefines: Vec<(Kind, QName, QName, usize, Position)>,
     /// Types being compiled, innermost last (a redefinition's self-reference is resolved against it).
     type_stack: Vec<TypeId>,
     elem_queue: Vec<ElemId>,
@@ -324,6 +327,7 @@ impl Compiler {
             keyref_refers: Vec::new(),
             queue: Vec::new(),
             type_stack: Vec::new(),
+            restricting_redefines: Vec::new(),
             elem_queue: Vec::new(),
             type_doc: vec![usize::MAX; n],
             elem_doc: Vec::new(),
@@ -495,14 +499,65 @@ impl Compiler {
                 match self.comps.remove(&(kind, qn.clone())) {
                     Some(orig) => {
                         self.comps.insert((kind, hidden.clone()), orig);
-                        let src = Src { doc: *r, node: child.clone(), self_ref: Some((qn.clone(), hidden)) };
+                        let src = Src { doc: *r, node: child.clone(), self_ref: Some((qn.clone(), hidden.clone())) };
                         self.check_redefine_self_ref(kind, &src);
+                        if matches!(kind, Kind::Group | Kind::AttributeGroup) && !self.refers_to_itself(kind, &src) {
+                            self.restricting_redefines.push((kind, qn.clone(), hidden, *r, child.pos));
+                        }
                         self.comps.insert((kind, qn), src);
                     }
                     None => self.err(*r, child.pos, "src-redefine", format!(
                         "'{}' is redefined but the redefined schema does not define it", name.trim())),
                 }
             }
+        }
+    }
+
+    fn refers_to_itself(&self, kind: Kind, src: &Src) -> bool {
+        let Some((me, _)) = &src.self_ref else { return false };
+        let mut refs = Vec::new();
+        collect_refs(&src.node, if kind == Kind::Group { "group" } else { "attributeGroup" }, &mut refs);
+        refs.iter().any(|n| n.attr("ref").and_then(|r| self.resolve_qname(src.doc, n, r)).as_ref() == Some(me))
+    }
+
+    /// src-redefine.6.2.2 / 7.2.2: a group or attribute group redefined without referring to itself
+    /// must be a valid restriction of the original.
+    fn check_restricting_redefines(&mut self) {
+        for (kind, qn, orig, doc, pos) in self.restricting_redefines.clone() {
+            let result = if kind == Kind::Group {
+                let new = self.group_cache.get(&qn).cloned().flatten();
+                let old = self.group_cache.get(&orig).cloned().flatten();
+                super_restriction::particles(&self.schema, new.as_ref(), old.as_ref())
+            } else {
+                let new = self.attr_group_cache.get(&qn).cloned().unwrap_or_default();
+                let old = self.attr_group_cache.get(&orig).cloned().unwrap_or_default();
+                self.attribute_group_restricts(&new, &old)
+            };
+            if let Err(m) = result {
+                self.err(doc, pos, "src-redefine", format!("the redefinition of '{}' does not restrict the original: {m}", qn.local));
+            }
+        }
+    }
+
+    fn attribute_group_restricts(&self, new: &AttrAcc, old: &AttrAcc) -> Result<(), String> {
+        let name = |u: &AttributeUse| self.schema.attributes[u.decl].name.clone();
+        for u in &new.uses {
+            match old.uses.iter().find(|o| name(o) == name(u)) {
+                Some(o) if o.required && !u.required => return Err(format!("attribute '{}' must stay required", name(u).local)),
+                Some(_) => {}
+                None if old.wildcard.as_ref().is_some_and(|w| w.ns.allows(name(u).ns.as_deref())) => {}
+                None => return Err(format!("attribute '{}' is not in the original", name(u).local)),
+            }
+        }
+        for o in old.uses.iter().filter(|o| o.required) {
+            if !new.uses.iter().any(|u| name(u) == name(o)) {
+                return Err(format!("required attribute '{}' is missing", name(o).local));
+            }
+        }
+        match (&new.wildcard, &old.wildcard) {
+            (Some(_), None) => Err("the original has no attribute wildcard".into()),
+            (Some(w), Some(b)) if !wildcard_subset(w, b) => Err("the attribute wildcard is not a subset of the original's".into()),
+            _ => Ok(()),
         }
     }
 
@@ -1809,6 +1864,7 @@ impl Compiler {
 
     fn check_all(&mut self) {
         self.check_substitution_groups();
+        self.check_restricting_redefines();
         self.build_content_models();
         self.check_value_constraints();
         self.check_keyrefs();

@@ -63,28 +63,36 @@ pub fn check(schema: &Schema, derived: &ComplexType, base: &ComplexType) -> Resu
             if d.mixed && !b.mixed {
                 return Err("mixed content cannot restrict element-only content".into());
             }
-            match (
-                normalize(schema, &d.particle),
-                normalize(schema, &b.particle),
-            ) {
-                (None, None) => Ok(()),
-                (None, Some(bp)) => {
-                    if emptiable(&bp) {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "empty content cannot restrict {}, which is not emptiable",
-                            describe(schema, &bp)
-                        ))
-                    }
-                }
-                (Some(dp), None) => Err(format!(
-                    "{} is not in the base's (empty) content model",
-                    describe(schema, &dp)
-                )),
-                (Some(dp), Some(bp)) => restricts(schema, &dp, &bp),
+            particles(schema, Some(&d.particle), Some(&b.particle))
+        }
+    }
+}
+
+/// Particle Valid (Restriction) between two model groups, either of which may be absent (empty).
+/// Also used for a group redefined without a self-reference, which must restrict the original
+/// (src-redefine.6.2.2).
+pub fn particles(
+    schema: &Schema,
+    derived: Option<&ParticleDef>,
+    base: Option<&ParticleDef>,
+) -> Result<(), String> {
+    match (derived.and_then(|d| normalize(schema, d)), base.and_then(|b| normalize(schema, b))) {
+        (None, None) => Ok(()),
+        (None, Some(bp)) => {
+            if emptiable(&bp) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "empty content cannot restrict {}, which is not emptiable",
+                    describe(schema, &bp)
+                ))
             }
         }
+        (Some(dp), None) => Err(format!(
+            "{} is not in the base's (empty) content model",
+            describe(schema, &dp)
+        )),
+        (Some(dp), Some(bp)) => restricts(schema, &dp, &bp),
     }
 }
 
