@@ -11,7 +11,8 @@
 //!
 //! Each message is measured twice: once with throughput in documents (criterion's "elem/s" is
 //! documents/s) and once in bytes. Run with
-//! `cargo bench --bench validator -- --warm-up-time 1 --measurement-time 3`.
+//! `cargo bench --features libxml2-bench --bench validator -- --warm-up-time 1 --measurement-time 3`
+//! (the feature pulls in the `libxml` crate, which needs libxml2-dev, pkg-config and libclang-dev).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
