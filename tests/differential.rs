@@ -39,41 +39,47 @@ struct Allowed {
 }
 
 /// Disagreements where libxml2 is known to be wrong. Each names the spec rule; keep it short and exact.
-const ALLOW_LIST: &[Allowed] = &[Allowed {
-    // libxml2 (2.9.14 here) does not collapse whitespace before checking the lexical form of several
-    // built-in types: `<ChildrenCount>  3 </ChildrenCount>` (xs:unsignedByte) gets "'  3 ' is not a
-    // valid value of the atomic type", `<faultcode>  soap:Server </faultcode>` gets "The QName value
-    // '  soap:Server ' has no corresponding namespace declaration in scope". Seen for xs:long, int,
-    // short, byte and their unsigned forms, xs:date and xs:QName (xs:integer, decimal, boolean are fine).
-    rule: "XSD 1.0 Part 2 §4.3.6 whiteSpace: every built-in atomic type other than string and \
+const ALLOW_LIST: &[Allowed] = &[
+    Allowed {
+        // libxml2 (2.9.14 here) does not collapse whitespace before checking the lexical form of several
+        // built-in types: `<ChildrenCount>  3 </ChildrenCount>` (xs:unsignedByte) gets "'  3 ' is not a
+        // valid value of the atomic type", `<faultcode>  soap:Server </faultcode>` gets "The QName value
+        // '  soap:Server ' has no corresponding namespace declaration in scope". Seen for xs:long, int,
+        // short, byte and their unsigned forms, xs:date and xs:QName (xs:integer, decimal, boolean are fine).
+        rule: "XSD 1.0 Part 2 §4.3.6 whiteSpace: every built-in atomic type other than string and \
            normalizedString has whiteSpace fixed to collapse (e.g. §3.2.18 QName, §3.3.24 unsignedByte, \
            §3.2.9 date), so leading and trailing whitespace is removed before the lexical check",
-    matches: |d| {
-        let padded_value = |m: &String| {
-            (m.contains("is not a valid value of the atomic type") || m.contains("The QName value"))
-                && m.contains("'  ")
-        };
-        d.reggate.is_valid()
-            && !d.xmllint_valid
-            && d.doc.origin.contains("padded with whitespace")
-            && !d.xmllint_messages.is_empty()
-            && d.xmllint_messages.iter().all(padded_value)
+        matches: |d| {
+            let padded_value = |m: &String| {
+                (m.contains("is not a valid value of the atomic type")
+                    || m.contains("The QName value"))
+                    && m.contains("'  ")
+            };
+            d.reggate.is_valid()
+                && !d.xmllint_valid
+                && d.doc.origin.contains("padded with whitespace")
+                && !d.xmllint_messages.is_empty()
+                && d.xmllint_messages.iter().all(padded_value)
+        },
     },
-}, Allowed {
-    // libxml2 refuses a leading '+' on xs:unsignedByte/Short/Int/Long ("'+3' is not a valid value of
-    // the atomic type"), following the types' prose. Formally they are restrictions of
-    // nonNegativeInteger by maxInclusive only, and no pattern facet removes the sign from the
-    // inherited lexical space; Xerces and Saxon accept "+3" too.
-    rule: "XSD 1.0 Part 2 §3.3.21-§3.3.24 unsigned* derive from nonNegativeInteger (§3.3.20, lexical \
+    Allowed {
+        // libxml2 refuses a leading '+' on xs:unsignedByte/Short/Int/Long ("'+3' is not a valid value of
+        // the atomic type"), following the types' prose. Formally they are restrictions of
+        // nonNegativeInteger by maxInclusive only, and no pattern facet removes the sign from the
+        // inherited lexical space; Xerces and Saxon accept "+3" too.
+        rule: "XSD 1.0 Part 2 §3.3.21-§3.3.24 unsigned* derive from nonNegativeInteger (§3.3.20, lexical \
            form 'an optional sign followed by digits') by maxInclusive alone, and a restriction's \
            lexical space is its base's filtered by its facets (§4.1.2.1)",
-    matches: |d| {
-        d.reggate.is_valid()
-            && !d.xmllint_valid
-            && !d.xmllint_messages.is_empty()
-            && d.xmllint_messages.iter().all(|m| m.contains("'+") && m.contains("is not a valid value of the atomic type"))
+        matches: |d| {
+            d.reggate.is_valid()
+                && !d.xmllint_valid
+                && !d.xmllint_messages.is_empty()
+                && d.xmllint_messages.iter().all(|m| {
+                    m.contains("'+") && m.contains("is not a valid value of the atomic type")
+                })
+        },
     },
-}];
+];
 
 /// One document both validators saw.
 struct Doc {

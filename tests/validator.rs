@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use proptest::prelude::*;
 use reggate::xml::reader::Limits;
 use reggate::xml::schema::Schema;
-use reggate::xml::validate::{validate_bytes, validate_reader, Options, Report, Violation};
+use reggate::xml::validate::{Options, Report, Violation, validate_bytes, validate_reader};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,7 +44,12 @@ fn every_valid_fixture_is_valid() {
     assert!(files.len() >= 20, "fixtures missing");
     for f in files.iter().chain(fixtures_in("bench").iter()) {
         let report = validate(&std::fs::read(f).unwrap());
-        assert!(report.is_valid(), "{}: {:?}", f.display(), report.violations);
+        assert!(
+            report.is_valid(),
+            "{}: {:?}",
+            f.display(),
+            report.violations
+        );
     }
 }
 
@@ -61,14 +66,25 @@ fn every_invalid_fixture_is_invalid() {
 
 #[test]
 fn a_violation_names_path_position_rule_and_masks_snils() {
-    let report = validate(&fixture("messages/invalid/snils-verify-request_err_bad_snils_pattern.xml"));
+    let report = validate(&fixture(
+        "messages/invalid/snils-verify-request_err_bad_snils_pattern.xml",
+    ));
     let v = &report.violations[0];
-    assert_eq!(v.path, "/soap:Envelope/soap:Body/snils:VerifySnilsRequest/snils:Snils");
+    assert_eq!(
+        v.path,
+        "/soap:Envelope/soap:Body/snils:VerifySnilsRequest/snils:Snils"
+    );
     assert_eq!(v.rule, "cvc-pattern-valid");
     assert!(v.line > 1 && v.column > 1, "{v:?}");
     let shown = v.value.as_deref().unwrap();
-    assert!(shown.starts_with("***-***-***"), "SNILS must be masked: {shown}");
-    let original = String::from_utf8(fixture("messages/invalid/snils-verify-request_err_bad_snils_pattern.xml")).unwrap();
+    assert!(
+        shown.starts_with("***-***-***"),
+        "SNILS must be masked: {shown}"
+    );
+    let original = String::from_utf8(fixture(
+        "messages/invalid/snils-verify-request_err_bad_snils_pattern.xml",
+    ))
+    .unwrap();
     let start = original.find("<snils:Snils>").unwrap() + "<snils:Snils>".len();
     let end = original[start..].find('<').unwrap() + start;
     let raw = &original[start..end];
@@ -77,11 +93,16 @@ fn a_violation_names_path_position_rule_and_masks_snils() {
 
 #[test]
 fn names_are_masked_as_initials() {
-    let report = validate(&fixture("messages/invalid/inn-find-request_err_name_too_long.xml"));
+    let report = validate(&fixture(
+        "messages/invalid/inn-find-request_err_name_too_long.xml",
+    ));
     let v = &report.violations[0];
     assert_eq!(v.rule, "cvc-maxLength-valid");
     let shown = v.value.as_deref().unwrap();
-    assert!(shown.chars().count() <= 4 && shown.ends_with('.'), "name not reduced to initials: {shown}");
+    assert!(
+        shown.chars().count() <= 4 && shown.ends_with('.'),
+        "name not reduced to initials: {shown}"
+    );
 }
 
 #[test]
@@ -94,9 +115,19 @@ fn all_errors_of_a_document_are_reported_up_to_the_bound() {
     let report = validate(broken.as_bytes());
     assert!(report.violations.len() >= 2, "{:?}", report.violations);
     let rules: Vec<_> = report.violations.iter().map(|v| v.rule).collect();
-    assert!(rules.contains(&"cvc-pattern-valid") || rules.contains(&"cvc-length-valid"), "{rules:?}");
+    assert!(
+        rules.contains(&"cvc-pattern-valid") || rules.contains(&"cvc-length-valid"),
+        "{rules:?}"
+    );
     assert!(rules.contains(&"cvc-datatype-valid"), "{rules:?}");
-    let capped = validate_bytes(&schema(), broken.as_bytes(), &Options { max_errors: 1, ..Options::default() });
+    let capped = validate_bytes(
+        &schema(),
+        broken.as_bytes(),
+        &Options {
+            max_errors: 1,
+            ..Options::default()
+        },
+    );
     assert_eq!(capped.violations.len(), 1);
     assert!(capped.truncated);
 }
@@ -106,7 +137,11 @@ fn streaming_and_in_memory_agree() {
     for f in fixtures_in("messages/invalid") {
         let bytes = std::fs::read(&f).unwrap();
         let a = validate(&bytes);
-        let b = validate_reader(&schema(), std::io::BufReader::new(bytes.as_slice()), &Options::default());
+        let b = validate_reader(
+            &schema(),
+            std::io::BufReader::new(bytes.as_slice()),
+            &Options::default(),
+        );
         assert_eq!(a.violations, b.violations, "{}", f.display());
     }
 }
@@ -116,7 +151,10 @@ fn streaming_and_in_memory_agree() {
 fn wellformedness_error(doc: &[u8]) -> Violation {
     let r = validate(doc);
     assert!(r.truncated, "reading must stop at a well-formedness error");
-    r.violations.into_iter().find(|v| v.rule == "xml-well-formed").expect("a well-formedness violation")
+    r.violations
+        .into_iter()
+        .find(|v| v.rule == "xml-well-formed")
+        .expect("a well-formedness violation")
 }
 
 #[test]
@@ -126,7 +164,8 @@ fn dtds_and_entities_are_refused_never_expanded() {
 <lolz>&lol2;</lolz>"#;
     let v = wellformedness_error(laughs);
     assert!(v.message.contains("DTD"), "{}", v.message);
-    let external = br#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>"#;
+    let external =
+        br#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>"#;
     wellformedness_error(external);
     let undeclared = wellformedness_error(b"<a>&x;</a>");
     assert!(undeclared.message.contains("undeclared entity"));
@@ -138,15 +177,49 @@ fn nesting_attributes_text_and_size_are_bounded() {
     let v = wellformedness_error(deep.as_bytes());
     assert!(v.message.contains("nesting depth"));
 
-    let limits = Limits { max_attributes: 8, max_text_bytes: 64, max_document_bytes: 1000, ..Limits::default() };
-    let opts = Options { limits, ..Options::default() };
+    let limits = Limits {
+        max_attributes: 8,
+        max_text_bytes: 64,
+        max_document_bytes: 1000,
+        ..Limits::default()
+    };
+    let opts = Options {
+        limits,
+        ..Options::default()
+    };
     let many: String = (0..9).map(|i| format!(" a{i}='1'")).collect();
     let r = validate_bytes(&schema(), format!("<r{many}/>").as_bytes(), &opts);
-    assert!(r.violations.iter().any(|v| v.message.contains("attributes")), "{:?}", r.violations);
-    let r = validate_bytes(&schema(), format!("<r>{}</r>", "x".repeat(100)).as_bytes(), &opts);
-    assert!(r.violations.iter().any(|v| v.message.contains("text length")), "{:?}", r.violations);
-    let r = validate_bytes(&schema(), format!("<r>{}</r>", "<x/>".repeat(1000)).as_bytes(), &opts);
-    assert!(r.violations.iter().any(|v| v.message.contains("document size")), "{:?}", r.violations);
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.message.contains("attributes")),
+        "{:?}",
+        r.violations
+    );
+    let r = validate_bytes(
+        &schema(),
+        format!("<r>{}</r>", "x".repeat(100)).as_bytes(),
+        &opts,
+    );
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.message.contains("text length")),
+        "{:?}",
+        r.violations
+    );
+    let r = validate_bytes(
+        &schema(),
+        format!("<r>{}</r>", "<x/>".repeat(1000)).as_bytes(),
+        &opts,
+    );
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.message.contains("document size")),
+        "{:?}",
+        r.violations
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use quick_xml::events::Event;
 use reggate::xml::schema::Schema;
-use reggate::xml::validate::{validate_bytes, Options};
+use reggate::xml::validate::{Options, validate_bytes};
 
 /// Instance tests that must pass (raise as conformance improves).
 const INSTANCE_FLOOR: usize = 4675;
@@ -43,27 +43,41 @@ fn expectation(expected: &[(Option<String>, String)]) -> Option<bool> {
     }
 }
 
+/// A test being read: name, whether it is a schema test, its documents, its (version, validity) expectations.
+type Pending = (String, bool, Vec<PathBuf>, Vec<(Option<String>, String)>);
+
 fn read_meta(path: &Path) -> Vec<Test> {
     let text = std::fs::read_to_string(path).expect("read meta");
     let base = path.parent().unwrap().to_path_buf();
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut out = Vec::new();
     let mut group = String::new();
-    let mut current: Option<(String, bool, Vec<PathBuf>, Vec<(Option<String>, String)>)> = None;
+    let mut current: Option<Pending> = None;
     loop {
         let ev = reader.read_event().expect("meta xml");
         match ev {
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_owned();
                 let attr = |n: &str| {
-                    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == n).map(|a| a.value.to_string())
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == n)
+                        .map(|a| a.value.to_string())
                 };
                 match name.as_str() {
                     "testGroup" => group = attr("name").unwrap_or_default(),
                     "schemaTest" | "instanceTest" => {
                         // A test marked for other versions only (e.g. version="1.1") is not XSD 1.0.
-                        let for_10 = attr("version").is_none_or(|v| v.split_whitespace().any(|t| t == "1.0"));
-                        current = for_10.then(|| (attr("name").unwrap_or_default(), name == "schemaTest", Vec::new(), Vec::new()));
+                        let for_10 = attr("version")
+                            .is_none_or(|v| v.split_whitespace().any(|t| t == "1.0"));
+                        current = for_10.then(|| {
+                            (
+                                attr("name").unwrap_or_default(),
+                                name == "schemaTest",
+                                Vec::new(),
+                                Vec::new(),
+                            )
+                        });
                     }
                     "schemaDocument" | "instanceDocument" => {
                         if let (Some(c), Some(h)) = (current.as_mut(), attr("href")) {
@@ -80,12 +94,17 @@ fn read_meta(path: &Path) -> Vec<Test> {
             }
             Event::End(e) => {
                 let name = e.local_name().as_ref().to_owned();
-                if name == "schemaTest" || name == "instanceTest" {
-                    if let Some((n, is_schema, docs, exp)) = current.take() {
-                        if let Some(valid) = expectation(&exp) {
-                            out.push(Test { group: group.clone(), name: n, schema_test: is_schema, documents: docs, valid });
-                        }
-                    }
+                if (name == "schemaTest" || name == "instanceTest")
+                    && let Some((n, is_schema, docs, exp)) = current.take()
+                    && let Some(valid) = expectation(&exp)
+                {
+                    out.push(Test {
+                        group: group.clone(),
+                        name: n,
+                        schema_test: is_schema,
+                        documents: docs,
+                        valid,
+                    });
                 }
             }
             Event::Eof => break,
@@ -98,7 +117,9 @@ fn read_meta(path: &Path) -> Vec<Test> {
 /// A group with instance tests only names its schema through the instance's
 /// `xsi:schemaLocation` / `xsi:noNamespaceSchemaLocation` hints.
 fn hinted_schemas(instance: &Path) -> Vec<PathBuf> {
-    let Ok(text) = std::fs::read_to_string(instance) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(instance) else {
+        return Vec::new();
+    };
     let mut reader = quick_xml::Reader::from_str(&text);
     let base = instance.parent().unwrap_or(Path::new("."));
     loop {
@@ -109,7 +130,13 @@ fn hinted_schemas(instance: &Path) -> Vec<PathBuf> {
                     let key = a.key.local_name().as_ref().to_owned();
                     let value = a.value.to_string();
                     if key == "schemaLocation" {
-                        out.extend(value.split_whitespace().skip(1).step_by(2).map(|l| base.join(l)));
+                        out.extend(
+                            value
+                                .split_whitespace()
+                                .skip(1)
+                                .step_by(2)
+                                .map(|l| base.join(l)),
+                        );
                     } else if key == "noNamespaceSchemaLocation" {
                         out.push(base.join(value.trim()));
                     }
@@ -164,7 +191,12 @@ fn w3c_xsd_test_suite() {
                     }
                     Ok(Err(e)) => {
                         compiled.insert(t.group.clone(), None);
-                        (false, e.0.first().map(|e| format!("[{}] {}", e.rule, e.message)).unwrap_or_default())
+                        (
+                            false,
+                            e.0.first()
+                                .map(|e| format!("[{}] {}", e.rule, e.message))
+                                .unwrap_or_default(),
+                        )
                     }
                     Err(_) => {
                         compiled.insert(t.group.clone(), None);
@@ -175,8 +207,14 @@ fn w3c_xsd_test_suite() {
                 if ok == t.valid {
                     sp += 1;
                 } else {
-                    failures.push_str(&format!("schema {} {} expected {} got {}: {}\n", t.group, t.name,
-                        if t.valid { "valid" } else { "invalid" }, if ok { "valid" } else { "invalid" }, detail));
+                    failures.push_str(&format!(
+                        "schema {} {} expected {} got {}: {}\n",
+                        t.group,
+                        t.name,
+                        if t.valid { "valid" } else { "invalid" },
+                        if ok { "valid" } else { "invalid" },
+                        detail
+                    ));
                 }
             } else {
                 // The group's schema plus any schema the instance names in xsi:schemaLocation hints
@@ -201,7 +239,10 @@ fn w3c_xsd_test_suite() {
                     // No schema could be built for this instance, so it cannot be valid: that answers an
                     // "invalid" expectation. Counted apart so the figure stays honest.
                     if t.valid {
-                        failures.push_str(&format!("instance {} {} expected valid: schema did not compile\n", t.group, t.name));
+                        failures.push_str(&format!(
+                            "instance {} {} expected valid: schema did not compile\n",
+                            t.group, t.name
+                        ));
                     } else {
                         ip += 1;
                         rejected_by_schema += 1;
@@ -211,18 +252,37 @@ fn w3c_xsd_test_suite() {
                 let bytes = std::fs::read(&t.documents[0]).unwrap_or_default();
                 let result = std::panic::catch_unwind(|| validate_bytes(&schema, &bytes, &options));
                 let (ok, detail) = match &result {
-                    Ok(r) => (r.is_valid(), r.violations.first().map(|v| format!("[{}] {} {}", v.rule, v.path, v.message)).unwrap_or_default()),
+                    Ok(r) => (
+                        r.is_valid(),
+                        r.violations
+                            .first()
+                            .map(|v| format!("[{}] {} {}", v.rule, v.path, v.message))
+                            .unwrap_or_default(),
+                    ),
                     Err(_) => (false, "PANIC".into()),
                 };
                 if ok == t.valid {
                     ip += 1;
                 } else {
-                    failures.push_str(&format!("instance {} {} expected {} got {}: {}\n", t.group, t.name,
-                        if t.valid { "valid" } else { "invalid" }, if ok { "valid" } else { "invalid" }, detail));
+                    failures.push_str(&format!(
+                        "instance {} {} expected {} got {}: {}\n",
+                        t.group,
+                        t.name,
+                        if t.valid { "valid" } else { "invalid" },
+                        if ok { "valid" } else { "invalid" },
+                        detail
+                    ));
                 }
             }
         }
-        println!("{:<28} schema {:>5}/{:<5} instance {:>5}/{:<5}", meta.file_name().unwrap().to_string_lossy(), sp, st, ip, it);
+        println!(
+            "{:<28} schema {:>5}/{:<5} instance {:>5}/{:<5}",
+            meta.file_name().unwrap().to_string_lossy(),
+            sp,
+            st,
+            ip,
+            it
+        );
         schema_pass += sp;
         schema_total += st;
         inst_pass += ip;
@@ -236,7 +296,15 @@ fn w3c_xsd_test_suite() {
         100.0 * inst_pass as f64 / inst_total.max(1) as f64,
         100.0 * schema_pass as f64 / schema_total.max(1) as f64
     );
-    println!("(of the instance passes, {rejected_by_schema} are invalid-expected documents whose schema set was rejected)");
-    assert!(inst_pass >= INSTANCE_FLOOR, "instance tests passing dropped below the floor {INSTANCE_FLOOR}: {inst_pass}");
-    assert!(schema_pass >= SCHEMA_FLOOR, "schema tests passing dropped below the floor {SCHEMA_FLOOR}: {schema_pass}");
+    println!(
+        "(of the instance passes, {rejected_by_schema} are invalid-expected documents whose schema set was rejected)"
+    );
+    assert!(
+        inst_pass >= INSTANCE_FLOOR,
+        "instance tests passing dropped below the floor {INSTANCE_FLOOR}: {inst_pass}"
+    );
+    assert!(
+        schema_pass >= SCHEMA_FLOOR,
+        "schema tests passing dropped below the floor {SCHEMA_FLOOR}: {schema_pass}"
+    );
 }

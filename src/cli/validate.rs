@@ -40,7 +40,11 @@ struct FileReport<'a> {
 
 /// Run the command; returns the exit code.
 pub fn run(args: &Args) -> u8 {
-    let schemas = if args.schemas.is_empty() { vec![PathBuf::from("schemas")] } else { args.schemas.clone() };
+    let schemas = if args.schemas.is_empty() {
+        vec![PathBuf::from("schemas")]
+    } else {
+        args.schemas.clone()
+    };
     let schema = match Schema::load(&schemas) {
         Ok(s) => s,
         Err(errors) => {
@@ -55,13 +59,20 @@ pub fn run(args: &Args) -> u8 {
     };
     if args.files.is_empty() {
         if !args.json {
-            eprintln!("schemas compile: {} global elements, {} types", schema.global_elements.len(), schema.types.len());
+            eprintln!(
+                "schemas compile: {} global elements, {} types",
+                schema.global_elements.len(),
+                schema.types.len()
+            );
         } else {
             println!("{}", serde_json::json!({ "schema_errors": [] }));
         }
         return 0;
     }
-    let options = Options { max_errors: args.max_errors.max(1), ..Options::default() };
+    let options = Options {
+        max_errors: args.max_errors.max(1),
+        ..Options::default()
+    };
     let mut any_invalid = false;
     let mut json_reports = Vec::new();
     let stdout = std::io::stdout();
@@ -78,7 +89,14 @@ pub fn run(args: &Args) -> u8 {
                     let secs = started.elapsed().as_secs_f64().max(1e-9);
                     let docs = args.repeat as f64 / secs;
                     let mbs = docs * bytes.len() as f64 / 1e6;
-                    eprintln!("{}: {} runs in {:.3} s: {:.0} documents/s, {:.1} MB/s", file.display(), args.repeat, secs, docs, mbs);
+                    eprintln!(
+                        "{}: {} runs in {:.3} s: {:.0} documents/s, {:.1} MB/s",
+                        file.display(),
+                        args.repeat,
+                        secs,
+                        docs,
+                        mbs
+                    );
                     last
                 }
                 Err(e) => {
@@ -88,7 +106,11 @@ pub fn run(args: &Args) -> u8 {
             }
         } else {
             match std::fs::File::open(file) {
-                Ok(f) => validate::validate_reader(&schema, BufReader::with_capacity(64 << 10, f), &options),
+                Ok(f) => validate::validate_reader(
+                    &schema,
+                    BufReader::with_capacity(64 << 10, f),
+                    &options,
+                ),
                 Err(e) => {
                     eprintln!("{}: cannot read: {e}", file.display());
                     return 2;
@@ -97,7 +119,14 @@ pub fn run(args: &Args) -> u8 {
         };
         any_invalid |= !report.is_valid();
         if args.json {
-            json_reports.push(serde_json::to_value(FileReport { file: file.display().to_string(), valid: report.is_valid(), report: &report }).unwrap_or_default());
+            json_reports.push(
+                serde_json::to_value(FileReport {
+                    file: file.display().to_string(),
+                    valid: report.is_valid(),
+                    report: &report,
+                })
+                .unwrap_or_default(),
+            );
         } else if report.is_valid() {
             let _ = writeln!(out, "{}: valid", file.display());
         } else {

@@ -41,10 +41,17 @@ pub fn mask(hint: &str, value: &str) -> String {
     let lower = hint.to_ascii_lowercase();
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
     if lower.contains("snils") {
-        let tail = if digits.len() >= 2 { &digits[digits.len() - 2..] } else { "**" };
+        let tail = if digits.len() >= 2 {
+            &digits[digits.len() - 2..]
+        } else {
+            "**"
+        };
         return format!("***-***-*** {tail}");
     }
-    if ["name", "fio", "surname", "patronymic"].iter().any(|m| lower.contains(m)) {
+    if ["name", "fio", "surname", "patronymic"]
+        .iter()
+        .any(|m| lower.contains(m))
+    {
         let initials: Vec<String> = value
             .split_whitespace()
             .filter_map(|w| w.chars().next())
@@ -72,7 +79,10 @@ mod tests {
     #[test]
     fn masks_snils_keeping_check_number() {
         assert_eq!(mask("Snils", "112-233-445 95"), "***-***-*** 95");
-        assert_eq!(mask_if_personal(&["ApplicantSNILS"], "11223344595"), "***-***-*** 95");
+        assert_eq!(
+            mask_if_personal(&["ApplicantSNILS"], "11223344595"),
+            "***-***-*** 95"
+        );
     }
 
     #[test]
@@ -85,6 +95,9 @@ mod tests {
 
     #[test]
     fn leaves_non_personal_values_alone() {
-        assert_eq!(mask_if_personal(&["Amount", "AmountType"], "12.50"), "12.50");
+        assert_eq!(
+            mask_if_personal(&["Amount", "AmountType"], "12.50"),
+            "12.50"
+        );
     }
 }

@@ -150,7 +150,9 @@ impl fmt::Display for XmlError {
             XmlErrorKind::UndeclaredEntity(n) => write!(f, "reference to undeclared entity '{n}'"),
             XmlErrorKind::InvalidUtf8 => write!(f, "invalid UTF-8"),
             XmlErrorKind::InvalidChar(c) => write!(f, "character U+{c:04X} is not allowed in XML"),
-            XmlErrorKind::UndeclaredPrefix(p) => write!(f, "namespace prefix '{p}' is not declared"),
+            XmlErrorKind::UndeclaredPrefix(p) => {
+                write!(f, "namespace prefix '{p}' is not declared")
+            }
             XmlErrorKind::DuplicateAttribute(a) => write!(f, "attribute '{a}' appears twice"),
             XmlErrorKind::Limit(what, n) => write!(f, "limit exceeded: {what} (at most {n})"),
             XmlErrorKind::Io(m) => write!(f, "read error: {m}"),
@@ -256,7 +258,10 @@ impl<R: BufRead> XmlReader<R> {
     }
 
     fn error(&self, kind: XmlErrorKind, offset: u64) -> XmlError {
-        XmlError { kind, position: self.position_at(offset) }
+        XmlError {
+            kind,
+            position: self.position_at(offset),
+        }
     }
 
     fn position_at(&self, offset: u64) -> Position {
@@ -400,10 +405,7 @@ impl<R: BufRead> XmlReader<R> {
             }
             QEvent::Eof => {
                 if !self.seen_root {
-                    return Err(self.error(
-                        XmlErrorKind::Syntax("no root element".into()),
-                        start,
-                    ));
+                    return Err(self.error(XmlErrorKind::Syntax("no root element".into()), start));
                 }
                 if !self.scopes.is_empty() {
                     return Err(self.error(
@@ -443,7 +445,9 @@ impl<R: BufRead> XmlReader<R> {
     }
 
     fn push_raw_text(&mut self, s: &str, pos: Position, offset: u64) -> Result<(), XmlError> {
-        let suspicious = s.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF);
+        let suspicious = s
+            .bytes()
+            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF);
         if let Some(c) = s.chars().filter(|_| suspicious).find(|c| !is_xml_char(*c)) {
             return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
         }
@@ -494,10 +498,7 @@ impl<R: BufRead> XmlReader<R> {
             ));
         }
         if self.scopes.is_empty() && self.seen_root {
-            return Err(self.error(
-                XmlErrorKind::Syntax("a second root element".into()),
-                offset,
-            ));
+            return Err(self.error(XmlErrorKind::Syntax("a second root element".into()), offset));
         }
         self.seen_root = true;
         if self.scopes.len() >= self.limits.max_depth {
@@ -523,7 +524,10 @@ impl<R: BufRead> XmlReader<R> {
             })?;
             if raw_attrs.len() >= self.limits.max_attributes {
                 return Err(self.error(
-                    XmlErrorKind::Limit("attributes on one element", self.limits.max_attributes as u64),
+                    XmlErrorKind::Limit(
+                        "attributes on one element",
+                        self.limits.max_attributes as u64,
+                    ),
                     offset,
                 ));
             }
@@ -547,13 +551,17 @@ impl<R: BufRead> XmlReader<R> {
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() {
                     return Err(self.error(
-                        XmlErrorKind::Syntax(format!("prefix '{p}' cannot be undeclared in XML 1.0")),
+                        XmlErrorKind::Syntax(format!(
+                            "prefix '{p}' cannot be undeclared in XML 1.0"
+                        )),
                         offset,
                     ));
                 }
                 if p == "xmlns" || (p == "xml") != (value == XML_NS) || value == XMLNS_NS {
                     return Err(self.error(
-                        XmlErrorKind::Syntax(format!("reserved prefix or namespace in 'xmlns:{p}'")),
+                        XmlErrorKind::Syntax(format!(
+                            "reserved prefix or namespace in 'xmlns:{p}'"
+                        )),
                         offset,
                     ));
                 }
@@ -582,7 +590,9 @@ impl<R: BufRead> XmlReader<R> {
             let mut seen = std::collections::HashSet::with_capacity(attributes.len());
             for a in &attributes {
                 if !seen.insert((a.ns.as_deref(), a.local.as_str())) {
-                    return Err(self.error(XmlErrorKind::DuplicateAttribute(a.local.clone()), offset));
+                    return Err(
+                        self.error(XmlErrorKind::DuplicateAttribute(a.local.clone()), offset)
+                    );
                 }
             }
         }
@@ -627,7 +637,8 @@ fn check_qname_syntax(q: &str) -> Result<(), String> {
         let b = s.as_bytes();
         if !b.is_empty()
             && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
         {
             return true;
         }
@@ -704,9 +715,9 @@ fn decode_attribute_value(raw: &str) -> Result<String, XmlErrorKind> {
         match c {
             b'&' => {
                 let after = &rest[i + 1..];
-                let end = after
-                    .find(';')
-                    .ok_or_else(|| XmlErrorKind::Syntax("unterminated reference in attribute".into()))?;
+                let end = after.find(';').ok_or_else(|| {
+                    XmlErrorKind::Syntax("unterminated reference in attribute".into())
+                })?;
                 let name = &after[..end];
                 match resolve_reference(name) {
                     Some(Ok(ch)) => out.push(ch),
@@ -775,7 +786,10 @@ mod tests {
 
     #[test]
     fn bounds_depth_and_refuses_bad_utf8() {
-        let limits = Limits { max_depth: 3, ..Limits::default() };
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
         let mut r = XmlReader::from_bytes(b"<a><a><a><a/></a></a></a>", limits);
         let err = loop {
             match r.next_event() {

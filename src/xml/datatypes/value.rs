@@ -462,8 +462,14 @@ impl Value {
             Value::Double(f) => float_key(*f, f.is_nan()),
             Value::Duration(d) => format!("{}M{}S", d.months, d.seconds),
             Value::DateTime(d) => match d.tz {
-                Some(_) => { let (w, f) = d.instant(); format!("Z{w}.{f}") }
-                None => { let (w, f) = d.instant(); format!("L{w}.{f}") }
+                Some(_) => {
+                    let (w, f) = d.instant();
+                    format!("Z{w}.{f}")
+                }
+                None => {
+                    let (w, f) = d.instant();
+                    format!("L{w}.{f}")
+                }
             },
             Value::HexBinary(b) | Value::Base64Binary(b) => {
                 b.iter().map(|x| format!("{x:02X}")).collect()

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::xml::content::{ContentModel, Particle, Term};
-use crate::xml::datatypes::{Builtin, Facets, FacetKind, RawFacet, Value, Variety, WhiteSpace};
+use crate::xml::datatypes::{Builtin, FacetKind, Facets, RawFacet, Value, Variety, WhiteSpace};
 use crate::xml::reader::{Limits, Position};
-use crate::xml::schema::doc::{self, Node, XSI_NS, XS_NS};
+use crate::xml::schema::doc::{self, Node, XS_NS, XSI_NS};
 use crate::xml::schema::model::*;
-use crate::xml::schema::{s4s, xpath, SchemaError, SchemaErrors};
+use crate::xml::schema::{SchemaError, SchemaErrors, s4s, xpath};
 
 /// Component kinds: each has its own symbol space (XSD 1.0 §3.15.3 / §2.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,7 +58,8 @@ struct Src {
 
 /// Compile files into a schema.
 pub fn compile(files: &[PathBuf]) -> Result<Schema, SchemaErrors> {
-    let sources: Vec<(PathBuf, Option<Vec<u8>>)> = files.iter().map(|f| (f.clone(), None)).collect();
+    let sources: Vec<(PathBuf, Option<Vec<u8>>)> =
+        files.iter().map(|f| (f.clone(), None)).collect();
     compile_sources(&sources)
 }
 
@@ -80,7 +81,8 @@ pub fn compile_sources(sources: &[(PathBuf, Option<Vec<u8>>)]) -> Result<Schema,
     if c.errors.is_empty() {
         Ok(c.schema)
     } else {
-        c.errors.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        c.errors
+            .sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
         c.errors.dedup();
         Err(SchemaErrors(c.errors))
     }
@@ -180,7 +182,10 @@ fn bool_attr(node: &Node, name: &str) -> bool {
 }
 
 fn occurs(node: &Node) -> (u32, Option<u32>) {
-    let min = node.attr("minOccurs").and_then(|v| s4s::parse_occurs(v.trim()).ok()).unwrap_or(1);
+    let min = node
+        .attr("minOccurs")
+        .and_then(|v| s4s::parse_occurs(v.trim()).ok())
+        .unwrap_or(1);
     let max = match node.attr("maxOccurs").map(str::trim) {
         Some("unbounded") => None,
         Some(v) => Some(s4s::parse_occurs(v).unwrap_or(1)),
@@ -207,7 +212,10 @@ impl Compiler {
         };
         let xs = |l: &str| QName::new(Some(XS_NS), l);
         // anyType: mixed, any element (lax), any attribute (lax).
-        let any_wild = Wildcard { ns: NsConstraint::Any, process: ProcessContents::Lax };
+        let any_wild = Wildcard {
+            ns: NsConstraint::Any,
+            process: ProcessContents::Lax,
+        };
         let particle = ParticleDef {
             min: 0,
             max: None,
@@ -217,7 +225,11 @@ impl Compiler {
         let model = ContentModel::compile_unchecked(&Particle {
             min: 1,
             max: Some(1),
-            term: Term::Sequence(vec![Particle { min: 0, max: None, term: Term::Leaf(0) }]),
+            term: Term::Sequence(vec![Particle {
+                min: 0,
+                max: None,
+                term: Term::Leaf(0),
+            }]),
         });
         schema.types.push(TypeDef::Complex(ComplexType {
             name: Some(xs("anyType")),
@@ -231,7 +243,11 @@ impl Compiler {
             content: ContentType::Elements(Arc::new(ElementContent {
                 model,
                 leaves,
-                particle: ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![particle]) },
+                particle: ParticleDef {
+                    min: 1,
+                    max: Some(1),
+                    term: TermDef::Sequence(vec![particle]),
+                },
                 mixed: true,
             })),
             pos: Position::default(),
@@ -286,14 +302,20 @@ impl Compiler {
         ];
         for b in all_builtins {
             let id = schema.types.len();
-            let base = b.base().and_then(|bb| schema.builtin_types.get(&bb).copied());
+            let base = b
+                .base()
+                .and_then(|bb| schema.builtin_types.get(&bb).copied());
             let variety = match b.list_item() {
                 Some(item) => SimpleVariety::List(schema.builtin_types[&item]),
                 None => SimpleVariety::Atomic(b),
             };
             schema.types.push(TypeDef::Simple(SimpleType {
                 name: Some(xs(b.name())),
-                base: if b == Builtin::AnySimpleType { Some(0) } else { base.or(Some(1)) },
+                base: if b == Builtin::AnySimpleType {
+                    Some(0)
+                } else {
+                    base.or(Some(1))
+                },
                 variety,
                 facets: Facets::of_builtin(b),
                 whitespace: b.whitespace(),
@@ -336,8 +358,17 @@ impl Compiler {
     }
 
     fn err(&mut self, doc: usize, pos: Position, rule: &'static str, message: String) {
-        let file = self.docs.get(doc).map(|d| d.path.clone()).unwrap_or_default();
-        self.errors.push(SchemaError { file, position: pos, rule, message });
+        let file = self
+            .docs
+            .get(doc)
+            .map(|d| d.path.clone())
+            .unwrap_or_default();
+        self.errors.push(SchemaError {
+            file,
+            position: pos,
+            rule,
+            message,
+        });
     }
 
     // ---------------------------------------------------------------- loading
@@ -403,7 +434,12 @@ impl Compiler {
         }
         let s4s_errors: Vec<SchemaError> = s4s::check_document(&root)
             .into_iter()
-            .map(|e| SchemaError { file: file.clone(), position: e.node.pos, rule: e.rule, message: e.message })
+            .map(|e| SchemaError {
+                file: file.clone(),
+                position: e.node.pos,
+                rule: e.rule,
+                message: e.message,
+            })
             .collect();
         let had_s4s_errors = !s4s_errors.is_empty();
         self.errors.extend(s4s_errors);
@@ -411,8 +447,20 @@ impl Compiler {
             return None;
         }
         let form = |a: &str| root.attr(a).map(str::trim) == Some("qualified");
-        let all = Derivations { extension: true, restriction: true, substitution: true, list: true, union: true };
-        let deriv = |a: &str| derivations(root.attr(a), Derivations::default(), &["extension", "restriction", "substitution", "list", "union"]);
+        let all = Derivations {
+            extension: true,
+            restriction: true,
+            substitution: true,
+            list: true,
+            union: true,
+        };
+        let deriv = |a: &str| {
+            derivations(
+                root.attr(a),
+                Derivations::default(),
+                &["extension", "restriction", "substitution", "list", "union"],
+            )
+        };
         let _ = all;
         let mut visible = HashSet::new();
         visible.insert(tns.clone());
@@ -432,43 +480,76 @@ impl Compiler {
         });
         self.loaded.insert(key, idx);
         for child in root.xs_children() {
-            let loc = child.attr("schemaLocation").map(|l| self.docs[idx].dir.join(l.trim()));
+            let loc = child
+                .attr("schemaLocation")
+                .map(|l| self.docs[idx].dir.join(l.trim()));
             match child.local.as_str() {
                 "include" | "redefine" => {
                     let Some(loc) = loc else { continue };
-                    let m = if child.local == "include" { LoadMode::Include } else { LoadMode::Redefine };
+                    let m = if child.local == "include" {
+                        LoadMode::Include
+                    } else {
+                        LoadMode::Redefine
+                    };
                     if let Some(j) = self.load(&loc, None, m, Some(tns.clone())) {
                         let jt = self.docs[j].tns.clone();
                         if jt != tns {
-                            self.err(idx, child.pos, "src-include", format!(
-                                "included schema has target namespace '{}', not '{}'",
-                                jt.unwrap_or_default(), tns.clone().unwrap_or_default()));
+                            self.err(
+                                idx,
+                                child.pos,
+                                "src-include",
+                                format!(
+                                    "included schema has target namespace '{}', not '{}'",
+                                    jt.unwrap_or_default(),
+                                    tns.clone().unwrap_or_default()
+                                ),
+                            );
                         }
                         // Each document sees only what it imports itself (src-resolve.4.2).
                         if m == LoadMode::Redefine {
                             self.redefines.push((idx, j, child.clone()));
                         }
                     } else if m == LoadMode::Redefine && child.xs_children().next().is_some() {
-                        self.err(idx, child.pos, "src-redefine", "the redefined schema cannot be read".into());
+                        self.err(
+                            idx,
+                            child.pos,
+                            "src-redefine",
+                            "the redefined schema cannot be read".into(),
+                        );
                     }
                 }
                 "import" => {
                     let ns = child.attr("namespace").map(str::to_owned);
                     if ns == tns {
-                        self.err(idx, child.pos, "src-import", match &ns {
-                            Some(n) => format!("a schema cannot import its own namespace '{n}'"),
-                            None => "a schema without target namespace must import a namespace".into(),
-                        });
+                        self.err(
+                            idx,
+                            child.pos,
+                            "src-import",
+                            match &ns {
+                                Some(n) => {
+                                    format!("a schema cannot import its own namespace '{n}'")
+                                }
+                                None => "a schema without target namespace must import a namespace"
+                                    .into(),
+                            },
+                        );
                         continue;
                     }
                     self.docs[idx].visible.insert(ns.clone());
                     let Some(loc) = loc else { continue };
-                    if let Some(j) = self.load(&loc, None, LoadMode::Import, None) {
-                        if self.docs[j].tns != ns {
-                            self.err(idx, child.pos, "src-import", format!(
+                    if let Some(j) = self.load(&loc, None, LoadMode::Import, None)
+                        && self.docs[j].tns != ns
+                    {
+                        self.err(
+                            idx,
+                            child.pos,
+                            "src-import",
+                            format!(
                                 "imported schema has target namespace '{}', import says '{}'",
-                                self.docs[j].tns.clone().unwrap_or_default(), ns.unwrap_or_default()));
-                        }
+                                self.docs[j].tns.clone().unwrap_or_default(),
+                                ns.unwrap_or_default()
+                            ),
+                        );
                     }
                 }
                 _ => {}
@@ -482,9 +563,22 @@ impl Compiler {
             let root = self.docs[d].root.clone();
             for child in root.xs_children() {
                 let Some(kind) = kind_of(child) else { continue };
-                let Some(name) = child.attr("name") else { continue };
-                let qn = QName { ns: self.docs[d].tns.clone(), local: name.trim().to_owned() };
-                self.register(kind, qn, Src { doc: d, node: child.clone(), self_ref: None });
+                let Some(name) = child.attr("name") else {
+                    continue;
+                };
+                let qn = QName {
+                    ns: self.docs[d].tns.clone(),
+                    local: name.trim().to_owned(),
+                };
+                self.register(
+                    kind,
+                    qn,
+                    Src {
+                        doc: d,
+                        node: child.clone(),
+                        self_ref: None,
+                    },
+                );
             }
         }
         // Redefinitions were recorded innermost first, so a chain of redefines applies in order: each
@@ -493,31 +587,73 @@ impl Compiler {
         for (i, (r, _d, node)) in redefines.iter().enumerate() {
             for child in node.xs_children() {
                 let Some(kind) = kind_of(child) else { continue };
-                let Some(name) = child.attr("name") else { continue };
-                let qn = QName { ns: self.docs[*r].tns.clone(), local: name.trim().to_owned() };
-                let hidden = QName { ns: qn.ns.clone(), local: format!("{}\u{1}redefined{i}", qn.local) };
+                let Some(name) = child.attr("name") else {
+                    continue;
+                };
+                let qn = QName {
+                    ns: self.docs[*r].tns.clone(),
+                    local: name.trim().to_owned(),
+                };
+                let hidden = QName {
+                    ns: qn.ns.clone(),
+                    local: format!("{}\u{1}redefined{i}", qn.local),
+                };
                 match self.comps.remove(&(kind, qn.clone())) {
                     Some(orig) => {
                         self.comps.insert((kind, hidden.clone()), orig);
-                        let src = Src { doc: *r, node: child.clone(), self_ref: Some((qn.clone(), hidden.clone())) };
+                        let src = Src {
+                            doc: *r,
+                            node: child.clone(),
+                            self_ref: Some((qn.clone(), hidden.clone())),
+                        };
                         self.check_redefine_self_ref(kind, &src);
-                        if matches!(kind, Kind::Group | Kind::AttributeGroup) && !self.refers_to_itself(kind, &src) {
-                            self.restricting_redefines.push((kind, qn.clone(), hidden, *r, child.pos));
+                        if matches!(kind, Kind::Group | Kind::AttributeGroup)
+                            && !self.refers_to_itself(kind, &src)
+                        {
+                            self.restricting_redefines.push((
+                                kind,
+                                qn.clone(),
+                                hidden,
+                                *r,
+                                child.pos,
+                            ));
                         }
                         self.comps.insert((kind, qn), src);
                     }
-                    None => self.err(*r, child.pos, "src-redefine", format!(
-                        "'{}' is redefined but the redefined schema does not define it", name.trim())),
+                    None => self.err(
+                        *r,
+                        child.pos,
+                        "src-redefine",
+                        format!(
+                            "'{}' is redefined but the redefined schema does not define it",
+                            name.trim()
+                        ),
+                    ),
                 }
             }
         }
     }
 
     fn refers_to_itself(&self, kind: Kind, src: &Src) -> bool {
-        let Some((me, _)) = &src.self_ref else { return false };
+        let Some((me, _)) = &src.self_ref else {
+            return false;
+        };
         let mut refs = Vec::new();
-        collect_refs(&src.node, if kind == Kind::Group { "group" } else { "attributeGroup" }, &mut refs);
-        refs.iter().any(|n| n.attr("ref").and_then(|r| self.resolve_qname(src.doc, n, r)).as_ref() == Some(me))
+        collect_refs(
+            &src.node,
+            if kind == Kind::Group {
+                "group"
+            } else {
+                "attributeGroup"
+            },
+            &mut refs,
+        );
+        refs.iter().any(|n| {
+            n.attr("ref")
+                .and_then(|r| self.resolve_qname(src.doc, n, r))
+                .as_ref()
+                == Some(me)
+        })
     }
 
     /// src-redefine.6.2.2 / 7.2.2: a group or attribute group redefined without referring to itself
@@ -530,11 +666,23 @@ impl Compiler {
                 super_restriction::particles(&self.schema, new.as_ref(), old.as_ref())
             } else {
                 let new = self.attr_group_cache.get(&qn).cloned().unwrap_or_default();
-                let old = self.attr_group_cache.get(&orig).cloned().unwrap_or_default();
+                let old = self
+                    .attr_group_cache
+                    .get(&orig)
+                    .cloned()
+                    .unwrap_or_default();
                 self.attribute_group_restricts(&new, &old)
             };
             if let Err(m) = result {
-                self.err(doc, pos, "src-redefine", format!("the redefinition of '{}' does not restrict the original: {m}", qn.local));
+                self.err(
+                    doc,
+                    pos,
+                    "src-redefine",
+                    format!(
+                        "the redefinition of '{}' does not restrict the original: {m}",
+                        qn.local
+                    ),
+                );
             }
         }
     }
@@ -543,10 +691,20 @@ impl Compiler {
         let name = |u: &AttributeUse| self.schema.attributes[u.decl].name.clone();
         for u in &new.uses {
             match old.uses.iter().find(|o| name(o) == name(u)) {
-                Some(o) if o.required && !u.required => return Err(format!("attribute '{}' must stay required", name(u).local)),
+                Some(o) if o.required && !u.required => {
+                    return Err(format!("attribute '{}' must stay required", name(u).local));
+                }
                 Some(_) => {}
-                None if old.wildcard.as_ref().is_some_and(|w| w.ns.allows(name(u).ns.as_deref())) => {}
-                None => return Err(format!("attribute '{}' is not in the original", name(u).local)),
+                None if old
+                    .wildcard
+                    .as_ref()
+                    .is_some_and(|w| w.ns.allows(name(u).ns.as_deref())) => {}
+                None => {
+                    return Err(format!(
+                        "attribute '{}' is not in the original",
+                        name(u).local
+                    ));
+                }
             }
         }
         for o in old.uses.iter().filter(|o| o.required) {
@@ -556,7 +714,9 @@ impl Compiler {
         }
         match (&new.wildcard, &old.wildcard) {
             (Some(_), None) => Err("the original has no attribute wildcard".into()),
-            (Some(w), Some(b)) if !wildcard_subset(w, b) => Err("the attribute wildcard is not a subset of the original's".into()),
+            (Some(w), Some(b)) if !wildcard_subset(w, b) => {
+                Err("the attribute wildcard is not a subset of the original's".into())
+            }
             _ => Ok(()),
         }
     }
@@ -573,10 +733,18 @@ impl Compiler {
                     .flat_map(|c| std::iter::once(c).chain(c.xs_children()))
                     .find(|c| c.is("restriction") || c.is("extension"))
                     .and_then(|c| c.attr("base").map(|b| (c, b.to_owned())));
-                let ok = base.is_some_and(|(c, b)| self.resolve_qname(src.doc, c, &b).as_ref() == Some(me));
+                let ok = base
+                    .is_some_and(|(c, b)| self.resolve_qname(src.doc, c, &b).as_ref() == Some(me));
                 if !ok {
-                    self.err(src.doc, src.node.pos, "src-redefine", format!(
-                        "the redefinition of type '{}' must derive from the type it redefines", me.local));
+                    self.err(
+                        src.doc,
+                        src.node.pos,
+                        "src-redefine",
+                        format!(
+                            "the redefinition of type '{}' must derive from the type it redefines",
+                            me.local
+                        ),
+                    );
                 }
             }
             Kind::Group => {
@@ -584,11 +752,23 @@ impl Compiler {
                 collect_refs(&src.node, "group", &mut refs);
                 let self_refs: Vec<&Node> = refs
                     .into_iter()
-                    .filter(|n| n.attr("ref").and_then(|r| self.resolve_qname(src.doc, n, r)).as_ref() == Some(me))
+                    .filter(|n| {
+                        n.attr("ref")
+                            .and_then(|r| self.resolve_qname(src.doc, n, r))
+                            .as_ref()
+                            == Some(me)
+                    })
                     .collect();
                 if self_refs.len() > 1 || self_refs.iter().any(|n| occurs(n) != (1, Some(1))) {
-                    self.err(src.doc, src.node.pos, "src-redefine", format!(
-                        "group '{}' may refer to itself once, with minOccurs = maxOccurs = 1", me.local));
+                    self.err(
+                        src.doc,
+                        src.node.pos,
+                        "src-redefine",
+                        format!(
+                            "group '{}' may refer to itself once, with minOccurs = maxOccurs = 1",
+                            me.local
+                        ),
+                    );
                 }
             }
             Kind::AttributeGroup => {
@@ -596,11 +776,23 @@ impl Compiler {
                 collect_refs(&src.node, "attributeGroup", &mut refs);
                 let n = refs
                     .iter()
-                    .filter(|n| n.attr("ref").and_then(|r| self.resolve_qname(src.doc, n, r)).as_ref() == Some(me))
+                    .filter(|n| {
+                        n.attr("ref")
+                            .and_then(|r| self.resolve_qname(src.doc, n, r))
+                            .as_ref()
+                            == Some(me)
+                    })
                     .count();
                 if n > 1 {
-                    self.err(src.doc, src.node.pos, "src-redefine", format!(
-                        "attribute group '{}' may refer to itself at most once", me.local));
+                    self.err(
+                        src.doc,
+                        src.node.pos,
+                        "src-redefine",
+                        format!(
+                            "attribute group '{}' may refer to itself at most once",
+                            me.local
+                        ),
+                    );
                 }
             }
             _ => {}
@@ -608,7 +800,10 @@ impl Compiler {
     }
 
     fn register(&mut self, kind: Kind, qn: QName, src: Src) {
-        if kind == Kind::Type && qn.ns.as_deref() == Some(XS_NS) && self.schema.global_types.contains_key(&qn) {
+        if kind == Kind::Type
+            && qn.ns.as_deref() == Some(XS_NS)
+            && self.schema.global_types.contains_key(&qn)
+        {
             // The Schema for Schemas itself: built-ins are already there.
             return;
         }
@@ -617,7 +812,14 @@ impl Compiler {
                 return;
             }
             let (d, pos) = (src.doc, src.node.pos);
-            self.err(d, pos, "sch-props-correct.2", format!("{:?} '{}' is defined twice", kind, qn.local).to_lowercase().replace("attributegroup", "attribute group"));
+            self.err(
+                d,
+                pos,
+                "sch-props-correct.2",
+                format!("{:?} '{}' is defined twice", kind, qn.local)
+                    .to_lowercase()
+                    .replace("attributegroup", "attribute group"),
+            );
             return;
         }
         self.comps.insert((kind, qn), src);
@@ -630,36 +832,53 @@ impl Compiler {
         let (p, l) = crate::xml::reader::split_qname(v);
         let ns = match p {
             Some(p) => Some(node.resolve_prefix(p)?.to_owned()),
-            None => node.resolve_prefix("").map(str::to_owned).filter(|s| !s.is_empty()),
+            None => node
+                .resolve_prefix("")
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty()),
         };
         // Chameleon include (§4.2.1): names without a namespace take the includer's.
         let ns = match ns {
             None if self.docs.get(doc).is_some_and(|d| d.chameleon) => self.docs[doc].tns.clone(),
             ns => ns,
         };
-        Some(QName { ns, local: l.to_owned() })
+        Some(QName {
+            ns,
+            local: l.to_owned(),
+        })
     }
 
     fn lookup(&mut self, doc: usize, node: &Node, attr: &str, kind: Kind) -> Option<(QName, Src)> {
         let value = node.attr(attr)?.to_owned();
         let Some(mut qn) = self.resolve_qname(doc, node, &value) else {
-            self.err(doc, node.pos, "src-resolve", format!("cannot resolve '{}'", value.trim()));
+            self.err(
+                doc,
+                node.pos,
+                "src-resolve",
+                format!("cannot resolve '{}'", value.trim()),
+            );
             return None;
         };
         if !self.docs[doc].visible.contains(&qn.ns) {
-            self.err(doc, node.pos, "src-resolve.4", format!(
-                "'{}' is in namespace '{}', which this schema document does not import",
-                qn.local, qn.ns.clone().unwrap_or_default()));
+            self.err(
+                doc,
+                node.pos,
+                "src-resolve.4",
+                format!(
+                    "'{}' is in namespace '{}', which this schema document does not import",
+                    qn.local,
+                    qn.ns.clone().unwrap_or_default()
+                ),
+            );
             return None;
         }
         // Inside a redefinition, the component's own name means the original.
         if let Some(stack_top) = self.redefine_context(doc, &qn, kind) {
             qn = stack_top;
         }
-        match self.comps.get(&(kind, qn.clone())) {
-            Some(src) => Some((qn, src.clone())),
-            None => None,
-        }
+        self.comps
+            .get(&(kind, qn.clone()))
+            .map(|src| (qn, src.clone()))
     }
 
     fn redefine_context(&self, _doc: usize, qn: &QName, kind: Kind) -> Option<QName> {
@@ -679,12 +898,17 @@ impl Compiler {
 
     fn compile_all(&mut self) {
         // Notations first: NOTATION-typed values (facets, defaults) are checked against them.
-        let mut notations: Vec<QName> = self.comps.keys().filter(|(k, _)| *k == Kind::Notation).map(|(_, q)| q.clone()).collect();
+        let mut notations: Vec<QName> = self
+            .comps
+            .keys()
+            .filter(|(k, _)| *k == Kind::Notation)
+            .map(|(_, q)| q.clone())
+            .collect();
         notations.sort();
         self.schema.notations = notations;
         let keys: Vec<(Kind, QName)> = {
             let mut k: Vec<_> = self.comps.keys().cloned().collect();
-            k.sort_by(|a, b| (a.1.clone(), a.0 as u8).cmp(&(b.1.clone(), b.0 as u8)));
+            k.sort_by_key(|a| (a.1.clone(), a.0 as u8));
             k
         };
         for (kind, qn) in keys {
@@ -704,7 +928,12 @@ impl Compiler {
                     if !self.group_cache.contains_key(&qn) {
                         let src = self.comps[&(kind, qn.clone())].clone();
                         self.group_stack.push(qn.clone());
-                        let p = src.node.xs_children().next().cloned().and_then(|m| self.particle(src.doc, &m, true));
+                        let p = src
+                            .node
+                            .xs_children()
+                            .next()
+                            .cloned()
+                            .and_then(|m| self.particle(src.doc, &m, true));
                         self.group_stack.pop();
                         self.group_cache.insert(qn.clone(), p);
                     }
@@ -768,7 +997,12 @@ impl Compiler {
     fn type_ref(&mut self, doc: usize, node: &Node, attr: &str) -> TypeId {
         let raw = node.attr(attr).unwrap_or_default().to_owned();
         let Some(qn) = self.resolve_qname(doc, node, &raw) else {
-            self.err(doc, node.pos, "src-resolve", format!("cannot resolve type '{}'", raw.trim()));
+            self.err(
+                doc,
+                node.pos,
+                "src-resolve",
+                format!("cannot resolve type '{}'", raw.trim()),
+            );
             return self.schema.any_type;
         };
         self.type_by_name(doc, node, qn)
@@ -776,9 +1010,16 @@ impl Compiler {
 
     fn type_by_name(&mut self, doc: usize, node: &Node, mut qn: QName) -> TypeId {
         if !self.docs[doc].visible.contains(&qn.ns) {
-            self.err(doc, node.pos, "src-resolve.4", format!(
-                "type '{}' is in namespace '{}', which this schema document does not import",
-                qn.local, qn.ns.clone().unwrap_or_default()));
+            self.err(
+                doc,
+                node.pos,
+                "src-resolve.4",
+                format!(
+                    "type '{}' is in namespace '{}', which this schema document does not import",
+                    qn.local,
+                    qn.ns.clone().unwrap_or_default()
+                ),
+            );
             return self.schema.any_type;
         }
         if let Some(orig) = self.current_type_self_ref(&qn) {
@@ -790,7 +1031,12 @@ impl Compiler {
         if self.comps.contains_key(&(Kind::Type, qn.clone())) {
             return self.global_type(&qn);
         }
-        self.err(doc, node.pos, "src-resolve", format!("type '{}' is not defined", qn.local));
+        self.err(
+            doc,
+            node.pos,
+            "src-resolve",
+            format!("type '{}' is not defined", qn.local),
+        );
         self.schema.any_type
     }
 
@@ -811,9 +1057,21 @@ impl Compiler {
             State::Done => return,
             State::InProgress => {
                 let doc = self.type_doc[id];
-                let pos = self.type_src[id].as_ref().map(|s| s.0.node.pos).unwrap_or_default();
-                let name = self.type_src[id].as_ref().and_then(|s| s.1.clone()).map(|q| q.local).unwrap_or_else(|| "anonymous".into());
-                self.err(doc, pos, "ct-props-correct.3", format!("type '{name}' is derived from itself (circular definition)"));
+                let pos = self.type_src[id]
+                    .as_ref()
+                    .map(|s| s.0.node.pos)
+                    .unwrap_or_default();
+                let name = self.type_src[id]
+                    .as_ref()
+                    .and_then(|s| s.1.clone())
+                    .map(|q| q.local)
+                    .unwrap_or_else(|| "anonymous".into());
+                self.err(
+                    doc,
+                    pos,
+                    "ct-props-correct.3",
+                    format!("type '{name}' is derived from itself (circular definition)"),
+                );
                 return;
             }
             State::Pending => {}
@@ -835,7 +1093,17 @@ impl Compiler {
     }
 
     fn anonymous_type(&mut self, doc: usize, node: &Node) -> TypeId {
-        let id = self.new_type(Some((Src { doc, node: node.clone(), self_ref: None }, None)), doc);
+        let id = self.new_type(
+            Some((
+                Src {
+                    doc,
+                    node: node.clone(),
+                    self_ref: None,
+                },
+                None,
+            )),
+            doc,
+        );
         self.ensure_type(id);
         id
     }
@@ -845,8 +1113,15 @@ impl Compiler {
         let inline = node.xs_children().find(|c| c.is("simpleType")).cloned();
         match (node.attr(attr), inline) {
             (Some(_), Some(_)) => {
-                self.err(doc, node.pos, "src-simple-type", format!(
-                    "xs:{} has both a '{attr}' attribute and an inline simpleType", node.local));
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-simple-type",
+                    format!(
+                        "xs:{} has both a '{attr}' attribute and an inline simpleType",
+                        node.local
+                    ),
+                );
                 None
             }
             (Some(_), None) => {
@@ -856,15 +1131,26 @@ impl Compiler {
             }
             (None, Some(st)) => Some(self.anonymous_type(doc, &st)),
             (None, None) => {
-                self.err(doc, node.pos, "src-simple-type", format!(
-                    "xs:{} needs a '{attr}' attribute or an inline simpleType", node.local));
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-simple-type",
+                    format!(
+                        "xs:{} needs a '{attr}' attribute or an inline simpleType",
+                        node.local
+                    ),
+                );
                 None
             }
         }
     }
 
     fn simple_type(&mut self, doc: usize, node: &Node, name: Option<QName>) -> SimpleType {
-        let final_ = derivations(node.attr("final"), self.docs[doc].final_default, &["list", "union", "restriction"]);
+        let final_ = derivations(
+            node.attr("final"),
+            self.docs[doc].final_default,
+            &["list", "union", "restriction"],
+        );
         let mut st = SimpleType {
             name,
             base: Some(self.schema.any_simple_type),
@@ -875,18 +1161,36 @@ impl Compiler {
             builtin: None,
             pos: node.pos,
         };
-        let Some(body) = node.xs_children().next().cloned() else { return st };
+        let Some(body) = node.xs_children().next().cloned() else {
+            return st;
+        };
         match body.local.as_str() {
             "restriction" => {
-                let Some(base) = self.simple_ref_or_inline(doc, &body, "base") else { return st };
+                let Some(base) = self.simple_ref_or_inline(doc, &body, "base") else {
+                    return st;
+                };
                 let Some(b) = self.schema.simple(base).cloned() else {
-                    self.err(doc, body.pos, "st-props-correct.1", format!(
-                        "the base of a simple type must be simple; '{}' is complex", self.schema.type_name(base)));
+                    self.err(
+                        doc,
+                        body.pos,
+                        "st-props-correct.1",
+                        format!(
+                            "the base of a simple type must be simple; '{}' is complex",
+                            self.schema.type_name(base)
+                        ),
+                    );
                     return st;
                 };
                 if b.final_.restriction {
-                    self.err(doc, body.pos, "st-props-correct.3", format!(
-                        "type '{}' is final for restriction", self.schema.type_name(base)));
+                    self.err(
+                        doc,
+                        body.pos,
+                        "st-props-correct.3",
+                        format!(
+                            "type '{}' is final for restriction",
+                            self.schema.type_name(base)
+                        ),
+                    );
                 }
                 st.base = Some(base);
                 st.variety = b.variety.clone();
@@ -897,17 +1201,36 @@ impl Compiler {
                 }
             }
             "list" => {
-                let Some(item) = self.simple_ref_or_inline(doc, &body, "itemType") else { return st };
+                let Some(item) = self.simple_ref_or_inline(doc, &body, "itemType") else {
+                    return st;
+                };
                 match self.schema.simple(item).cloned() {
-                    None => self.err(doc, body.pos, "cos-st-restricts.2.1", "the item type of a list must be a simple type".into()),
+                    None => self.err(
+                        doc,
+                        body.pos,
+                        "cos-st-restricts.2.1",
+                        "the item type of a list must be a simple type".into(),
+                    ),
                     Some(it) => {
-                        if matches!(it.variety, SimpleVariety::List(_)) || self.union_has_list(item) {
-                            self.err(doc, body.pos, "cos-st-restricts.2.1", format!(
-                                "the item type '{}' of a list cannot itself be a list", self.schema.type_name(item)));
+                        if matches!(it.variety, SimpleVariety::List(_)) || self.union_has_list(item)
+                        {
+                            self.err(
+                                doc,
+                                body.pos,
+                                "cos-st-restricts.2.1",
+                                format!(
+                                    "the item type '{}' of a list cannot itself be a list",
+                                    self.schema.type_name(item)
+                                ),
+                            );
                         }
                         if it.final_.list {
-                            self.err(doc, body.pos, "cos-st-restricts.2.1", format!(
-                                "type '{}' is final for list", self.schema.type_name(item)));
+                            self.err(
+                                doc,
+                                body.pos,
+                                "cos-st-restricts.2.1",
+                                format!("type '{}' is final for list", self.schema.type_name(item)),
+                            );
                         }
                     }
                 }
@@ -919,7 +1242,12 @@ impl Compiler {
                 if let Some(list) = body.attr("memberTypes") {
                     for m in list.split_whitespace() {
                         let Some(qn) = self.resolve_qname(doc, &body, m) else {
-                            self.err(doc, body.pos, "src-resolve", format!("cannot resolve member type '{m}'"));
+                            self.err(
+                                doc,
+                                body.pos,
+                                "src-resolve",
+                                format!("cannot resolve member type '{m}'"),
+                            );
                             continue;
                         };
                         let t = self.type_by_name(doc, &body, qn);
@@ -932,14 +1260,30 @@ impl Compiler {
                     members.push(self.anonymous_type(doc, &inline));
                 }
                 if members.is_empty() {
-                    self.err(doc, body.pos, "src-union-memberTypes-or-simpleTypes", "a union needs member types".into());
+                    self.err(
+                        doc,
+                        body.pos,
+                        "src-union-memberTypes-or-simpleTypes",
+                        "a union needs member types".into(),
+                    );
                 }
                 for &m in &members {
                     match self.schema.simple(m) {
-                        None => self.err(doc, body.pos, "cos-st-restricts.3.1", format!(
-                            "union member '{}' is not a simple type", self.schema.type_name(m))),
-                        Some(mt) if mt.final_.union => self.err(doc, body.pos, "cos-st-restricts.3.1", format!(
-                            "type '{}' is final for union", self.schema.type_name(m))),
+                        None => self.err(
+                            doc,
+                            body.pos,
+                            "cos-st-restricts.3.1",
+                            format!(
+                                "union member '{}' is not a simple type",
+                                self.schema.type_name(m)
+                            ),
+                        ),
+                        Some(mt) if mt.final_.union => self.err(
+                            doc,
+                            body.pos,
+                            "cos-st-restricts.3.1",
+                            format!("type '{}' is final for union", self.schema.type_name(m)),
+                        ),
                         _ => {}
                     }
                 }
@@ -955,7 +1299,10 @@ impl Compiler {
     fn union_has_list(&self, t: TypeId) -> bool {
         match self.schema.simple(t).map(|s| &s.variety) {
             Some(SimpleVariety::Union(ms)) => ms.iter().any(|m| {
-                matches!(self.schema.simple(*m).map(|s| &s.variety), Some(SimpleVariety::List(_))) || (*m != t && self.union_has_list(*m))
+                matches!(
+                    self.schema.simple(*m).map(|s| &s.variety),
+                    Some(SimpleVariety::List(_))
+                ) || (*m != t && self.union_has_list(*m))
             }),
             _ => false,
         }
@@ -965,7 +1312,9 @@ impl Compiler {
     fn derive_facets(&mut self, doc: usize, body: &Node, base: TypeId, b: &SimpleType) -> Facets {
         let mut raw = Vec::new();
         for f in body.xs_children() {
-            let Some(kind) = FacetKind::from_name(&f.local) else { continue };
+            let Some(kind) = FacetKind::from_name(&f.local) else {
+                continue;
+            };
             raw.push(RawFacet {
                 kind,
                 value: f.attr("value").unwrap_or_default().to_owned(),
@@ -973,7 +1322,12 @@ impl Compiler {
                 namespaces: f.namespaces.iter().cloned().collect(),
             });
             if f.attr("value").is_none() {
-                self.err(doc, f.pos, "s4s-att-must-appear", format!("xs:{} needs a 'value'", f.local));
+                self.err(
+                    doc,
+                    f.pos,
+                    "s4s-att-must-appear",
+                    format!("xs:{} needs a 'value'", f.local),
+                );
             }
         }
         let variety = match &b.variety {
@@ -983,27 +1337,53 @@ impl Compiler {
         };
         if base == self.schema.any_simple_type {
             // XSD 1.0 §3.14.6: only the built-in primitives restrict anySimpleType directly.
-            self.err(doc, body.pos, "st-props-correct.2", "anySimpleType cannot be the base of a restriction".into());
+            self.err(
+                doc,
+                body.pos,
+                "st-props-correct.2",
+                "anySimpleType cannot be the base of a restriction".into(),
+            );
             return b.facets.clone();
         }
         let schema = &self.schema;
         let result = b.facets.derive(&variety, &raw, &|lex, nss| {
             let resolve = |p: &str| nss.iter().find(|(q, _)| q == p).map(|(_, u)| u.clone());
-            schema.validate_simple(base, lex, &resolve).map_err(|e| e.expected)
+            schema
+                .validate_simple(base, lex, &resolve)
+                .map_err(|e| e.expected)
         });
         match result {
             Ok(f) => f,
             Err(e) => {
-                self.err(doc, body.pos, "cos-st-restricts / facet rules", format!("facet {}: {}", e.facet.name(), e.message));
+                self.err(
+                    doc,
+                    body.pos,
+                    "cos-st-restricts / facet rules",
+                    format!("facet {}: {}", e.facet.name(), e.message),
+                );
                 b.facets.clone()
             }
         }
     }
 
-    fn complex_type(&mut self, id: TypeId, doc: usize, node: &Node, name: Option<QName>) -> ComplexType {
+    fn complex_type(
+        &mut self,
+        id: TypeId,
+        doc: usize,
+        node: &Node,
+        name: Option<QName>,
+    ) -> ComplexType {
         let d = &self.docs[doc];
-        let block = derivations(node.attr("block"), d.block_default, &["extension", "restriction"]);
-        let final_ = derivations(node.attr("final"), d.final_default, &["extension", "restriction"]);
+        let block = derivations(
+            node.attr("block"),
+            d.block_default,
+            &["extension", "restriction"],
+        );
+        let final_ = derivations(
+            node.attr("final"),
+            d.final_default,
+            &["extension", "restriction"],
+        );
         let mut ct = ComplexType {
             name,
             base: self.schema.any_type,
@@ -1021,7 +1401,11 @@ impl Compiler {
         match body {
             Some(b) if b.is("simpleContent") => self.simple_content(id, doc, &b, &mut ct),
             Some(b) if b.is("complexContent") => {
-                let mixed = if b.attr("mixed").is_some() { bool_attr(&b, "mixed") } else { type_mixed };
+                let mixed = if b.attr("mixed").is_some() {
+                    bool_attr(&b, "mixed")
+                } else {
+                    type_mixed
+                };
                 self.complex_content(id, doc, &b, mixed, &mut ct);
             }
             _ => {
@@ -1049,38 +1433,84 @@ impl Compiler {
             TermDef::Choice(v) => v.is_empty() && p.min == 0,
             _ => false,
         };
-        if empty || p.max == Some(0) { None } else { Some(p) }
+        if empty || p.max == Some(0) {
+            None
+        } else {
+            Some(p)
+        }
     }
 
-    fn set_content(&mut self, id: TypeId, particle: Option<ParticleDef>, mixed: bool, ct: &mut ComplexType) {
+    fn set_content(
+        &mut self,
+        id: TypeId,
+        particle: Option<ParticleDef>,
+        mixed: bool,
+        ct: &mut ComplexType,
+    ) {
         if particle.is_none() && !mixed {
             ct.content = ContentType::Empty;
         } else {
             ct.content = ContentType::Elements(Arc::new(ElementContent {
-                model: ContentModel::compile_unchecked(&Particle { min: 1, max: Some(1), term: Term::Sequence(vec![]) }),
+                model: ContentModel::compile_unchecked(&Particle {
+                    min: 1,
+                    max: Some(1),
+                    term: Term::Sequence(vec![]),
+                }),
                 leaves: Vec::new(),
-                particle: particle.clone().unwrap_or(ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![]) }),
+                particle: particle.clone().unwrap_or(ParticleDef {
+                    min: 1,
+                    max: Some(1),
+                    term: TermDef::Sequence(vec![]),
+                }),
                 mixed,
             }));
         }
         self.pending_content.insert(id, (particle, mixed));
     }
 
-    fn complex_content(&mut self, id: TypeId, doc: usize, body: &Node, mixed: bool, ct: &mut ComplexType) {
-        let Some(deriv) = body.xs_children().next().cloned() else { return };
+    fn complex_content(
+        &mut self,
+        id: TypeId,
+        doc: usize,
+        body: &Node,
+        mixed: bool,
+        ct: &mut ComplexType,
+    ) {
+        let Some(deriv) = body.xs_children().next().cloned() else {
+            return;
+        };
         let base = self.type_ref(doc, &deriv, "base");
         self.ensure_type(base);
         ct.base = base;
         let is_ext = deriv.is("extension");
-        ct.derivation = if is_ext { Derivation::Extension } else { Derivation::Restriction };
+        ct.derivation = if is_ext {
+            Derivation::Extension
+        } else {
+            Derivation::Restriction
+        };
         let Some(b) = self.schema.complex(base).cloned() else {
-            self.err(doc, deriv.pos, "src-ct.1", format!(
-                "complexContent cannot derive from the simple type '{}'", self.schema.type_name(base)));
+            self.err(
+                doc,
+                deriv.pos,
+                "src-ct.1",
+                format!(
+                    "complexContent cannot derive from the simple type '{}'",
+                    self.schema.type_name(base)
+                ),
+            );
             return;
         };
         if (is_ext && b.final_.extension) || (!is_ext && b.final_.restriction) {
-            self.err(doc, deriv.pos, "cos-ct-extends.1.1 / derivation-ok-restriction.1", format!(
-                "type '{}' is final for {}", self.schema.type_name(base), if is_ext { "extension" } else { "restriction" }));
+            self.err(
+                doc,
+                deriv.pos,
+                "cos-ct-extends.1.1 / derivation-ok-restriction.1",
+                format!(
+                    "type '{}' is final for {}",
+                    self.schema.type_name(base),
+                    if is_ext { "extension" } else { "restriction" }
+                ),
+            );
         }
         let particle = self.content_particle(doc, &deriv);
         let mut acc = AttrAcc::default();
@@ -1089,8 +1519,15 @@ impl Compiler {
         if is_ext {
             if let ContentType::Simple(st) = b.content {
                 if particle.is_some() || mixed {
-                    self.err(doc, deriv.pos, "cos-ct-extends.1.4", format!(
-                        "type '{}' has simple content and cannot be extended with elements", self.schema.type_name(base)));
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "cos-ct-extends.1.4",
+                        format!(
+                            "type '{}' has simple content and cannot be extended with elements",
+                            self.schema.type_name(base)
+                        ),
+                    );
                 }
                 ct.content = ContentType::Simple(st);
             } else {
@@ -1108,16 +1545,27 @@ impl Compiler {
                     self.set_content(id, particle, mixed, ct);
                 } else {
                     if mixed != base_mixed {
-                        self.err(doc, deriv.pos, "cos-ct-extends.1.4.3.2.2.1", "an extension must be mixed exactly when its base is".into());
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "cos-ct-extends.1.4.3.2.2.1",
+                            "an extension must be mixed exactly when its base is".into(),
+                        );
                     }
                     let combined = match (base_particle, particle) {
                         (None, p) => p,
                         (Some(bp), None) => Some(bp),
                         (Some(bp), Some(p)) => {
-                            if matches!(bp.term, TermDef::All(_)) || matches!(p.term, TermDef::All(_)) {
+                            if matches!(bp.term, TermDef::All(_))
+                                || matches!(p.term, TermDef::All(_))
+                            {
                                 self.err(doc, deriv.pos, "cos-all-limited", "an 'all' group cannot be extended or used in an extension (XSD 1.0)".into());
                             }
-                            Some(ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![bp, p]) })
+                            Some(ParticleDef {
+                                min: 1,
+                                max: Some(1),
+                                term: TermDef::Sequence(vec![bp, p]),
+                            })
                         }
                     };
                     self.set_content(id, combined, mixed, ct);
@@ -1127,8 +1575,16 @@ impl Compiler {
             let mut uses = b.attributes.clone();
             for u in acc.uses.clone() {
                 let n = &self.schema.attributes[u.decl].name;
-                if uses.iter().any(|x| &self.schema.attributes[x.decl].name == n) {
-                    self.err(doc, deriv.pos, "ct-props-correct.4", format!("attribute '{}' is already in the base type", n.local));
+                if uses
+                    .iter()
+                    .any(|x| &self.schema.attributes[x.decl].name == n)
+                {
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "ct-props-correct.4",
+                        format!("attribute '{}' is already in the base type", n.local),
+                    );
                     continue;
                 }
                 uses.push(u);
@@ -1138,7 +1594,12 @@ impl Compiler {
                 (Some(a), Some(w)) => match wildcard_union(&a, &w) {
                     Some(u) => Some(u),
                     None => {
-                        self.err(doc, deriv.pos, "cos-aw-union", "the attribute wildcards cannot be combined".into());
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "cos-aw-union",
+                            "the attribute wildcards cannot be combined".into(),
+                        );
                         Some(w)
                     }
                 },
@@ -1146,13 +1607,25 @@ impl Compiler {
             };
         } else {
             if mixed && !base_mixed && base != self.schema.any_type {
-                self.err(doc, deriv.pos, "derivation-ok-restriction.5.3", format!(
-                    "a restriction of the element-only type '{}' cannot be mixed", self.schema.type_name(base)));
+                self.err(
+                    doc,
+                    deriv.pos,
+                    "derivation-ok-restriction.5.3",
+                    format!(
+                        "a restriction of the element-only type '{}' cannot be mixed",
+                        self.schema.type_name(base)
+                    ),
+                );
             }
-            if let ContentType::Simple(_) = b.content {
-                if particle.is_some() {
-                    self.err(doc, deriv.pos, "derivation-ok-restriction.5", "a type with simple content cannot be restricted to element content".into());
-                }
+            if let ContentType::Simple(_) = b.content
+                && particle.is_some()
+            {
+                self.err(
+                    doc,
+                    deriv.pos,
+                    "derivation-ok-restriction.5",
+                    "a type with simple content cannot be restricted to element content".into(),
+                );
             }
             self.set_content(id, particle, mixed, ct);
             self.restriction_attributes(doc, &deriv, &b, acc, ct);
@@ -1171,15 +1644,32 @@ impl Compiler {
     }
 
     /// Attributes of a restriction: base uses overridden by the derived ones, prohibited ones removed.
-    fn restriction_attributes(&mut self, doc: usize, deriv: &Node, b: &ComplexType, acc: AttrAcc, ct: &mut ComplexType) {
+    fn restriction_attributes(
+        &mut self,
+        doc: usize,
+        deriv: &Node,
+        b: &ComplexType,
+        acc: AttrAcc,
+        ct: &mut ComplexType,
+    ) {
         let mut uses: Vec<AttributeUse> = Vec::new();
         for bu in &b.attributes {
             let n = self.schema.attributes[bu.decl].name.clone();
-            let overridden = acc.uses.iter().any(|u| self.schema.attributes[u.decl].name == n);
+            let overridden = acc
+                .uses
+                .iter()
+                .any(|u| self.schema.attributes[u.decl].name == n);
             let prohibited = acc.prohibited.contains(&n);
             if prohibited && bu.required {
-                self.err(doc, deriv.pos, "derivation-ok-restriction.3", format!(
-                    "required attribute '{}' of the base cannot be prohibited", n.local));
+                self.err(
+                    doc,
+                    deriv.pos,
+                    "derivation-ok-restriction.3",
+                    format!(
+                        "required attribute '{}' of the base cannot be prohibited",
+                        n.local
+                    ),
+                );
             }
             if !overridden && !prohibited {
                 uses.push(bu.clone());
@@ -1187,33 +1677,77 @@ impl Compiler {
         }
         for u in &acc.uses {
             let decl = self.schema.attributes[u.decl].clone();
-            match b.attributes.iter().find(|bu| self.schema.attributes[bu.decl].name == decl.name) {
+            match b
+                .attributes
+                .iter()
+                .find(|bu| self.schema.attributes[bu.decl].name == decl.name)
+            {
                 Some(bu) => {
                     let bdecl = self.schema.attributes[bu.decl].clone();
                     if bu.required && !u.required {
-                        self.err(doc, deriv.pos, "derivation-ok-restriction.2.1.1", format!(
-                            "attribute '{}' is required in the base and must stay required", decl.name.local));
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "derivation-ok-restriction.2.1.1",
+                            format!(
+                                "attribute '{}' is required in the base and must stay required",
+                                decl.name.local
+                            ),
+                        );
                     }
-                    if !self.schema.derives_from(decl.type_, bdecl.type_, Derivations::default()) {
-                        self.err(doc, deriv.pos, "derivation-ok-restriction.2.1.2", format!(
-                            "the type of attribute '{}' does not derive from the base's", decl.name.local));
+                    if !self
+                        .schema
+                        .derives_from(decl.type_, bdecl.type_, Derivations::default())
+                    {
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "derivation-ok-restriction.2.1.2",
+                            format!(
+                                "the type of attribute '{}' does not derive from the base's",
+                                decl.name.local
+                            ),
+                        );
                     }
-                    if let Some(bf) = bu.value_constraint.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                    if let Some(bf) = bu
+                        .value_constraint
+                        .as_ref()
+                        .filter(|v| v.kind == ValueConstraintKind::Fixed)
+                    {
                         let same = match &u.value_constraint {
-                            Some(v) if v.kind == ValueConstraintKind::Fixed => self.same_value(bdecl.type_, v, bf),
+                            Some(v) if v.kind == ValueConstraintKind::Fixed => {
+                                self.same_value(bdecl.type_, v, bf)
+                            }
                             _ => false,
                         };
                         if !same {
-                            self.err(doc, deriv.pos, "derivation-ok-restriction.2.1.3", format!(
-                                "attribute '{}' is fixed in the base to the same value", decl.name.local));
+                            self.err(
+                                doc,
+                                deriv.pos,
+                                "derivation-ok-restriction.2.1.3",
+                                format!(
+                                    "attribute '{}' is fixed in the base to the same value",
+                                    decl.name.local
+                                ),
+                            );
                         }
                     }
                 }
                 None => {
-                    let allowed = b.attribute_wildcard.as_ref().is_some_and(|w| w.ns.allows(decl.name.ns.as_deref()));
+                    let allowed = b
+                        .attribute_wildcard
+                        .as_ref()
+                        .is_some_and(|w| w.ns.allows(decl.name.ns.as_deref()));
                     if !allowed {
-                        self.err(doc, deriv.pos, "derivation-ok-restriction.2.2", format!(
-                            "attribute '{}' is not allowed by the base type", decl.name.local));
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "derivation-ok-restriction.2.2",
+                            format!(
+                                "attribute '{}' is not allowed by the base type",
+                                decl.name.local
+                            ),
+                        );
                     }
                 }
             }
@@ -1222,13 +1756,29 @@ impl Compiler {
         ct.attributes = self.finish_attr_uses(doc, deriv, uses, ct);
         if let Some(w) = &acc.wildcard {
             match &b.attribute_wildcard {
-                None => self.err(doc, deriv.pos, "derivation-ok-restriction.4.1", "the base type has no attribute wildcard to restrict".into()),
+                None => self.err(
+                    doc,
+                    deriv.pos,
+                    "derivation-ok-restriction.4.1",
+                    "the base type has no attribute wildcard to restrict".into(),
+                ),
                 Some(bw) => {
                     if !wildcard_subset(w, bw) {
-                        self.err(doc, deriv.pos, "derivation-ok-restriction.4.2", "the attribute wildcard is not a subset of the base's".into());
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "derivation-ok-restriction.4.2",
+                            "the attribute wildcard is not a subset of the base's".into(),
+                        );
                     }
                     if w.process < bw.process {
-                        self.err(doc, deriv.pos, "derivation-ok-restriction.4.3", "the attribute wildcard's processContents is weaker than the base's".into());
+                        self.err(
+                            doc,
+                            deriv.pos,
+                            "derivation-ok-restriction.4.3",
+                            "the attribute wildcard's processContents is weaker than the base's"
+                                .into(),
+                        );
                     }
                 }
             }
@@ -1249,24 +1799,45 @@ impl Compiler {
 
     fn simple_content(&mut self, id: TypeId, doc: usize, body: &Node, ct: &mut ComplexType) {
         let _ = id;
-        let Some(deriv) = body.xs_children().next().cloned() else { return };
+        let Some(deriv) = body.xs_children().next().cloned() else {
+            return;
+        };
         let base = self.type_ref(doc, &deriv, "base");
         self.ensure_type(base);
         ct.base = base;
         let is_ext = deriv.is("extension");
-        ct.derivation = if is_ext { Derivation::Extension } else { Derivation::Restriction };
+        ct.derivation = if is_ext {
+            Derivation::Extension
+        } else {
+            Derivation::Restriction
+        };
         let mut acc = AttrAcc::default();
         self.attribute_children(doc, &deriv, &mut acc);
         match self.schema.types[base].clone() {
             TypeDef::Simple(s) => {
                 if !is_ext {
-                    self.err(doc, deriv.pos, "src-ct.2", format!(
-                        "a simpleContent restriction needs a complex base type, not '{}'", self.schema.type_name(base)));
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "src-ct.2",
+                        format!(
+                            "a simpleContent restriction needs a complex base type, not '{}'",
+                            self.schema.type_name(base)
+                        ),
+                    );
                     ct.content = ContentType::Simple(base);
                     return;
                 }
                 if s.final_.extension {
-                    self.err(doc, deriv.pos, "cos-ct-extends.1.1", format!("type '{}' is final for extension", self.schema.type_name(base)));
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "cos-ct-extends.1.1",
+                        format!(
+                            "type '{}' is final for extension",
+                            self.schema.type_name(base)
+                        ),
+                    );
                 }
                 ct.content = ContentType::Simple(base);
                 ct.attributes = self.finish_attr_uses(doc, &deriv, acc.uses.clone(), ct);
@@ -1274,13 +1845,29 @@ impl Compiler {
             }
             TypeDef::Complex(b) => {
                 if (is_ext && b.final_.extension) || (!is_ext && b.final_.restriction) {
-                    self.err(doc, deriv.pos, "derivation-ok-restriction.1", format!(
-                        "type '{}' is final for {}", self.schema.type_name(base), if is_ext { "extension" } else { "restriction" }));
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "derivation-ok-restriction.1",
+                        format!(
+                            "type '{}' is final for {}",
+                            self.schema.type_name(base),
+                            if is_ext { "extension" } else { "restriction" }
+                        ),
+                    );
                 }
                 let content_simple = match &b.content {
                     ContentType::Simple(s) => Some(*s),
-                    ContentType::Elements(e) if !is_ext && e.mixed && self.particle_emptiable(&self.base_content(base).0) => {
-                        if deriv.xs_children().any(|c| c.is("simpleType")) { Some(self.schema.any_simple_type) } else { None }
+                    ContentType::Elements(e)
+                        if !is_ext
+                            && e.mixed
+                            && self.particle_emptiable(&self.base_content(base).0) =>
+                    {
+                        if deriv.xs_children().any(|c| c.is("simpleType")) {
+                            Some(self.schema.any_simple_type)
+                        } else {
+                            None
+                        }
                     }
                     _ => None,
                 };
@@ -1294,8 +1881,16 @@ impl Compiler {
                     let mut uses = b.attributes.clone();
                     for u in acc.uses.clone() {
                         let n = &self.schema.attributes[u.decl].name;
-                        if uses.iter().any(|x| &self.schema.attributes[x.decl].name == n) {
-                            self.err(doc, deriv.pos, "ct-props-correct.4", format!("attribute '{}' is already in the base type", n.local));
+                        if uses
+                            .iter()
+                            .any(|x| &self.schema.attributes[x.decl].name == n)
+                        {
+                            self.err(
+                                doc,
+                                deriv.pos,
+                                "ct-props-correct.4",
+                                format!("attribute '{}' is already in the base type", n.local),
+                            );
                             continue;
                         }
                         uses.push(u);
@@ -1312,7 +1907,10 @@ impl Compiler {
                     let start = match inline {
                         Some(st) => {
                             let t = self.anonymous_type(doc, &st);
-                            if !self.schema.derives_from(t, content_simple, Derivations::default()) {
+                            if !self
+                                .schema
+                                .derives_from(t, content_simple, Derivations::default())
+                            {
                                 self.err(doc, st.pos, "derivation-ok-restriction.5.1", "the inline simple type must derive from the base's content type".into());
                             }
                             t
@@ -1329,11 +1927,15 @@ impl Compiler {
 
     /// An anonymous simple type restricting `base` with the facets among `deriv`'s children.
     fn restricted_simple(&mut self, doc: usize, deriv: &Node, base: TypeId) -> TypeId {
-        let has_facets = deriv.xs_children().any(|c| FacetKind::from_name(&c.local).is_some());
+        let has_facets = deriv
+            .xs_children()
+            .any(|c| FacetKind::from_name(&c.local).is_some());
         if !has_facets {
             return base;
         }
-        let Some(b) = self.schema.simple(base).cloned() else { return base };
+        let Some(b) = self.schema.simple(base).cloned() else {
+            return base;
+        };
         let facets = self.derive_facets(doc, deriv, base, &b);
         let id = self.schema.types.len();
         let whitespace = facets.whitespace().unwrap_or(b.whitespace);
@@ -1372,11 +1974,16 @@ impl Compiler {
     /// or broken (error recorded).
     fn particle(&mut self, doc: usize, node: &Node, top: bool) -> Option<ParticleDef> {
         let (min, max) = occurs(node);
-        if let Some(m) = max {
-            if min > m {
-                self.err(doc, node.pos, "p-props-correct.2.1", format!("minOccurs {min} is greater than maxOccurs {m}"));
-                return None;
-            }
+        if let Some(m) = max
+            && min > m
+        {
+            self.err(
+                doc,
+                node.pos,
+                "p-props-correct.2.1",
+                format!("minOccurs {min} is greater than maxOccurs {m}"),
+            );
+            return None;
         }
         let term = match node.local.as_str() {
             "element" => TermDef::Element(self.local_element(doc, node)?),
@@ -1384,16 +1991,31 @@ impl Compiler {
             "sequence" | "choice" | "all" => {
                 if node.local == "all" {
                     if !top {
-                        self.err(doc, node.pos, "cos-all-limited.1.2", "an 'all' group must be the whole content model".into());
+                        self.err(
+                            doc,
+                            node.pos,
+                            "cos-all-limited.1.2",
+                            "an 'all' group must be the whole content model".into(),
+                        );
                     }
                     if min > 1 || max != Some(1) {
-                        self.err(doc, node.pos, "cos-all-limited.1.2", "an 'all' group must have minOccurs 0 or 1 and maxOccurs 1".into());
+                        self.err(
+                            doc,
+                            node.pos,
+                            "cos-all-limited.1.2",
+                            "an 'all' group must have minOccurs 0 or 1 and maxOccurs 1".into(),
+                        );
                     }
                 }
                 let mut items = Vec::new();
                 for c in node.xs_children() {
                     if node.local == "all" && occurs(c).1.is_none_or(|m| m > 1) {
-                        self.err(doc, c.pos, "cos-all-limited.2", "elements in an 'all' group may occur at most once".into());
+                        self.err(
+                            doc,
+                            c.pos,
+                            "cos-all-limited.2",
+                            "elements in an 'all' group may occur at most once".into(),
+                        );
                     }
                     if let Some(p) = self.particle(doc, c, false) {
                         items.push(p);
@@ -1407,18 +2029,44 @@ impl Compiler {
             }
             "group" => {
                 let Some((qn, src)) = self.lookup(doc, node, "ref", Kind::Group) else {
-                    if node.attr("ref").is_some() && self.errors.last().is_none_or(|e| !e.rule.starts_with("src-resolve")) {
-                        self.err(doc, node.pos, "src-resolve", format!("group '{}' is not defined", node.attr("ref").unwrap_or_default().trim()));
+                    if node.attr("ref").is_some()
+                        && self
+                            .errors
+                            .last()
+                            .is_none_or(|e| !e.rule.starts_with("src-resolve"))
+                    {
+                        self.err(
+                            doc,
+                            node.pos,
+                            "src-resolve",
+                            format!(
+                                "group '{}' is not defined",
+                                node.attr("ref").unwrap_or_default().trim()
+                            ),
+                        );
                     }
                     return None;
                 };
                 if self.group_stack.contains(&qn) {
-                    self.err(doc, node.pos, "mg-props-correct.2", format!("group '{}' refers to itself (circular)", qn.local));
+                    self.err(
+                        doc,
+                        node.pos,
+                        "mg-props-correct.2",
+                        format!("group '{}' refers to itself (circular)", qn.local),
+                    );
                     return None;
                 }
                 let inner = src.node.xs_children().next().cloned();
-                if inner.as_ref().is_some_and(|m| m.is("all")) && (!top || max != Some(1) || min > 1) {
-                    self.err(doc, node.pos, "cos-all-limited.1.2", "a group holding 'all' must be the whole content model, with maxOccurs 1".into());
+                if inner.as_ref().is_some_and(|m| m.is("all"))
+                    && (!top || max != Some(1) || min > 1)
+                {
+                    self.err(
+                        doc,
+                        node.pos,
+                        "cos-all-limited.1.2",
+                        "a group holding 'all' must be the whole content model, with maxOccurs 1"
+                            .into(),
+                    );
                 }
                 let p = match self.group_cache.get(&qn) {
                     Some(p) => p.clone(),
@@ -1433,7 +2081,15 @@ impl Compiler {
                 let p = p?;
                 // The reference's occurrence applies to the group's model group.
                 if p.min == 1 && p.max == Some(1) {
-                    return if max == Some(0) { None } else { Some(ParticleDef { min, max, term: p.term }) };
+                    return if max == Some(0) {
+                        None
+                    } else {
+                        Some(ParticleDef {
+                            min,
+                            max,
+                            term: p.term,
+                        })
+                    };
                 }
                 TermDef::Sequence(vec![p])
             }
@@ -1522,25 +2178,55 @@ impl Compiler {
     /// A local element particle: a reference to a global declaration or a new local declaration.
     fn local_element(&mut self, doc: usize, node: &Node) -> Option<ElemId> {
         if node.attr("ref").is_some() {
-            if node.attr("name").is_some() || node.xs_children().any(|c| !c.is("annotation")) || ["type", "nillable", "default", "fixed", "form", "block"].iter().any(|a| node.attr(a).is_some()) {
+            if node.attr("name").is_some()
+                || node.xs_children().any(|c| !c.is("annotation"))
+                || ["type", "nillable", "default", "fixed", "form", "block"]
+                    .iter()
+                    .any(|a| node.attr(a).is_some())
+            {
                 self.err(doc, node.pos, "src-element.2.2", "an element reference cannot also have a name, type, constraints or a local definition".into());
             }
             let Some((qn, _)) = self.lookup(doc, node, "ref", Kind::Element) else {
-                self.err(doc, node.pos, "src-resolve", format!("element '{}' is not defined", node.attr("ref").unwrap_or_default().trim()));
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-resolve",
+                    format!(
+                        "element '{}' is not defined",
+                        node.attr("ref").unwrap_or_default().trim()
+                    ),
+                );
                 return None;
             };
             return Some(self.global_element(&qn));
         }
         let Some(name) = node.attr("name") else {
-            self.err(doc, node.pos, "src-element.2.1", "an element needs a 'name' or a 'ref'".into());
+            self.err(
+                doc,
+                node.pos,
+                "src-element.2.1",
+                "an element needs a 'name' or a 'ref'".into(),
+            );
             return None;
         };
         let qualified = match node.attr("form").map(str::trim) {
             Some(f) => f == "qualified",
             None => self.docs[doc].elem_qualified,
         };
-        let ns = if qualified { self.docs[doc].tns.clone() } else { None };
-        let id = self.new_element(QName { ns, local: name.trim().to_owned() }, doc, node.pos, false);
+        let ns = if qualified {
+            self.docs[doc].tns.clone()
+        } else {
+            None
+        };
+        let id = self.new_element(
+            QName {
+                ns,
+                local: name.trim().to_owned(),
+            },
+            doc,
+            node.pos,
+            false,
+        );
         self.elem_state[id] = State::InProgress;
         self.fill_element(id, doc, node, false);
         self.elem_state[id] = State::Done;
@@ -1549,16 +2235,39 @@ impl Compiler {
 
     fn fill_element(&mut self, id: ElemId, doc: usize, node: &Node, global: bool) {
         if global && node.attr("name").is_none() {
-            self.err(doc, node.pos, "s4s-att-must-appear", "a global element needs a name".into());
+            self.err(
+                doc,
+                node.pos,
+                "s4s-att-must-appear",
+                "a global element needs a name".into(),
+            );
         }
-        let inline = node.xs_children().find(|c| c.is("simpleType") || c.is("complexType")).cloned();
+        let inline = node
+            .xs_children()
+            .find(|c| c.is("simpleType") || c.is("complexType"))
+            .cloned();
         if node.attr("type").is_some() && inline.is_some() {
-            self.err(doc, node.pos, "src-element.3", "an element cannot have both a 'type' attribute and an inline type".into());
+            self.err(
+                doc,
+                node.pos,
+                "src-element.3",
+                "an element cannot have both a 'type' attribute and an inline type".into(),
+            );
         }
         let type_ = if node.attr("type").is_some() {
             self.type_ref(doc, node, "type")
         } else if let Some(t) = inline {
-            self.new_type(Some((Src { doc, node: t.clone(), self_ref: None }, None)), doc)
+            self.new_type(
+                Some((
+                    Src {
+                        doc,
+                        node: t.clone(),
+                        self_ref: None,
+                    },
+                    None,
+                )),
+                doc,
+            )
         } else {
             if global && node.attr("substitutionGroup").is_some() {
                 self.type_from_head.insert(id);
@@ -1566,22 +2275,53 @@ impl Compiler {
             self.schema.any_type
         };
         let d = &self.docs[doc];
-        let block = derivations(node.attr("block"), d.block_default, &["extension", "restriction", "substitution"]);
-        let final_ = derivations(node.attr("final"), d.final_default, &["extension", "restriction"]);
+        let block = derivations(
+            node.attr("block"),
+            d.block_default,
+            &["extension", "restriction", "substitution"],
+        );
+        let final_ = derivations(
+            node.attr("final"),
+            d.final_default,
+            &["extension", "restriction"],
+        );
         let vc = match (node.attr("default"), node.attr("fixed")) {
             (Some(_), Some(_)) => {
-                self.err(doc, node.pos, "src-element.1", "an element cannot have both 'default' and 'fixed'".into());
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-element.1",
+                    "an element cannot have both 'default' and 'fixed'".into(),
+                );
                 None
             }
-            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
-            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
+            (Some(v), None) => Some(ValueConstraint {
+                kind: ValueConstraintKind::Default,
+                lexical: v.to_owned(),
+                value: None,
+                namespaces: node.namespaces.clone(),
+            }),
+            (None, Some(v)) => Some(ValueConstraint {
+                kind: ValueConstraintKind::Fixed,
+                lexical: v.to_owned(),
+                value: None,
+                namespaces: node.namespaces.clone(),
+            }),
             _ => None,
         };
         let head = if node.attr("substitutionGroup").is_some() {
             match self.lookup(doc, node, "substitutionGroup", Kind::Element) {
                 Some((qn, _)) => Some(self.global_element(&qn)),
                 None => {
-                    self.err(doc, node.pos, "src-resolve", format!("substitution group head '{}' is not defined", node.attr("substitutionGroup").unwrap_or_default().trim()));
+                    self.err(
+                        doc,
+                        node.pos,
+                        "src-resolve",
+                        format!(
+                            "substitution group head '{}' is not defined",
+                            node.attr("substitutionGroup").unwrap_or_default().trim()
+                        ),
+                    );
                     None
                 }
             }
@@ -1589,7 +2329,10 @@ impl Compiler {
             None
         };
         let mut idcs = Vec::new();
-        for c in node.xs_children().filter(|c| c.is("unique") || c.is("key") || c.is("keyref")) {
+        for c in node
+            .xs_children()
+            .filter(|c| c.is("unique") || c.is("key") || c.is("keyref"))
+        {
             let c = c.clone();
             if let Some(i) = self.identity_constraint(doc, &c) {
                 idcs.push(i);
@@ -1608,9 +2351,17 @@ impl Compiler {
     }
 
     fn identity_constraint(&mut self, doc: usize, node: &Node) -> Option<IdcId> {
-        let name = QName { ns: self.docs[doc].tns.clone(), local: node.attr("name")?.trim().to_owned() };
+        let name = QName {
+            ns: self.docs[doc].tns.clone(),
+            local: node.attr("name")?.trim().to_owned(),
+        };
         if self.idc_names.contains_key(&name) {
-            self.err(doc, node.pos, "c-props-correct.1 / sch-props-correct.2", format!("identity constraint '{}' is defined twice", name.local));
+            self.err(
+                doc,
+                node.pos,
+                "c-props-correct.1 / sch-props-correct.2",
+                format!("identity constraint '{}' is defined twice", name.local),
+            );
             return None;
         }
         let kind = match node.local.as_str() {
@@ -1627,18 +2378,38 @@ impl Compiler {
                 Ok(p) if c.is("selector") => selector = p,
                 Ok(p) => fields.push(p),
                 Err(m) => {
-                    self.err(doc, c.pos, "c-selector-xpath / c-fields-xpaths", format!("xpath '{x}': {m}"));
+                    self.err(
+                        doc,
+                        c.pos,
+                        "c-selector-xpath / c-fields-xpaths",
+                        format!("xpath '{x}': {m}"),
+                    );
                     return None;
                 }
             }
         }
         let id = self.schema.identity_constraints.len();
-        self.schema.identity_constraints.push(IdentityConstraint { name: name.clone(), kind, selector, fields, refer: None, pos: node.pos });
+        self.schema.identity_constraints.push(IdentityConstraint {
+            name: name.clone(),
+            kind,
+            selector,
+            fields,
+            refer: None,
+            pos: node.pos,
+        });
         self.idc_names.insert(name, id);
         if kind == IdcKind::KeyRef {
-            match node.attr("refer").and_then(|r| self.resolve_qname(doc, node, r)) {
+            match node
+                .attr("refer")
+                .and_then(|r| self.resolve_qname(doc, node, r))
+            {
                 Some(q) => self.keyref_refers.push((id, q)),
-                None => self.err(doc, node.pos, "src-resolve", "keyref 'refer' cannot be resolved".into()),
+                None => self.err(
+                    doc,
+                    node.pos,
+                    "src-resolve",
+                    "keyref 'refer' cannot be resolved".into(),
+                ),
             }
         }
         Some(id)
@@ -1652,11 +2423,21 @@ impl Compiler {
         }
         let src = self.comps.get(&(Kind::Attribute, qn.clone()))?.clone();
         let id = self.schema.attributes.len();
-        self.schema.attributes.push(AttributeDecl { name: qn.clone(), type_: self.schema.any_simple_type, value_constraint: None, pos: src.node.pos });
+        self.schema.attributes.push(AttributeDecl {
+            name: qn.clone(),
+            type_: self.schema.any_simple_type,
+            value_constraint: None,
+            pos: src.node.pos,
+        });
         self.attr_state.insert(qn.clone(), id);
         self.schema.global_attributes.insert(qn.clone(), id);
         if qn.ns.as_deref() == Some(XSI_NS) {
-            self.err(src.doc, src.node.pos, "no-xsi", "attributes cannot be declared in the XML Schema instance namespace".into());
+            self.err(
+                src.doc,
+                src.node.pos,
+                "no-xsi",
+                "attributes cannot be declared in the XML Schema instance namespace".into(),
+            );
         }
         self.fill_attribute(id, src.doc, &src.node);
         Some(id)
@@ -1664,19 +2445,41 @@ impl Compiler {
 
     fn fill_attribute(&mut self, id: AttrId, doc: usize, node: &Node) {
         if node.attr("name").map(str::trim) == Some("xmlns") {
-            self.err(doc, node.pos, "no-xmlns", "an attribute cannot be named 'xmlns'".into());
+            self.err(
+                doc,
+                node.pos,
+                "no-xmlns",
+                "an attribute cannot be named 'xmlns'".into(),
+            );
         }
         let inline = node.xs_children().find(|c| c.is("simpleType")).cloned();
         if node.attr("type").is_some() && inline.is_some() {
-            self.err(doc, node.pos, "src-attribute.4", "an attribute cannot have both a 'type' attribute and an inline simpleType".into());
+            self.err(
+                doc,
+                node.pos,
+                "src-attribute.4",
+                "an attribute cannot have both a 'type' attribute and an inline simpleType".into(),
+            );
         }
         let t = if node.attr("type").is_some() {
             let t = self.type_ref(doc, node, "type");
             self.ensure_type(t);
             if self.schema.complex(t).is_some() {
-                self.err(doc, node.pos, "a-props-correct", format!("the type of an attribute must be simple; '{}' is complex", self.schema.type_name(t)));
+                self.err(
+                    doc,
+                    node.pos,
+                    "a-props-correct",
+                    format!(
+                        "the type of an attribute must be simple; '{}' is complex",
+                        self.schema.type_name(t)
+                    ),
+                );
             }
-            if t == self.schema.any_type { self.schema.any_simple_type } else { t }
+            if t == self.schema.any_type {
+                self.schema.any_simple_type
+            } else {
+                t
+            }
         } else if let Some(st) = inline {
             self.anonymous_type(doc, &st)
         } else {
@@ -1691,11 +2494,26 @@ impl Compiler {
     fn value_constraint_attrs(&mut self, doc: usize, node: &Node) -> Option<ValueConstraint> {
         match (node.attr("default"), node.attr("fixed")) {
             (Some(_), Some(_)) => {
-                self.err(doc, node.pos, "src-attribute.1", "an attribute cannot have both 'default' and 'fixed'".into());
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-attribute.1",
+                    "an attribute cannot have both 'default' and 'fixed'".into(),
+                );
                 None
             }
-            (Some(v), None) => Some(ValueConstraint { kind: ValueConstraintKind::Default, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
-            (None, Some(v)) => Some(ValueConstraint { kind: ValueConstraintKind::Fixed, lexical: v.to_owned(), value: None, namespaces: node.namespaces.clone() }),
+            (Some(v), None) => Some(ValueConstraint {
+                kind: ValueConstraintKind::Default,
+                lexical: v.to_owned(),
+                value: None,
+                namespaces: node.namespaces.clone(),
+            }),
+            (None, Some(v)) => Some(ValueConstraint {
+                kind: ValueConstraintKind::Fixed,
+                lexical: v.to_owned(),
+                value: None,
+                namespaces: node.namespaces.clone(),
+            }),
             _ => None,
         }
     }
@@ -1711,11 +2529,24 @@ impl Compiler {
                 "attribute" => self.attribute_use(doc, &c, acc),
                 "attributeGroup" => {
                     let Some((qn, src)) = self.lookup(doc, &c, "ref", Kind::AttributeGroup) else {
-                        self.err(doc, c.pos, "src-resolve", format!("attribute group '{}' is not defined", c.attr("ref").unwrap_or_default().trim()));
+                        self.err(
+                            doc,
+                            c.pos,
+                            "src-resolve",
+                            format!(
+                                "attribute group '{}' is not defined",
+                                c.attr("ref").unwrap_or_default().trim()
+                            ),
+                        );
                         continue;
                     };
                     if self.attr_group_stack.contains(&qn) {
-                        self.err(doc, c.pos, "src-attribute_group.3", format!("attribute group '{}' refers to itself (circular)", qn.local));
+                        self.err(
+                            doc,
+                            c.pos,
+                            "src-attribute_group.3",
+                            format!("attribute group '{}' refers to itself (circular)", qn.local),
+                        );
                         continue;
                     }
                     let inner = match self.attr_group_cache.get(&qn) {
@@ -1731,10 +2562,19 @@ impl Compiler {
                     };
                     for u in inner.uses {
                         let n = self.schema.attributes[u.decl].name.clone();
-                        if acc.uses.iter().any(|x| self.schema.attributes[x.decl].name == n) {
+                        if acc
+                            .uses
+                            .iter()
+                            .any(|x| self.schema.attributes[x.decl].name == n)
+                        {
                             // The same attribute through two groups is the same use only if it is one declaration.
                             if !acc.uses.iter().any(|x| x.decl == u.decl) {
-                                self.err(doc, c.pos, "ct-props-correct.4 / ag-props-correct.2", format!("attribute '{}' appears twice", n.local));
+                                self.err(
+                                    doc,
+                                    c.pos,
+                                    "ct-props-correct.4 / ag-props-correct.2",
+                                    format!("attribute '{}' appears twice", n.local),
+                                );
                             }
                             continue;
                         }
@@ -1755,9 +2595,17 @@ impl Compiler {
             complete = match complete {
                 None => Some(w),
                 Some(cw) => match wildcard_intersection(&cw, &w) {
-                    Some(i) => Some(Wildcard { ns: i.ns, process: local_wild.as_ref().map(|l| l.process).unwrap_or(cw.process) }),
+                    Some(i) => Some(Wildcard {
+                        ns: i.ns,
+                        process: local_wild.as_ref().map(|l| l.process).unwrap_or(cw.process),
+                    }),
                     None => {
-                        self.err(doc, node.pos, "cos-aw-intersect", "the attribute wildcards have no expressible intersection".into());
+                        self.err(
+                            doc,
+                            node.pos,
+                            "cos-aw-intersect",
+                            "the attribute wildcards have no expressible intersection".into(),
+                        );
                         Some(cw)
                     }
                 },
@@ -1769,25 +2617,53 @@ impl Compiler {
     fn attribute_use(&mut self, doc: usize, node: &Node, acc: &mut AttrAcc) {
         let use_ = node.attr("use").map(str::trim).unwrap_or("optional");
         if node.attr("default").is_some() && use_ != "optional" {
-            self.err(doc, node.pos, "src-attribute.2", "an attribute with a default must be optional".into());
+            self.err(
+                doc,
+                node.pos,
+                "src-attribute.2",
+                "an attribute with a default must be optional".into(),
+            );
         }
         let decl = if node.attr("ref").is_some() {
-            if node.attr("name").is_some() || node.attr("type").is_some() || node.attr("form").is_some() || node.xs_children().any(|c| c.is("simpleType")) {
-                self.err(doc, node.pos, "src-attribute.3.2", "an attribute reference cannot also have a name, type, form or inline type".into());
+            if node.attr("name").is_some()
+                || node.attr("type").is_some()
+                || node.attr("form").is_some()
+                || node.xs_children().any(|c| c.is("simpleType"))
+            {
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-attribute.3.2",
+                    "an attribute reference cannot also have a name, type, form or inline type"
+                        .into(),
+                );
             }
             let Some((qn, _)) = self.lookup(doc, node, "ref", Kind::Attribute) else {
                 let r = node.attr("ref").unwrap_or_default().trim().to_owned();
                 if !r.starts_with("xml:") {
-                    self.err(doc, node.pos, "src-resolve", format!("attribute '{r}' is not defined"));
+                    self.err(
+                        doc,
+                        node.pos,
+                        "src-resolve",
+                        format!("attribute '{r}' is not defined"),
+                    );
                     return;
                 }
                 // xml:lang, xml:space, ... are always available as strings.
-                let qn = QName::new(Some(crate::xml::reader::XML_NS), r.trim_start_matches("xml:"));
+                let qn = QName::new(
+                    Some(crate::xml::reader::XML_NS),
+                    r.trim_start_matches("xml:"),
+                );
                 let id = match self.attr_state.get(&qn) {
                     Some(&id) => id,
                     None => {
                         let id = self.schema.attributes.len();
-                        self.schema.attributes.push(AttributeDecl { name: qn.clone(), type_: self.schema.builtin_types[&Builtin::String], value_constraint: None, pos: node.pos });
+                        self.schema.attributes.push(AttributeDecl {
+                            name: qn.clone(),
+                            type_: self.schema.builtin_types[&Builtin::String],
+                            value_constraint: None,
+                            pos: node.pos,
+                        });
                         self.attr_state.insert(qn, id);
                         id
                     }
@@ -1801,19 +2677,41 @@ impl Compiler {
             }
         } else {
             let Some(name) = node.attr("name") else {
-                self.err(doc, node.pos, "src-attribute.3.1", "an attribute needs a 'name' or a 'ref'".into());
+                self.err(
+                    doc,
+                    node.pos,
+                    "src-attribute.3.1",
+                    "an attribute needs a 'name' or a 'ref'".into(),
+                );
                 return;
             };
             let qualified = match node.attr("form").map(str::trim) {
                 Some(f) => f == "qualified",
                 None => self.docs[doc].attr_qualified,
             };
-            let ns = if qualified { self.docs[doc].tns.clone() } else { None };
+            let ns = if qualified {
+                self.docs[doc].tns.clone()
+            } else {
+                None
+            };
             if ns.as_deref() == Some(XSI_NS) {
-                self.err(doc, node.pos, "no-xsi", "attributes cannot be declared in the XML Schema instance namespace".into());
+                self.err(
+                    doc,
+                    node.pos,
+                    "no-xsi",
+                    "attributes cannot be declared in the XML Schema instance namespace".into(),
+                );
             }
             let id = self.schema.attributes.len();
-            self.schema.attributes.push(AttributeDecl { name: QName { ns, local: name.trim().to_owned() }, type_: self.schema.any_simple_type, value_constraint: None, pos: node.pos });
+            self.schema.attributes.push(AttributeDecl {
+                name: QName {
+                    ns,
+                    local: name.trim().to_owned(),
+                },
+                type_: self.schema.any_simple_type,
+                value_constraint: None,
+                pos: node.pos,
+            });
             self.fill_attribute(id, doc, node);
             // A local declaration's value constraint belongs to the use.
             id
@@ -1827,37 +2725,85 @@ impl Compiler {
             acc.prohibited.push(name);
             return;
         }
-        let own = if node.attr("ref").is_some() { self.value_constraint_attrs(doc, node) } else { None };
+        let own = if node.attr("ref").is_some() {
+            self.value_constraint_attrs(doc, node)
+        } else {
+            None
+        };
         let decl_vc = self.schema.attributes[decl].value_constraint.clone();
-        if let (Some(o), Some(d)) = (&own, &decl_vc) {
-            if d.kind == ValueConstraintKind::Fixed && (o.kind != ValueConstraintKind::Fixed || o.lexical.trim() != d.lexical.trim()) {
-                self.err(doc, node.pos, "au-props-correct.2", format!("attribute '{}' is fixed to '{}' in its declaration", name.local, d.lexical));
-            }
+        if let (Some(o), Some(d)) = (&own, &decl_vc)
+            && d.kind == ValueConstraintKind::Fixed
+            && (o.kind != ValueConstraintKind::Fixed || o.lexical.trim() != d.lexical.trim())
+        {
+            self.err(
+                doc,
+                node.pos,
+                "au-props-correct.2",
+                format!(
+                    "attribute '{}' is fixed to '{}' in its declaration",
+                    name.local, d.lexical
+                ),
+            );
         }
-        if let Some(vc) = own.as_ref().or(decl_vc.as_ref()) {
-            if use_ == "required" && vc.kind == ValueConstraintKind::Default {
-                self.err(doc, node.pos, "src-attribute.2", "a required attribute cannot have a default".into());
-            }
+        if let Some(vc) = own.as_ref().or(decl_vc.as_ref())
+            && use_ == "required"
+            && vc.kind == ValueConstraintKind::Default
+        {
+            self.err(
+                doc,
+                node.pos,
+                "src-attribute.2",
+                "a required attribute cannot have a default".into(),
+            );
         }
-        if acc.uses.iter().any(|u| self.schema.attributes[u.decl].name == name) {
-            self.err(doc, node.pos, "ct-props-correct.4 / ag-props-correct.2", format!("attribute '{}' appears twice", name.local));
+        if acc
+            .uses
+            .iter()
+            .any(|u| self.schema.attributes[u.decl].name == name)
+        {
+            self.err(
+                doc,
+                node.pos,
+                "ct-props-correct.4 / ag-props-correct.2",
+                format!("attribute '{}' appears twice", name.local),
+            );
             return;
         }
-        acc.uses.push(AttributeUse { decl, required: use_ == "required", value_constraint: own.or(decl_vc) });
+        acc.uses.push(AttributeUse {
+            decl,
+            required: use_ == "required",
+            value_constraint: own.or(decl_vc),
+        });
     }
 
     /// Final checks on a type's attribute uses: at most one of type ID.
-    fn finish_attr_uses(&mut self, doc: usize, node: &Node, uses: Vec<AttributeUse>, _ct: &ComplexType) -> Vec<AttributeUse> {
-        let ids = uses.iter().filter(|u| self.is_id_type(self.schema.attributes[u.decl].type_)).count();
+    fn finish_attr_uses(
+        &mut self,
+        doc: usize,
+        node: &Node,
+        uses: Vec<AttributeUse>,
+        _ct: &ComplexType,
+    ) -> Vec<AttributeUse> {
+        let ids = uses
+            .iter()
+            .filter(|u| self.is_id_type(self.schema.attributes[u.decl].type_))
+            .count();
         if ids > 1 {
-            self.err(doc, node.pos, "ct-props-correct.5", "a type can have at most one attribute of type ID".into());
+            self.err(
+                doc,
+                node.pos,
+                "ct-props-correct.5",
+                "a type can have at most one attribute of type ID".into(),
+            );
         }
         uses
     }
 
     fn is_id_type(&self, t: TypeId) -> bool {
         let id = self.schema.builtin_types[&Builtin::Id];
-        t < self.type_state.len() && self.type_state[t] == State::Done && self.schema.derives_from(t, id, Derivations::default())
+        t < self.type_state.len()
+            && self.type_state[t] == State::Done
+            && self.schema.derives_from(t, id, Derivations::default())
     }
 
     // ---------------------------------------------------------------- checks
@@ -1874,7 +2820,9 @@ impl Compiler {
     fn check_substitution_groups(&mut self) {
         let n = self.schema.elements.len();
         // Resolve types taken from heads, heads first.
-        let mut order: Vec<ElemId> = (0..n).filter(|e| self.schema.elements[*e].substitution_head.is_some()).collect();
+        let mut order: Vec<ElemId> = (0..n)
+            .filter(|e| self.schema.elements[*e].substitution_head.is_some())
+            .collect();
         order.sort_by_key(|e| self.chain_len(*e));
         for e in order {
             let mut seen = HashSet::new();
@@ -1890,11 +2838,21 @@ impl Compiler {
             let doc = self.elem_doc[e];
             let pos = self.schema.elements[e].pos;
             if cyclic {
-                self.err(doc, pos, "e-props-correct.6", format!("element '{}' is in a circular substitution group", self.schema.elements[e].name.local));
+                self.err(
+                    doc,
+                    pos,
+                    "e-props-correct.6",
+                    format!(
+                        "element '{}' is in a circular substitution group",
+                        self.schema.elements[e].name.local
+                    ),
+                );
                 self.schema.elements[e].substitution_head = None;
                 continue;
             }
-            let Some(head) = self.schema.elements[e].substitution_head else { continue };
+            let Some(head) = self.schema.elements[e].substitution_head else {
+                continue;
+            };
             if self.type_from_head.contains(&e) {
                 self.schema.elements[e].type_ = self.schema.elements[head].type_;
             }
@@ -1956,7 +2914,11 @@ impl Compiler {
             let mut leaves = Vec::new();
             let root = match &particle {
                 Some(p) => self.to_automaton_particle(p, &mut leaves),
-                None => Particle { min: 1, max: Some(1), term: Term::Sequence(vec![]) },
+                None => Particle {
+                    min: 1,
+                    max: Some(1),
+                    term: Term::Sequence(vec![]),
+                },
             };
             let leaf_names: Vec<Option<Vec<QName>>> = leaves
                 .iter()
@@ -1969,13 +2931,17 @@ impl Compiler {
                 match (&leaves[a], &leaves[b]) {
                     (LeafTerm::Element(_), LeafTerm::Element(_)) => {
                         let (na, nb) = (leaf_names[a].as_ref(), leaf_names[b].as_ref());
-                        na.zip(nb).is_some_and(|(x, y)| x.iter().any(|n| y.contains(n)))
+                        na.zip(nb)
+                            .is_some_and(|(x, y)| x.iter().any(|n| y.contains(n)))
                     }
-                    (LeafTerm::Element(_), LeafTerm::Wildcard(w)) | (LeafTerm::Wildcard(w), LeafTerm::Element(_)) => {
+                    (LeafTerm::Element(_), LeafTerm::Wildcard(w))
+                    | (LeafTerm::Wildcard(w), LeafTerm::Element(_)) => {
                         let names = leaf_names[a].as_ref().or(leaf_names[b].as_ref());
                         names.is_some_and(|ns| ns.iter().any(|n| w.ns.allows(n.ns.as_deref())))
                     }
-                    (LeafTerm::Wildcard(x), LeafTerm::Wildcard(y)) => wildcards_overlap(&x.ns, &y.ns),
+                    (LeafTerm::Wildcard(x), LeafTerm::Wildcard(y)) => {
+                        wildcards_overlap(&x.ns, &y.ns)
+                    }
                 }
             };
             let doc = self.type_doc[id];
@@ -1984,12 +2950,17 @@ impl Compiler {
                 Ok(m) => m,
                 Err(v) => {
                     let describe = |l: &LeafTerm| match l {
-                        LeafTerm::Element(e) => format!("element '{}'", self.schema.elements[*e].name.local),
+                        LeafTerm::Element(e) => {
+                            format!("element '{}'", self.schema.elements[*e].name.local)
+                        }
                         LeafTerm::Wildcard(_) => "a wildcard".to_owned(),
                     };
                     let msg = format!(
                         "content model of type '{}' is ambiguous (Unique Particle Attribution): {} and {} compete for the same element",
-                        self.schema.type_name(id), describe(&leaves[v.first]), describe(&leaves[v.second]));
+                        self.schema.type_name(id),
+                        describe(&leaves[v.first]),
+                        describe(&leaves[v.second])
+                    );
                     self.err(doc, pos, "cos-nonambig", msg);
                     ContentModel::compile_unchecked(&root)
                 }
@@ -2009,14 +2980,22 @@ impl Compiler {
                 }
             }
             if let Some(n) = edc_error {
-                self.err(doc, pos, "cos-element-consistent", format!(
-                    "elements named '{n}' in one content model must have the same type"));
+                self.err(
+                    doc,
+                    pos,
+                    "cos-element-consistent",
+                    format!("elements named '{n}' in one content model must have the same type"),
+                );
             }
             if let Some(TypeDef::Complex(ct)) = self.schema.types.get_mut(id) {
                 ct.content = ContentType::Elements(Arc::new(ElementContent {
                     model,
                     leaves,
-                    particle: particle.unwrap_or(ParticleDef { min: 1, max: Some(1), term: TermDef::Sequence(vec![]) }),
+                    particle: particle.unwrap_or(ParticleDef {
+                        min: 1,
+                        max: Some(1),
+                        term: TermDef::Sequence(vec![]),
+                    }),
                     mixed,
                 }));
             }
@@ -2033,104 +3012,199 @@ impl Compiler {
                 leaves.push(LeafTerm::Wildcard(w.clone()));
                 Term::Leaf(leaves.len() - 1)
             }
-            TermDef::Sequence(v) => Term::Sequence(v.iter().map(|c| self.to_automaton_particle(c, leaves)).collect()),
-            TermDef::Choice(v) => Term::Choice(v.iter().map(|c| self.to_automaton_particle(c, leaves)).collect()),
-            TermDef::All(v) => Term::All(v.iter().map(|c| self.to_automaton_particle(c, leaves)).collect()),
+            TermDef::Sequence(v) => Term::Sequence(
+                v.iter()
+                    .map(|c| self.to_automaton_particle(c, leaves))
+                    .collect(),
+            ),
+            TermDef::Choice(v) => Term::Choice(
+                v.iter()
+                    .map(|c| self.to_automaton_particle(c, leaves))
+                    .collect(),
+            ),
+            TermDef::All(v) => Term::All(
+                v.iter()
+                    .map(|c| self.to_automaton_particle(c, leaves))
+                    .collect(),
+            ),
         };
-        Particle { min: p.min, max: p.max, term }
+        Particle {
+            min: p.min,
+            max: p.max,
+            term,
+        }
     }
 
     fn check_value_constraints(&mut self) {
         for e in 0..self.schema.elements.len() {
-            let Some(vc) = self.schema.elements[e].value_constraint.clone() else { continue };
+            let Some(vc) = self.schema.elements[e].value_constraint.clone() else {
+                continue;
+            };
             let t = self.schema.elements[e].type_;
             let doc = self.elem_doc[e];
             let pos = self.schema.elements[e].pos;
             match self.check_constraint_value(t, &vc) {
-                Ok(v) => self.schema.elements[e].value_constraint.as_mut().into_iter().for_each(|x| x.value = v.clone()),
-                Err(m) => self.err(doc, pos, "e-props-correct.2 / cos-valid-default", format!(
-                    "the {} value of element '{}' is not valid: {m}",
-                    if vc.kind == ValueConstraintKind::Fixed { "fixed" } else { "default" },
-                    self.schema.elements[e].name.local)),
+                Ok(v) => self.schema.elements[e]
+                    .value_constraint
+                    .as_mut()
+                    .into_iter()
+                    .for_each(|x| x.value = v.clone()),
+                Err(m) => self.err(
+                    doc,
+                    pos,
+                    "e-props-correct.2 / cos-valid-default",
+                    format!(
+                        "the {} value of element '{}' is not valid: {m}",
+                        if vc.kind == ValueConstraintKind::Fixed {
+                            "fixed"
+                        } else {
+                            "default"
+                        },
+                        self.schema.elements[e].name.local
+                    ),
+                ),
             }
         }
         for a in 0..self.schema.attributes.len() {
-            let Some(vc) = self.schema.attributes[a].value_constraint.clone() else { continue };
+            let Some(vc) = self.schema.attributes[a].value_constraint.clone() else {
+                continue;
+            };
             let t = self.schema.attributes[a].type_;
             let pos = self.schema.attributes[a].pos;
             match self.check_constraint_value(t, &vc) {
-                Ok(v) => self.schema.attributes[a].value_constraint.as_mut().into_iter().for_each(|x| x.value = v.clone()),
+                Ok(v) => self.schema.attributes[a]
+                    .value_constraint
+                    .as_mut()
+                    .into_iter()
+                    .for_each(|x| x.value = v.clone()),
                 Err(m) => {
-                    let file = self.docs.first().map(|d| d.path.clone()).unwrap_or_default();
-                    self.errors.push(SchemaError { file, position: pos, rule: "a-props-correct.2", message: format!(
-                        "the value constraint of attribute '{}' is not valid: {m}", self.schema.attributes[a].name.local) });
+                    let file = self
+                        .docs
+                        .first()
+                        .map(|d| d.path.clone())
+                        .unwrap_or_default();
+                    self.errors.push(SchemaError {
+                        file,
+                        position: pos,
+                        rule: "a-props-correct.2",
+                        message: format!(
+                            "the value constraint of attribute '{}' is not valid: {m}",
+                            self.schema.attributes[a].name.local
+                        ),
+                    });
                 }
             }
         }
         // Attribute uses carry their own copies: fill their values too.
         for t in 0..self.schema.types.len() {
-            let Some(ct) = self.schema.complex(t).cloned() else { continue };
+            let Some(ct) = self.schema.complex(t).cloned() else {
+                continue;
+            };
             let mut changed = false;
             let mut attrs = ct.attributes.clone();
             for u in &mut attrs {
-                if let Some(vc) = &mut u.value_constraint {
-                    if vc.value.is_none() {
-                        let at = self.schema.attributes[u.decl].type_;
-                        match self.check_constraint_value(at, vc) {
-                            Ok(v) => {
-                                vc.value = v;
-                                changed = true;
-                            }
-                            Err(m) => {
-                                let doc = self.type_doc[t].min(self.docs.len().saturating_sub(1));
-                                self.err(doc, ct.pos, "au-props-correct / a-props-correct.2", format!(
-                                    "the value constraint of attribute '{}' is not valid: {m}", self.schema.attributes[u.decl].name.local));
-                            }
+                if let Some(vc) = &mut u.value_constraint
+                    && vc.value.is_none()
+                {
+                    let at = self.schema.attributes[u.decl].type_;
+                    match self.check_constraint_value(at, vc) {
+                        Ok(v) => {
+                            vc.value = v;
+                            changed = true;
+                        }
+                        Err(m) => {
+                            let doc = self.type_doc[t].min(self.docs.len().saturating_sub(1));
+                            self.err(
+                                doc,
+                                ct.pos,
+                                "au-props-correct / a-props-correct.2",
+                                format!(
+                                    "the value constraint of attribute '{}' is not valid: {m}",
+                                    self.schema.attributes[u.decl].name.local
+                                ),
+                            );
                         }
                     }
                 }
             }
-            if changed {
-                if let Some(TypeDef::Complex(c)) = self.schema.types.get_mut(t) {
-                    c.attributes = attrs;
-                }
+            if changed && let Some(TypeDef::Complex(c)) = self.schema.types.get_mut(t) {
+                c.attributes = attrs;
             }
         }
     }
 
     /// A default/fixed value against its type: Ok(Some(value)) for simple content, Ok(None) for mixed.
-    fn check_constraint_value(&self, t: TypeId, vc: &ValueConstraint) -> Result<Option<Value>, String> {
+    fn check_constraint_value(
+        &self,
+        t: TypeId,
+        vc: &ValueConstraint,
+    ) -> Result<Option<Value>, String> {
         let lexical = vc.lexical.as_str();
         let id = self.schema.builtin_types[&Builtin::Id];
-        let simple = match &self.schema.types[t] {
-            TypeDef::Simple(_) => t,
-            TypeDef::Complex(c) => match &c.content {
-                ContentType::Simple(s) => *s,
-                ContentType::Elements(e) if e.mixed && self.particle_emptiable(&Some(e.particle.clone())) => return Ok(None),
-                _ => return Err("only simple or mixed emptiable content can have a default or fixed value".into()),
-            },
-        };
+        let simple =
+            match &self.schema.types[t] {
+                TypeDef::Simple(_) => t,
+                TypeDef::Complex(c) => match &c.content {
+                    ContentType::Simple(s) => *s,
+                    ContentType::Elements(e)
+                        if e.mixed && self.particle_emptiable(&Some(e.particle.clone())) =>
+                    {
+                        return Ok(None);
+                    }
+                    _ => return Err(
+                        "only simple or mixed emptiable content can have a default or fixed value"
+                            .into(),
+                    ),
+                },
+            };
         if self.schema.derives_from(simple, id, Derivations::default()) {
             return Err("ID-typed values cannot have a default or fixed value".into());
         }
-        let resolve = |p: &str| vc.namespaces.iter().find(|(q, _)| q == p).map(|(_, u)| u.clone()).filter(|u| !u.is_empty());
-        self.schema.validate_simple(simple, lexical, &resolve).map(Some).map_err(|e| e.expected)
+        let resolve = |p: &str| {
+            vc.namespaces
+                .iter()
+                .find(|(q, _)| q == p)
+                .map(|(_, u)| u.clone())
+                .filter(|u| !u.is_empty())
+        };
+        self.schema
+            .validate_simple(simple, lexical, &resolve)
+            .map(Some)
+            .map_err(|e| e.expected)
     }
 
     fn check_keyrefs(&mut self) {
         for (id, q) in self.keyref_refers.clone() {
             match self.idc_names.get(&q) {
-                Some(&target) if self.schema.identity_constraints[target].kind != IdcKind::KeyRef => {
-                    let (nf, tf) = (self.schema.identity_constraints[id].fields.len(), self.schema.identity_constraints[target].fields.len());
+                Some(&target)
+                    if self.schema.identity_constraints[target].kind != IdcKind::KeyRef =>
+                {
+                    let (nf, tf) = (
+                        self.schema.identity_constraints[id].fields.len(),
+                        self.schema.identity_constraints[target].fields.len(),
+                    );
                     if nf != tf {
                         let pos = self.schema.identity_constraints[id].pos;
-                        self.err(0, pos, "c-props-correct.2", format!("keyref has {nf} fields but '{}' has {tf}", q.local));
+                        self.err(
+                            0,
+                            pos,
+                            "c-props-correct.2",
+                            format!("keyref has {nf} fields but '{}' has {tf}", q.local),
+                        );
                     }
                     self.schema.identity_constraints[id].refer = Some(target);
                 }
                 _ => {
                     let pos = self.schema.identity_constraints[id].pos;
-                    self.err(0, pos, "src-resolve", format!("keyref refers to '{}', which is not a key or unique constraint", q.local));
+                    self.err(
+                        0,
+                        pos,
+                        "src-resolve",
+                        format!(
+                            "keyref refers to '{}', which is not a key or unique constraint",
+                            q.local
+                        ),
+                    );
                 }
             }
         }
@@ -2138,12 +3212,24 @@ impl Compiler {
 
     fn check_restrictions(&mut self) {
         for id in self.restrictions.clone() {
-            let Some(ct) = self.schema.complex(id).cloned() else { continue };
-            let Some(base) = self.schema.complex(ct.base).cloned() else { continue };
+            let Some(ct) = self.schema.complex(id).cloned() else {
+                continue;
+            };
+            let Some(base) = self.schema.complex(ct.base).cloned() else {
+                continue;
+            };
             let doc = self.type_doc[id];
             if let Err(m) = super_restriction::check(&self.schema, &ct, &base) {
-                self.err(doc, ct.pos, "derivation-ok-restriction.5", format!(
-                    "type '{}' is not a valid restriction of '{}': {m}", self.schema.type_name(id), self.schema.type_name(ct.base)));
+                self.err(
+                    doc,
+                    ct.pos,
+                    "derivation-ok-restriction.5",
+                    format!(
+                        "type '{}' is not a valid restriction of '{}': {m}",
+                        self.schema.type_name(id),
+                        self.schema.type_name(ct.base)
+                    ),
+                );
             }
         }
     }
@@ -2192,9 +3278,8 @@ pub fn wildcards_overlap(a: &NsConstraint, b: &NsConstraint) -> bool {
     match (a, b) {
         (NsConstraint::Any, _) | (_, NsConstraint::Any) => true,
         (NsConstraint::Not(_), NsConstraint::Not(_)) => true,
-        (NsConstraint::Not(x), NsConstraint::Set(s)) | (NsConstraint::Set(s), NsConstraint::Not(x)) => {
-            s.iter().any(|n| n.is_some() && n != x)
-        }
+        (NsConstraint::Not(x), NsConstraint::Set(s))
+        | (NsConstraint::Set(s), NsConstraint::Not(x)) => s.iter().any(|n| n.is_some() && n != x),
         (NsConstraint::Set(s), NsConstraint::Set(t)) => s.iter().any(|n| t.contains(n)),
     }
 }
@@ -2225,11 +3310,16 @@ pub fn wildcard_union(a: &Wildcard, b: &Wildcard) -> Option<Wildcard> {
             NsConstraint::Set(u)
         }
         (NsConstraint::Not(_), NsConstraint::Not(_)) => NsConstraint::Not(None),
-        (NsConstraint::Not(x), NsConstraint::Set(s)) | (NsConstraint::Set(s), NsConstraint::Not(x)) => {
+        (NsConstraint::Not(x), NsConstraint::Set(s))
+        | (NsConstraint::Set(s), NsConstraint::Not(x)) => {
             let has_absent = s.contains(&None);
             match x {
                 Some(_) if s.contains(x) => {
-                    if has_absent { NsConstraint::Any } else { NsConstraint::Not(None) }
+                    if has_absent {
+                        NsConstraint::Any
+                    } else {
+                        NsConstraint::Not(None)
+                    }
                 }
                 Some(_) => {
                     if has_absent {
@@ -2238,12 +3328,19 @@ pub fn wildcard_union(a: &Wildcard, b: &Wildcard) -> Option<Wildcard> {
                     NsConstraint::Not(x.clone())
                 }
                 None => {
-                    if has_absent { NsConstraint::Any } else { NsConstraint::Not(None) }
+                    if has_absent {
+                        NsConstraint::Any
+                    } else {
+                        NsConstraint::Not(None)
+                    }
                 }
             }
         }
     };
-    Some(Wildcard { ns, process: a.process })
+    Some(Wildcard {
+        ns,
+        process: a.process,
+    })
 }
 
 /// Attribute wildcard intersection (§3.10.6); `None` when not expressible.
@@ -2251,10 +3348,16 @@ pub fn wildcard_intersection(a: &Wildcard, b: &Wildcard) -> Option<Wildcard> {
     let ns = match (&a.ns, &b.ns) {
         (x, y) if x == y => x.clone(),
         (NsConstraint::Any, o) | (o, NsConstraint::Any) => o.clone(),
-        (NsConstraint::Not(x), NsConstraint::Set(s)) | (NsConstraint::Set(s), NsConstraint::Not(x)) => {
-            NsConstraint::Set(s.iter().filter(|n| n.is_some() && *n != x).cloned().collect())
+        (NsConstraint::Not(x), NsConstraint::Set(s))
+        | (NsConstraint::Set(s), NsConstraint::Not(x)) => NsConstraint::Set(
+            s.iter()
+                .filter(|n| n.is_some() && *n != x)
+                .cloned()
+                .collect(),
+        ),
+        (NsConstraint::Set(s), NsConstraint::Set(t)) => {
+            NsConstraint::Set(s.iter().filter(|n| t.contains(n)).cloned().collect())
         }
-        (NsConstraint::Set(s), NsConstraint::Set(t)) => NsConstraint::Set(s.iter().filter(|n| t.contains(n)).cloned().collect()),
         (NsConstraint::Not(x), NsConstraint::Not(y)) => {
             if x.is_none() {
                 NsConstraint::Not(y.clone())
@@ -2265,5 +3368,8 @@ pub fn wildcard_intersection(a: &Wildcard, b: &Wildcard) -> Option<Wildcard> {
             }
         }
     };
-    Some(Wildcard { ns, process: a.process })
+    Some(Wildcard {
+        ns,
+        process: a.process,
+    })
 }

@@ -83,7 +83,11 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Node, XmlError> {
                 stack.push(Node {
                     ns: tag.ns,
                     local: tag.local,
-                    attrs: tag.attributes.into_iter().map(|a| (a.ns, a.local, a.value)).collect(),
+                    attrs: tag
+                        .attributes
+                        .into_iter()
+                        .map(|a| (a.ns, a.local, a.value))
+                        .collect(),
                     children: Vec::new(),
                     has_text: false,
                     pos: tag.position,
@@ -91,10 +95,10 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Node, XmlError> {
                 });
             }
             Event::Text(t, _) => {
-                if let Some(top) = stack.last_mut() {
-                    if !t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
-                        top.has_text = true;
-                    }
+                if let Some(top) = stack.last_mut()
+                    && !t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                {
+                    top.has_text = true;
                 }
             }
             Event::End(_) => {

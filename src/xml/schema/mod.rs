@@ -42,7 +42,11 @@ pub struct SchemaError {
 
 impl fmt::Display for SchemaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: [{}] {}", self.file, self.position, self.rule, self.message)
+        write!(
+            f,
+            "{}:{}: [{}] {}",
+            self.file, self.position, self.rule, self.message
+        )
     }
 }
 

@@ -34,7 +34,10 @@ pub struct QName {
 impl QName {
     /// A name in namespace `ns`.
     pub fn new(ns: Option<&str>, local: &str) -> QName {
-        QName { ns: ns.map(str::to_owned), local: local.to_owned() }
+        QName {
+            ns: ns.map(str::to_owned),
+            local: local.to_owned(),
+        }
     }
 }
 
@@ -264,6 +267,8 @@ pub struct ComplexType {
 
 /// A type definition.
 #[derive(Clone, Debug)]
+// Types live once each in the schema's arena, so the size difference (facets are large) costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TypeDef {
     /// Simple type.
     Simple(SimpleType),
@@ -461,14 +466,12 @@ impl Schema {
                 TypeDef::Complex(c) => c.derivation,
                 TypeDef::Simple(s) => {
                     // A simple type is validly derived from a union that has it as a member (§3.14.6 2.2.4).
-                    if let Some(TypeDef::Simple(b)) = self.types.get(base) {
-                        if let SimpleVariety::Union(members) = &b.variety {
-                            if b.facets_empty_for_union()
-                                && members.iter().any(|m| self.derives_from(t, *m, blocked))
-                            {
-                                return true;
-                            }
-                        }
+                    if let Some(TypeDef::Simple(b)) = self.types.get(base)
+                        && let SimpleVariety::Union(members) = &b.variety
+                        && b.facets_empty_for_union()
+                        && members.iter().any(|m| self.derives_from(t, *m, blocked))
+                    {
+                        return true;
                     }
                     let _ = s;
                     Derivation::Restriction
@@ -505,15 +508,18 @@ impl Schema {
                     rule: "cvc-datatype-valid",
                     expected: format!("a valid {} ({})", b.name(), e.reason),
                 })?;
-                if *b == Builtin::Notation {
-                    if let Value::QName { ns, local } | Value::Notation { ns, local } = &v {
-                        let q = QName { ns: ns.clone(), local: local.clone() };
-                        if !self.notations.contains(&q) {
-                            return Err(SimpleTypeError {
-                                rule: "cvc-datatype-valid",
-                                expected: "the name of a declared notation".into(),
-                            });
-                        }
+                if *b == Builtin::Notation
+                    && let Value::QName { ns, local } | Value::Notation { ns, local } = &v
+                {
+                    let q = QName {
+                        ns: ns.clone(),
+                        local: local.clone(),
+                    };
+                    if !self.notations.contains(&q) {
+                        return Err(SimpleTypeError {
+                            rule: "cvc-datatype-valid",
+                            expected: "the name of a declared notation".into(),
+                        });
                     }
                 }
                 v
@@ -521,9 +527,15 @@ impl Schema {
             SimpleVariety::List(item) => {
                 let mut items = Vec::new();
                 for part in normalized.split(' ').filter(|p| !p.is_empty()) {
-                    items.push(self.validate_simple(*item, part, ns).map_err(|e| SimpleTypeError {
-                        rule: e.rule,
-                        expected: format!("list items of type {}: {}", self.type_name(*item), e.expected),
+                    items.push(self.validate_simple(*item, part, ns).map_err(|e| {
+                        SimpleTypeError {
+                            rule: e.rule,
+                            expected: format!(
+                                "list items of type {}: {}",
+                                self.type_name(*item),
+                                e.expected
+                            ),
+                        }
                     })?);
                 }
                 Value::List(items)
@@ -540,15 +552,21 @@ impl Schema {
                     rule: "cvc-datatype-valid",
                     expected: format!(
                         "a value of one of the union's member types ({})",
-                        members.iter().map(|m| self.type_name(*m)).collect::<Vec<_>>().join(", ")
+                        members
+                            .iter()
+                            .map(|m| self.type_name(*m))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })?
             }
         };
-        st.facets.check(&normalized, &value).map_err(|v| SimpleTypeError {
-            rule: facet_rule(v.facet),
-            expected: v.expected,
-        })?;
+        st.facets
+            .check(&normalized, &value)
+            .map_err(|v| SimpleTypeError {
+                rule: facet_rule(v.facet),
+                expected: v.expected,
+            })?;
         Ok(value)
     }
 
@@ -588,7 +606,9 @@ impl Schema {
 
     /// Whether the values of this simple type are IDs, IDREFs or lists of IDREFs (for ID/IDREF checking).
     pub fn id_kind(&self, type_id: TypeId) -> IdKind {
-        let Some(st) = self.simple(type_id) else { return IdKind::None };
+        let Some(st) = self.simple(type_id) else {
+            return IdKind::None;
+        };
         match &st.variety {
             SimpleVariety::Atomic(Builtin::Id) => IdKind::Id,
             SimpleVariety::Atomic(Builtin::IdRef) => IdKind::IdRef,

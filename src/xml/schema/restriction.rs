@@ -76,7 +76,10 @@ pub fn particles(
     derived: Option<&ParticleDef>,
     base: Option<&ParticleDef>,
 ) -> Result<(), String> {
-    match (derived.and_then(|d| normalize(schema, d)), base.and_then(|b| normalize(schema, b))) {
+    match (
+        derived.and_then(|d| normalize(schema, d)),
+        base.and_then(|b| normalize(schema, b)),
+    ) {
         (None, None) => Ok(()),
         (None, Some(bp)) => {
             if emptiable(&bp) {

@@ -41,6 +41,9 @@ enum Check {
     Block(&'static [&'static str]),
 }
 
+/// One row of the rule table: key, allowed attributes, children expression.
+type RuleRow = (String, Vec<(&'static str, Check)>, String);
+
 struct Rule {
     attrs: Vec<(&'static str, Check)>,
     required: &'static [&'static str],
@@ -64,7 +67,9 @@ fn key(node: &Node, parent: Option<&Node>) -> String {
             format!("{}{}", if top { "top:" } else { "local:" }, node.local)
         }
         // The model group of a named group definition takes no occurrence attributes.
-        "all" | "choice" | "sequence" if parent.is_some_and(|p| p.local == "group" && p.attr("name").is_some()) => {
+        "all" | "choice" | "sequence"
+            if parent.is_some_and(|p| p.local == "group" && p.attr("name").is_some()) =>
+        {
             format!("groupdef:{}", node.local)
         }
         _ => node.local.clone(),
@@ -90,7 +95,7 @@ fn build_rules() -> HashMap<String, Rule> {
         }
         (v, "annotation?")
     };
-    let table: Vec<(String, Vec<(&'static str, Check)>, String)> = vec![
+    let table: Vec<RuleRow> = vec![
         (
             "schema".into(),
             vec![
@@ -102,9 +107,15 @@ fn build_rules() -> HashMap<String, Rule> {
                 ("attributeFormDefault", Form),
                 ("elementFormDefault", Form),
             ],
-            String::from("(include|import|redefine|annotation)* (simpleType|complexType|group|attributeGroup|element|attribute|notation|annotation)*"),
+            String::from(
+                "(include|import|redefine|annotation)* (simpleType|complexType|group|attributeGroup|element|attribute|notation|annotation)*",
+            ),
         ),
-        ("include".into(), vec![("id", Id), ("schemaLocation", Any)], String::from("annotation?")),
+        (
+            "include".into(),
+            vec![("id", Id), ("schemaLocation", Any)],
+            String::from("annotation?"),
+        ),
         (
             "import".into(),
             vec![("id", Id), ("namespace", Any), ("schemaLocation", Any)],
@@ -115,20 +126,36 @@ fn build_rules() -> HashMap<String, Rule> {
             vec![("id", Id), ("schemaLocation", Any)],
             String::from("(annotation|simpleType|complexType|group|attributeGroup)*"),
         ),
-        ("annotation".into(), vec![("id", Id)], String::from("(appinfo|documentation)*")),
+        (
+            "annotation".into(),
+            vec![("id", Id)],
+            String::from("(appinfo|documentation)*"),
+        ),
         (
             "top:simpleType".into(),
             vec![("id", Id), ("name", NcName), ("final", Block(SIMPLE_FINAL))],
             String::from("annotation? (restriction|list|union)"),
         ),
-        ("local:simpleType".into(), vec![("id", Id)], String::from("annotation? (restriction|list|union)")),
+        (
+            "local:simpleType".into(),
+            vec![("id", Id)],
+            String::from("annotation? (restriction|list|union)"),
+        ),
         (
             "simpleType/restriction".into(),
             vec![("id", Id), ("base", QName)],
             format!("annotation? simpleType? {FACETS}"),
         ),
-        ("list".into(), vec![("id", Id), ("itemType", QName)], String::from("annotation? simpleType?")),
-        ("union".into(), vec![("id", Id), ("memberTypes", QNames)], String::from("annotation? simpleType*")),
+        (
+            "list".into(),
+            vec![("id", Id), ("itemType", QName)],
+            String::from("annotation? simpleType?"),
+        ),
+        (
+            "union".into(),
+            vec![("id", Id), ("memberTypes", QNames)],
+            String::from("annotation? simpleType*"),
+        ),
         (
             "top:complexType".into(),
             vec![
@@ -139,14 +166,22 @@ fn build_rules() -> HashMap<String, Rule> {
                 ("final", Block(EXT_DERIV)),
                 ("block", Block(EXT_DERIV)),
             ],
-            format!("annotation? (simpleContent|complexContent|((group|all|choice|sequence)? {ATTRS}))"),
+            format!(
+                "annotation? (simpleContent|complexContent|((group|all|choice|sequence)? {ATTRS}))"
+            ),
         ),
         (
             "local:complexType".into(),
             vec![("id", Id), ("mixed", Boolean)],
-            format!("annotation? (simpleContent|complexContent|((group|all|choice|sequence)? {ATTRS}))"),
+            format!(
+                "annotation? (simpleContent|complexContent|((group|all|choice|sequence)? {ATTRS}))"
+            ),
         ),
-        ("simpleContent".into(), vec![("id", Id)], String::from("annotation? (restriction|extension)")),
+        (
+            "simpleContent".into(),
+            vec![("id", Id)],
+            String::from("annotation? (restriction|extension)"),
+        ),
         (
             "complexContent".into(),
             vec![("id", Id), ("mixed", Boolean)],
@@ -182,10 +217,26 @@ fn build_rules() -> HashMap<String, Rule> {
             particle_attrs(vec![("id", Id), ("ref", QName)]),
             String::from("annotation?"),
         ),
-        ("all".into(), particle_attrs(vec![("id", Id)]), String::from("annotation? element*")),
-        ("groupdef:all".into(), vec![("id", Id)], String::from("annotation? element*")),
-        ("groupdef:choice".into(), vec![("id", Id)], String::from("annotation? (element|group|choice|sequence|any)*")),
-        ("groupdef:sequence".into(), vec![("id", Id)], String::from("annotation? (element|group|choice|sequence|any)*")),
+        (
+            "all".into(),
+            particle_attrs(vec![("id", Id)]),
+            String::from("annotation? element*"),
+        ),
+        (
+            "groupdef:all".into(),
+            vec![("id", Id)],
+            String::from("annotation? element*"),
+        ),
+        (
+            "groupdef:choice".into(),
+            vec![("id", Id)],
+            String::from("annotation? (element|group|choice|sequence|any)*"),
+        ),
+        (
+            "groupdef:sequence".into(),
+            vec![("id", Id)],
+            String::from("annotation? (element|group|choice|sequence|any)*"),
+        ),
         (
             "choice".into(),
             particle_attrs(vec![("id", Id)]),
@@ -257,35 +308,75 @@ fn build_rules() -> HashMap<String, Rule> {
             vec![("id", Id), ("name", NcName)],
             format!("annotation? {ATTRS}"),
         ),
-        ("local:attributeGroup".into(), vec![("id", Id), ("ref", QName)], String::from("annotation?")),
+        (
+            "local:attributeGroup".into(),
+            vec![("id", Id), ("ref", QName)],
+            String::from("annotation?"),
+        ),
         (
             "any".into(),
-            particle_attrs(vec![("id", Id), ("namespace", Namespace), ("processContents", Process)]),
+            particle_attrs(vec![
+                ("id", Id),
+                ("namespace", Namespace),
+                ("processContents", Process),
+            ]),
             String::from("annotation?"),
         ),
         (
             "anyAttribute".into(),
-            vec![("id", Id), ("namespace", Namespace), ("processContents", Process)],
+            vec![
+                ("id", Id),
+                ("namespace", Namespace),
+                ("processContents", Process),
+            ],
             String::from("annotation?"),
         ),
-        ("unique".into(), vec![("id", Id), ("name", NcName)], String::from("annotation? selector field+")),
-        ("key".into(), vec![("id", Id), ("name", NcName)], String::from("annotation? selector field+")),
+        (
+            "unique".into(),
+            vec![("id", Id), ("name", NcName)],
+            String::from("annotation? selector field+"),
+        ),
+        (
+            "key".into(),
+            vec![("id", Id), ("name", NcName)],
+            String::from("annotation? selector field+"),
+        ),
         (
             "keyref".into(),
             vec![("id", Id), ("name", NcName), ("refer", QName)],
             String::from("annotation? selector field+"),
         ),
-        ("selector".into(), vec![("id", Id), ("xpath", Any)], String::from("annotation?")),
-        ("field".into(), vec![("id", Id), ("xpath", Any)], String::from("annotation?")),
+        (
+            "selector".into(),
+            vec![("id", Id), ("xpath", Any)],
+            String::from("annotation?"),
+        ),
+        (
+            "field".into(),
+            vec![("id", Id), ("xpath", Any)],
+            String::from("annotation?"),
+        ),
         (
             "notation".into(),
-            vec![("id", Id), ("name", NcName), ("public", Any), ("system", Any)],
+            vec![
+                ("id", Id),
+                ("name", NcName),
+                ("public", Any),
+                ("system", Any),
+            ],
             String::from("annotation?"),
         ),
     ];
     let mut map = HashMap::new();
     for (k, attrs, expr) in table {
-        map.insert(k.clone(), Rule { attrs, required: required_attrs(&k), children: Some(compile_expr(&expr)) });
+        map.insert(
+            k.clone(),
+            Rule {
+                attrs,
+                required: required_attrs(&k),
+                children: Some(compile_expr(&expr)),
+            },
+        );
     }
     for f in [
         "minExclusive",
@@ -300,14 +391,35 @@ fn build_rules() -> HashMap<String, Rule> {
         "whiteSpace",
     ] {
         let (attrs, expr) = facet(true);
-        map.insert(f.to_string(), Rule { attrs, required: &["value"], children: Some(compile_expr(expr)) });
+        map.insert(
+            f.to_string(),
+            Rule {
+                attrs,
+                required: &["value"],
+                children: Some(compile_expr(expr)),
+            },
+        );
     }
     for f in ["enumeration", "pattern"] {
         let (attrs, expr) = facet(false);
-        map.insert(f.to_string(), Rule { attrs, required: &["value"], children: Some(compile_expr(expr)) });
+        map.insert(
+            f.to_string(),
+            Rule {
+                attrs,
+                required: &["value"],
+                children: Some(compile_expr(expr)),
+            },
+        );
     }
     for f in ["appinfo", "documentation"] {
-        map.insert(f.to_string(), Rule { attrs: vec![("source", Any)], required: &[], children: None });
+        map.insert(
+            f.to_string(),
+            Rule {
+                attrs: vec![("source", Any)],
+                required: &[],
+                children: None,
+            },
+        );
     }
     map
 }
@@ -316,12 +428,14 @@ fn build_rules() -> HashMap<String, Rule> {
 fn required_attrs(key: &str) -> &'static [&'static str] {
     match key {
         "include" | "redefine" => &["schemaLocation"],
-        "top:simpleType" | "top:complexType" | "top:group" | "top:attributeGroup" | "top:element"
-        | "top:attribute" | "notation" | "unique" | "key" => &["name"],
+        "top:simpleType" | "top:complexType" | "top:group" | "top:attributeGroup"
+        | "top:element" | "top:attribute" | "notation" | "unique" | "key" => &["name"],
         "keyref" => &["name", "refer"],
         "selector" | "field" => &["xpath"],
         "local:group" | "local:attributeGroup" => &["ref"],
-        "complexContent/restriction" | "complexContent/extension" | "simpleContent/restriction"
+        "complexContent/restriction"
+        | "complexContent/extension"
+        | "simpleContent/restriction"
         | "simpleContent/extension" => &["base"],
         _ => &[],
     }
@@ -374,7 +488,11 @@ fn parse_seq(t: &[String], pos: &mut usize, names: &mut Vec<&'static str>) -> Pa
             let name: &'static str = Box::leak(t[*pos].clone().into_boxed_str());
             names.push(name);
             *pos += 1;
-            Particle { min: 1, max: Some(1), term: Term::Leaf(names.len() - 1) }
+            Particle {
+                min: 1,
+                max: Some(1),
+                term: Term::Leaf(names.len() - 1),
+            }
         };
         if *pos < t.len() {
             match t[*pos].as_str() {
@@ -390,12 +508,24 @@ fn parse_seq(t: &[String], pos: &mut usize, names: &mut Vec<&'static str>) -> Pa
     }
     let seqs: Vec<Particle> = alts
         .into_iter()
-        .map(|items| Particle { min: 1, max: Some(1), term: Term::Sequence(items) })
+        .map(|items| Particle {
+            min: 1,
+            max: Some(1),
+            term: Term::Sequence(items),
+        })
         .collect();
     if seqs.len() == 1 {
-        seqs.into_iter().next().unwrap_or(Particle { min: 1, max: Some(1), term: Term::Sequence(vec![]) })
+        seqs.into_iter().next().unwrap_or(Particle {
+            min: 1,
+            max: Some(1),
+            term: Term::Sequence(vec![]),
+        })
     } else {
-        Particle { min: 1, max: Some(1), term: Term::Choice(seqs) }
+        Particle {
+            min: 1,
+            max: Some(1),
+            term: Term::Choice(seqs),
+        }
     }
 }
 
@@ -447,7 +577,12 @@ fn check_node<'a>(
     }
     for (ns, local, value) in &node.attrs {
         if ns.as_deref() == Some(crate::xml::reader::XML_NS) && local == "lang" {
-            let ok = crate::xml::datatypes::parse(crate::xml::datatypes::Builtin::Language, value.trim(), &|_| None).is_ok();
+            let ok = crate::xml::datatypes::parse(
+                crate::xml::datatypes::Builtin::Language,
+                value.trim(),
+                &|_| None,
+            )
+            .is_ok();
             if !ok {
                 errors.push(S4sError {
                     node,
@@ -490,7 +625,9 @@ fn check_node<'a>(
             }
         }
     }
-    let Some((model, names)) = &rule.children else { return };
+    let Some((model, names)) = &rule.children else {
+        return;
+    };
     if node.has_text {
         errors.push(S4sError {
             node,
@@ -504,16 +641,24 @@ fn check_node<'a>(
             errors.push(S4sError {
                 node: child,
                 rule: "s4s-elt-invalid-content",
-                message: format!("'{}' (not in the XSD namespace) cannot appear in xs:{}", child.local, node.local),
+                message: format!(
+                    "'{}' (not in the XSD namespace) cannot appear in xs:{}",
+                    child.local, node.local
+                ),
             });
             continue;
         }
-        let stepped = model.step(&mut state, &|leaf| names.get(leaf) == Some(&child.local.as_str()));
+        let stepped = model.step(&mut state, &|leaf| {
+            names.get(leaf) == Some(&child.local.as_str())
+        });
         if stepped.is_err() {
             errors.push(S4sError {
                 node: child,
                 rule: "s4s-elt-invalid-content",
-                message: format!("xs:{} is not allowed here in xs:{}", child.local, node.local),
+                message: format!(
+                    "xs:{} is not allowed here in xs:{}",
+                    child.local, node.local
+                ),
             });
             continue;
         }
@@ -523,7 +668,10 @@ fn check_node<'a>(
         errors.push(S4sError {
             node,
             rule: "s4s-elt-must-match",
-            message: format!("xs:{} is incomplete: a required child is missing", node.local),
+            message: format!(
+                "xs:{} is incomplete: a required child is missing",
+                node.local
+            ),
         });
     }
 }
@@ -531,7 +679,8 @@ fn check_node<'a>(
 fn is_ncname(s: &str) -> bool {
     use crate::xml::reader::{is_name_char, is_name_start};
     let mut c = s.chars();
-    matches!(c.next(), Some(f) if is_name_start(f) && f != ':') && c.all(|x| is_name_char(x) && x != ':')
+    matches!(c.next(), Some(f) if is_name_start(f) && f != ':')
+        && c.all(|x| is_name_char(x) && x != ':')
 }
 
 fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
@@ -541,17 +690,21 @@ fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
         if !is_ncname(l) || p.is_some_and(|p| !is_ncname(p)) {
             return Err(format!("'{q}' is not a QName"));
         }
-        if let Some(p) = p {
-            if node.resolve_prefix(p).is_none() {
-                return Err(format!("prefix '{p}' is not declared"));
-            }
+        if let Some(p) = p
+            && node.resolve_prefix(p).is_none()
+        {
+            return Err(format!("prefix '{p}' is not declared"));
         }
         Ok(())
     };
     match check {
         Check::Any => Ok(()),
         Check::NcName | Check::Id => {
-            if is_ncname(v) { Ok(()) } else { Err(format!("'{v}' is not an NCName")) }
+            if is_ncname(v) {
+                Ok(())
+            } else {
+                Err(format!("'{v}' is not an NCName"))
+            }
         }
         Check::QName => qname_ok(v),
         Check::QNames => v.split_whitespace().try_for_each(qname_ok),
@@ -561,7 +714,11 @@ fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
         },
         Check::NonNegative => parse_occurs(v).map(|_| ()),
         Check::MaxOccurs => {
-            if v == "unbounded" { Ok(()) } else { parse_occurs(v).map(|_| ()) }
+            if v == "unbounded" {
+                Ok(())
+            } else {
+                parse_occurs(v).map(|_| ())
+            }
         }
         Check::Form => one_of(v, &["qualified", "unqualified"]),
         Check::Use => one_of(v, &["optional", "prohibited", "required"]),
@@ -583,7 +740,10 @@ fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
             }
             for item in v.split_whitespace() {
                 if !allowed.contains(&item) {
-                    return Err(format!("'{item}' is not one of #all, {}", allowed.join(", ")));
+                    return Err(format!(
+                        "'{item}' is not one of #all, {}",
+                        allowed.join(", ")
+                    ));
                 }
             }
             Ok(())
@@ -592,7 +752,11 @@ fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
 }
 
 fn one_of(v: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&v) { Ok(()) } else { Err(format!("'{v}' is not one of {}", allowed.join(", "))) }
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("'{v}' is not one of {}", allowed.join(", ")))
+    }
 }
 
 /// Parse minOccurs/maxOccurs digits (nonNegativeInteger); huge values saturate.
@@ -601,5 +765,8 @@ pub fn parse_occurs(v: &str) -> Result<u32, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("'{v}' is not a non-negative integer"));
     }
-    Ok(digits.parse::<u64>().map(|n| n.min(u32::MAX as u64) as u32).unwrap_or(u32::MAX))
+    Ok(digits
+        .parse::<u64>()
+        .map(|n| n.min(u32::MAX as u64) as u32)
+        .unwrap_or(u32::MAX))
 }

@@ -70,16 +70,23 @@ fn parse_path(
         None => (false, t.as_str()),
     };
     if rest.is_empty() || rest.starts_with('/') || rest.ends_with('/') || rest.contains("//") {
-        return Err(format!("'{}' is not allowed: only './/' at the start may use '//'", text.trim()));
+        return Err(format!(
+            "'{}' is not allowed: only './/' at the start may use '//'",
+            text.trim()
+        ));
     }
     let parts: Vec<&str> = rest.split('/').collect();
     let mut steps = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
-        let attr = part.strip_prefix('@').or_else(|| part.strip_prefix("attribute::"));
+        let attr = part
+            .strip_prefix('@')
+            .or_else(|| part.strip_prefix("attribute::"));
         if let Some(a) = attr {
             if !field || !last {
-                return Err(format!("attribute step '{part}' is only allowed at the end of a field"));
+                return Err(format!(
+                    "attribute step '{part}' is only allowed at the end of a field"
+                ));
             }
             steps.push(XStep::Attribute(name_test(a, resolve)?));
             continue;
@@ -122,7 +129,10 @@ fn name_test(t: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<NameTe
     if !ok(local) {
         return Err(format!("'{t}' is not a name test"));
     }
-    Ok(NameTest::Name(QName { ns, local: local.to_owned() }))
+    Ok(NameTest::Name(QName {
+        ns,
+        local: local.to_owned(),
+    }))
 }
 
 #[cfg(test)]
@@ -140,7 +150,10 @@ mod tests {
         assert!(s[0].descendant);
         assert_eq!(s[0].steps.len(), 2);
         let f = parse("t:*/@id", true, &r).unwrap();
-        assert_eq!(f[0].steps[1], XStep::Attribute(NameTest::Name(QName::new(None, "id"))));
+        assert_eq!(
+            f[0].steps[1],
+            XStep::Attribute(NameTest::Name(QName::new(None, "id")))
+        );
     }
 
     #[test]

@@ -300,7 +300,11 @@ impl Tables {
             ..
         } = frame;
         // Typed values matter only to fields waiting for them; most elements feed none.
-        let key = if pending.is_empty() { None } else { value.map(Value::key) };
+        let key = if pending.is_empty() {
+            None
+        } else {
+            value.map(Value::key)
+        };
         for t in pending {
             let slot = self
                 .scopes

@@ -33,7 +33,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { limits: Limits::default(), max_errors: 100 }
+        Options {
+            limits: Limits::default(),
+            max_errors: 100,
+        }
     }
 }
 
@@ -57,7 +60,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {} [{}] {}", self.line, self.column, self.path, self.rule, self.message)?;
+        write!(
+            f,
+            "{}:{}: {} [{}] {}",
+            self.line, self.column, self.path, self.rule, self.message
+        )?;
         if let Some(v) = &self.value {
             write!(f, " (value: '{v}')")?;
         }
@@ -89,10 +96,10 @@ pub fn validate_bytes(schema: &Schema, bytes: &[u8], options: &Options) -> Repor
 
 /// Validate a document from a buffered source, streaming. A UTF-8 BOM at the start is skipped.
 pub fn validate_reader<R: BufRead>(schema: &Schema, mut source: R, options: &Options) -> Report {
-    if let Ok(buf) = source.fill_buf() {
-        if buf.starts_with(b"\xEF\xBB\xBF") {
-            source.consume(3);
-        }
+    if let Ok(buf) = source.fill_buf()
+        && buf.starts_with(b"\xEF\xBB\xBF")
+    {
+        source.consume(3);
     }
     let reader = XmlReader::new(source, options.limits.clone());
     Validator::new(schema, options).run(reader)
@@ -194,14 +201,34 @@ impl<'s> Validator<'s> {
         p
     }
 
-    fn violation(&mut self, pos: Position, rule: &'static str, message: String, value: Option<String>) {
+    fn violation(
+        &mut self,
+        pos: Position,
+        rule: &'static str,
+        message: String,
+        value: Option<String>,
+    ) {
         let path = self.path();
         self.violation_at(path, pos, rule, message, value);
     }
 
-    fn violation_at(&mut self, path: String, pos: Position, rule: &'static str, message: String, value: Option<String>) {
+    fn violation_at(
+        &mut self,
+        path: String,
+        pos: Position,
+        rule: &'static str,
+        message: String,
+        value: Option<String>,
+    ) {
         if self.report.violations.len() < self.options.max_errors {
-            self.report.violations.push(Violation { path, line: pos.line, column: pos.column, rule, message, value });
+            self.report.violations.push(Violation {
+                path,
+                line: pos.line,
+                column: pos.column,
+                rule,
+                message,
+                value,
+            });
         }
     }
 
@@ -215,7 +242,10 @@ impl<'s> Validator<'s> {
             Some(p) => format!("{p}:{}", tag.local),
             None => tag.local.clone(),
         };
-        let qn = QName { ns: tag.ns.clone(), local: tag.local.clone() };
+        let qn = QName {
+            ns: tag.ns.clone(),
+            local: tag.local.clone(),
+        };
         let pos = tag.position;
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
 
@@ -243,33 +273,47 @@ impl<'s> Validator<'s> {
                             let content = content.clone();
                             let schema = self.schema;
                             let state = parent.state.get_or_insert_with(|| content.model.start());
-                            let matched = content.model.step(state, &|leaf| leaf_matches(schema, &content.leaves[leaf], &qn));
+                            let matched = content.model.step(state, &|leaf| {
+                                leaf_matches(schema, &content.leaves[leaf], &qn)
+                            });
                             match matched {
                                 Ok(leaf) => match &content.leaves[leaf] {
                                     LeafTerm::Element(e) => decl = Some(self.actual_decl(*e, &qn)),
                                     LeafTerm::Wildcard(w) => match w.process {
                                         ProcessContents::Skip => mode = Mode::Skip,
-                                        ProcessContents::Lax => match self.schema.global_elements.get(&qn) {
-                                            Some(&e) => decl = Some(e),
-                                            None => lax = true,
-                                        },
-                                        ProcessContents::Strict => match self.schema.global_elements.get(&qn) {
-                                            Some(&e) => decl = Some(e),
-                                            None if has_xsi_type(&tag) => lax = true,
-                                            None => {
-                                                mode = Mode::Skip;
-                                                self.violation(pos, "cvc-complex-type.2.4.c", format!(
-                                                    "no global declaration for '{}' matched by a strict wildcard", tag.local), None);
+                                        ProcessContents::Lax => {
+                                            match self.schema.global_elements.get(&qn) {
+                                                Some(&e) => decl = Some(e),
+                                                None => lax = true,
                                             }
-                                        },
+                                        }
+                                        ProcessContents::Strict => {
+                                            match self.schema.global_elements.get(&qn) {
+                                                Some(&e) => decl = Some(e),
+                                                None if has_xsi_type(&tag) => lax = true,
+                                                None => {
+                                                    mode = Mode::Skip;
+                                                    self.violation(pos, "cvc-complex-type.2.4.c", format!(
+                                                    "no global declaration for '{}' matched by a strict wildcard", tag.local), None);
+                                                }
+                                            }
+                                        }
                                     },
                                 },
                                 Err(()) => {
                                     parent.content_failed = true;
-                                    let expected = self.expected_names(&content, state_clone(&self.stack));
+                                    let expected =
+                                        self.expected_names(&content, state_clone(&self.stack));
                                     mode = Mode::Skip;
-                                    self.violation(pos, "cvc-complex-type.2.4", format!(
-                                        "element '{}' is not allowed here; expected {}", name, expected), None);
+                                    self.violation(
+                                        pos,
+                                        "cvc-complex-type.2.4",
+                                        format!(
+                                            "element '{}' is not allowed here; expected {}",
+                                            name, expected
+                                        ),
+                                        None,
+                                    );
                                 }
                             }
                         }
@@ -304,26 +348,47 @@ impl<'s> Validator<'s> {
         };
         if mode == Mode::Skip {
             self.stack.push(frame);
-            self.idc.start_element(self.schema, None, None, &tag, &resolve);
+            self.idc
+                .start_element(self.schema, None, None, &tag, &resolve);
             return;
         }
 
         // 2. The type: the declaration's, or xsi:type's.
-        let mut type_ = decl.map(|e| self.schema.elements[e].type_).unwrap_or(self.schema.any_type);
+        let mut type_ = decl
+            .map(|e| self.schema.elements[e].type_)
+            .unwrap_or(self.schema.any_type);
         if self.stack.is_empty() && decl.is_none() && !has_xsi_type(&tag) {
             self.stack.push(frame);
-            self.violation(pos, "cvc-elt.1", format!("no declaration for the root element '{}'", tag.local), None);
-            self.stack.last_mut().into_iter().for_each(|f| f.mode = Mode::Skip);
-            self.idc.start_element(self.schema, None, None, &tag, &resolve);
+            self.violation(
+                pos,
+                "cvc-elt.1",
+                format!("no declaration for the root element '{}'", tag.local),
+                None,
+            );
+            self.stack
+                .last_mut()
+                .into_iter()
+                .for_each(|f| f.mode = Mode::Skip);
+            self.idc
+                .start_element(self.schema, None, None, &tag, &resolve);
             return;
         }
         self.stack.push(frame);
-        if let Some(e) = decl {
-            if self.schema.elements[e].abstract_ {
-                self.violation(pos, "cvc-elt.2", format!("element '{}' is abstract", tag.local), None);
-            }
+        if let Some(e) = decl
+            && self.schema.elements[e].abstract_
+        {
+            self.violation(
+                pos,
+                "cvc-elt.2",
+                format!("element '{}' is abstract", tag.local),
+                None,
+            );
         }
-        for a in tag.attributes.iter().filter(|a| a.ns.as_deref() == Some(XSI_NS)) {
+        for a in tag
+            .attributes
+            .iter()
+            .filter(|a| a.ns.as_deref() == Some(XSI_NS))
+        {
             match a.local.as_str() {
                 "type" => match self.xsi_type(&a.value, &resolve) {
                     Ok(t) => {
@@ -342,14 +407,32 @@ impl<'s> Validator<'s> {
                     let v = a.value.trim();
                     let nil = v == "true" || v == "1";
                     if !matches!(v, "true" | "false" | "1" | "0") {
-                        self.violation(pos, "cvc-datatype-valid", "xsi:nil must be a boolean".into(), Some(v.to_owned()));
+                        self.violation(
+                            pos,
+                            "cvc-datatype-valid",
+                            "xsi:nil must be a boolean".into(),
+                            Some(v.to_owned()),
+                        );
                     } else if !decl.is_some_and(|e| self.schema.elements[e].nillable) {
                         if decl.is_some() {
-                            self.violation(pos, "cvc-elt.3.1", format!("element '{}' is not nillable", tag.local), None);
+                            self.violation(
+                                pos,
+                                "cvc-elt.3.1",
+                                format!("element '{}' is not nillable", tag.local),
+                                None,
+                            );
                         }
                     } else if nil {
-                        if decl.and_then(|e| self.schema.elements[e].value_constraint.as_ref()).is_some_and(|v| v.kind == ValueConstraintKind::Fixed) {
-                            self.violation(pos, "cvc-elt.3.2.2", "an element with a fixed value cannot be nil".into(), None);
+                        if decl
+                            .and_then(|e| self.schema.elements[e].value_constraint.as_ref())
+                            .is_some_and(|v| v.kind == ValueConstraintKind::Fixed)
+                        {
+                            self.violation(
+                                pos,
+                                "cvc-elt.3.2.2",
+                                "an element with a fixed value cannot be nil".into(),
+                                None,
+                            );
                         }
                         if let Some(f) = self.stack.last_mut() {
                             f.nil = true;
@@ -357,13 +440,26 @@ impl<'s> Validator<'s> {
                     }
                 }
                 "schemaLocation" | "noNamespaceSchemaLocation" => {}
-                other => self.violation(pos, "cvc-complex-type.3.2.2", format!("attribute 'xsi:{other}' is not allowed"), None),
+                other => self.violation(
+                    pos,
+                    "cvc-complex-type.3.2.2",
+                    format!("attribute 'xsi:{other}' is not allowed"),
+                    None,
+                ),
             }
         }
-        if let Some(ct) = self.schema.complex(type_) {
-            if ct.abstract_ {
-                self.violation(pos, "cvc-type.2", format!("type '{}' is abstract; use xsi:type with a concrete type", self.schema.type_name(type_)), None);
-            }
+        if let Some(ct) = self.schema.complex(type_)
+            && ct.abstract_
+        {
+            self.violation(
+                pos,
+                "cvc-type.2",
+                format!(
+                    "type '{}' is abstract; use xsi:type with a concrete type",
+                    self.schema.type_name(type_)
+                ),
+                None,
+            );
         }
         if let Some(f) = self.stack.last_mut() {
             f.type_ = type_;
@@ -371,7 +467,8 @@ impl<'s> Validator<'s> {
 
         // 3. Attributes.
         self.attributes(&tag, type_, &resolve);
-        self.idc.start_element(self.schema, decl, Some(type_), &tag, &resolve);
+        self.idc
+            .start_element(self.schema, decl, Some(type_), &tag, &resolve);
     }
 
     /// Blocking for xsi:type and substitution: the declaration's block plus its type's (§3.3.4 cvc-elt.4.3).
@@ -420,14 +517,23 @@ impl<'s> Validator<'s> {
         format!("one of {}", names.join(", "))
     }
 
-    fn xsi_type(&self, value: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<TypeId, String> {
+    fn xsi_type(
+        &self,
+        value: &str,
+        resolve: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<TypeId, String> {
         let v = value.trim();
         let (p, l) = crate::xml::reader::split_qname(v);
         let ns = match p {
-            Some(p) => Some(resolve(p).ok_or_else(|| format!("xsi:type prefix '{p}' is not declared"))?),
+            Some(p) => {
+                Some(resolve(p).ok_or_else(|| format!("xsi:type prefix '{p}' is not declared"))?)
+            }
             None => resolve(""),
         };
-        let qn = QName { ns, local: l.to_owned() };
+        let qn = QName {
+            ns,
+            local: l.to_owned(),
+        };
         self.schema
             .global_types
             .get(&qn)
@@ -435,19 +541,46 @@ impl<'s> Validator<'s> {
             .ok_or_else(|| format!("xsi:type names '{v}', which is not a type of this schema"))
     }
 
-    fn attributes(&mut self, tag: &StartTag, type_: TypeId, resolve: &dyn Fn(&str) -> Option<String>) {
+    fn attributes(
+        &mut self,
+        tag: &StartTag,
+        type_: TypeId,
+        resolve: &dyn Fn(&str) -> Option<String>,
+    ) {
         let pos = tag.position;
         let schema = self.schema;
         let Some(ct) = schema.complex(type_) else {
-            for a in tag.attributes.iter().filter(|a| a.ns.as_deref() != Some(XSI_NS)) {
-                self.violation(pos, "cvc-type.3.1.1", format!("attribute '{}' is not allowed on an element of simple type", a.local), None);
+            for a in tag
+                .attributes
+                .iter()
+                .filter(|a| a.ns.as_deref() != Some(XSI_NS))
+            {
+                self.violation(
+                    pos,
+                    "cvc-type.3.1.1",
+                    format!(
+                        "attribute '{}' is not allowed on an element of simple type",
+                        a.local
+                    ),
+                    None,
+                );
             }
             return;
         };
         let mut id_attributes = 0usize;
-        for a in tag.attributes.iter().filter(|a| a.ns.as_deref() != Some(XSI_NS)) {
-            let an = QName { ns: a.ns.clone(), local: a.local.clone() };
-            let use_ = ct.attributes.iter().find(|u| schema.attributes[u.decl].name == an);
+        for a in tag
+            .attributes
+            .iter()
+            .filter(|a| a.ns.as_deref() != Some(XSI_NS))
+        {
+            let an = QName {
+                ns: a.ns.clone(),
+                local: a.local.clone(),
+            };
+            let use_ = ct
+                .attributes
+                .iter()
+                .find(|u| schema.attributes[u.decl].name == an);
             let (decl, vc) = match use_ {
                 Some(u) => (Some(u.decl), u.value_constraint.clone()),
                 None => match &ct.attribute_wildcard {
@@ -467,8 +600,12 @@ impl<'s> Validator<'s> {
                         },
                     },
                     _ => {
-                        self.violation(pos, "cvc-complex-type.3.2.2", format!(
-                            "attribute '{}' is not allowed on this element", a.local), None);
+                        self.violation(
+                            pos,
+                            "cvc-complex-type.3.2.2",
+                            format!("attribute '{}' is not allowed on this element", a.local),
+                            None,
+                        );
                         continue;
                     }
                 },
@@ -477,35 +614,62 @@ impl<'s> Validator<'s> {
             let at = schema.attributes[d].type_;
             match schema.validate_simple(at, &a.value, resolve) {
                 Ok(v) => {
-                    if let Some(vc) = vc.filter(|v| v.kind == ValueConstraintKind::Fixed) {
-                        if !vc.value.as_ref().is_some_and(|f| f.same(&v)) {
-                            let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
-                            self.violation_at(format!("{}/@{}", self.path(), a.local), pos, "cvc-au", format!(
-                                "attribute '{}' must have its fixed value '{}'", a.local, vc.lexical), shown);
-                        }
+                    if let Some(vc) = vc.filter(|v| v.kind == ValueConstraintKind::Fixed)
+                        && !vc.value.as_ref().is_some_and(|f| f.same(&v))
+                    {
+                        let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
+                        self.violation_at(
+                            format!("{}/@{}", self.path(), a.local),
+                            pos,
+                            "cvc-au",
+                            format!(
+                                "attribute '{}' must have its fixed value '{}'",
+                                a.local, vc.lexical
+                            ),
+                            shown,
+                        );
                     }
                     if schema.id_kind(at) == IdKind::Id {
                         id_attributes += 1;
                         if id_attributes == 2 {
-                            self.violation(pos, "cvc-complex-type.5", "an element can have at most one attribute of type ID".into(), None);
+                            self.violation(
+                                pos,
+                                "cvc-complex-type.5",
+                                "an element can have at most one attribute of type ID".into(),
+                                None,
+                            );
                         }
                     }
                     self.note_ids(at, &v, pos);
                 }
                 Err(e) => {
                     let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
-                    self.violation_at(format!("{}/@{}", self.path(), a.local), pos, e.rule, format!(
-                        "attribute '{}': expected {}", a.local, e.expected), shown);
+                    self.violation_at(
+                        format!("{}/@{}", self.path(), a.local),
+                        pos,
+                        e.rule,
+                        format!("attribute '{}': expected {}", a.local, e.expected),
+                        shown,
+                    );
                 }
             }
         }
         for u in &ct.attributes {
             let n = &schema.attributes[u.decl].name;
-            if tag.attributes.iter().any(|a| a.ns == n.ns && a.local == n.local) {
+            if tag
+                .attributes
+                .iter()
+                .any(|a| a.ns == n.ns && a.local == n.local)
+            {
                 continue;
             }
             if u.required {
-                self.violation(pos, "cvc-complex-type.4", format!("required attribute '{}' is missing", n.local), None);
+                self.violation(
+                    pos,
+                    "cvc-complex-type.4",
+                    format!("required attribute '{}' is missing", n.local),
+                    None,
+                );
             } else if let Some(v) = u.value_constraint.as_ref().and_then(|vc| vc.value.as_ref()) {
                 // A defaulted attribute is present in the infoset: its IDREFs must resolve too.
                 self.note_ids(schema.attributes[u.decl].type_, v, pos);
@@ -516,10 +680,10 @@ impl<'s> Validator<'s> {
     fn note_ids(&mut self, t: TypeId, v: &Value, pos: Position) {
         match self.schema.id_kind(t) {
             IdKind::Id => {
-                if let Value::String(s) = v {
-                    if !self.ids.insert(s.clone()) {
-                        self.violation(pos, "cvc-id.2", format!("ID '{s}' is used twice"), None);
-                    }
+                if let Value::String(s) = v
+                    && !self.ids.insert(s.clone())
+                {
+                    self.violation(pos, "cvc-id.2", format!("ID '{s}' is used twice"), None);
                 }
             }
             IdKind::IdRef => {
@@ -541,7 +705,9 @@ impl<'s> Validator<'s> {
     }
 
     fn text(&mut self, t: String, pos: Position) {
-        let Some(f) = self.stack.last_mut() else { return };
+        let Some(f) = self.stack.last_mut() else {
+            return;
+        };
         if f.mode == Mode::Skip {
             return;
         }
@@ -549,7 +715,12 @@ impl<'s> Validator<'s> {
         if f.nil {
             if !ws {
                 f.text_error = true;
-                self.violation(pos, "cvc-elt.3.2.1", "an element with xsi:nil=\"true\" must be empty".into(), None);
+                self.violation(
+                    pos,
+                    "cvc-elt.3.2.1",
+                    "an element with xsi:nil=\"true\" must be empty".into(),
+                    None,
+                );
             }
             return;
         }
@@ -561,8 +732,17 @@ impl<'s> Validator<'s> {
                 ContentType::Elements(_) | ContentType::Empty => {
                     if !ws && !f.text_error {
                         f.text_error = true;
-                        let rule = if matches!(ct.content, ContentType::Empty) { "cvc-complex-type.2.1" } else { "cvc-complex-type.2.3" };
-                        self.violation(pos, rule, "text is not allowed here (element-only content)".into(), None);
+                        let rule = if matches!(ct.content, ContentType::Empty) {
+                            "cvc-complex-type.2.1"
+                        } else {
+                            "cvc-complex-type.2.3"
+                        };
+                        self.violation(
+                            pos,
+                            rule,
+                            "text is not allowed here (element-only content)".into(),
+                            None,
+                        );
                     }
                 }
             },
@@ -572,15 +752,26 @@ impl<'s> Validator<'s> {
 
     fn end<R: BufRead>(&mut self, pos: Position, reader: &XmlReader<R>) {
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
-        let Some(f) = self.stack.last_mut() else { return };
+        let Some(f) = self.stack.last_mut() else {
+            return;
+        };
         if f.mode == Mode::Skip {
             self.idc.end_element(self.schema, None);
             self.stack.pop();
             return;
         }
         let text = std::mem::take(&mut f.text);
-        let (type_, nil, elem, state, had_child, fpos, name, local, content_failed) =
-            (f.type_, f.nil, f.elem, f.state.take(), f.had_child, f.pos, f.name.clone(), f.local.clone(), f.content_failed);
+        let (type_, nil, elem, state, had_child, fpos, name, local, content_failed) = (
+            f.type_,
+            f.nil,
+            f.elem,
+            f.state.take(),
+            f.had_child,
+            f.pos,
+            f.name.clone(),
+            f.local.clone(),
+            f.content_failed,
+        );
         let schema = self.schema;
         let mut typed_value: Option<Value> = None;
         let vc = elem.and_then(|e| schema.elements[e].value_constraint.clone());
@@ -593,19 +784,29 @@ impl<'s> Validator<'s> {
                         let state = state.unwrap_or_else(|| content.model.start());
                         if !content_failed && !content.model.can_finish(&state) {
                             let expected = self.expected_names(content, Some(state));
-                            self.violation(fpos, "cvc-complex-type.2.4.b", format!(
-                                "the content of '{name}' is incomplete; expected {expected}"), None);
+                            self.violation(
+                                fpos,
+                                "cvc-complex-type.2.4.b",
+                                format!(
+                                    "the content of '{name}' is incomplete; expected {expected}"
+                                ),
+                                None,
+                            );
                         }
-                        if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
+                        if let Some(vc) =
+                            vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed)
+                        {
                             if had_child {
                                 self.violation(fpos, "cvc-elt.5.2.2.1", format!(
                                     "an element with the fixed value '{}' cannot have child elements", vc.lexical), None);
-                            } else if content.mixed {
-                                if !text.is_empty() && text != vc.lexical {
-                                    let shown = self.masked(&[&local], &text);
-                                    self.violation(fpos, "cvc-elt.5.2.2.2.1", format!(
-                                        "the content must be the fixed value '{}'", vc.lexical), shown);
-                                }
+                            } else if content.mixed && !text.is_empty() && text != vc.lexical {
+                                let shown = self.masked(&[&local], &text);
+                                self.violation(
+                                    fpos,
+                                    "cvc-elt.5.2.2.2.1",
+                                    format!("the content must be the fixed value '{}'", vc.lexical),
+                                    shown,
+                                );
                             }
                         }
                         None
@@ -615,22 +816,36 @@ impl<'s> Validator<'s> {
             };
             if let Some(st) = simple {
                 let use_default = text.is_empty() && !had_child && vc.is_some();
-                let text = if use_default { vc.as_ref().map(|v| v.lexical.clone()).unwrap_or_default() } else { text };
+                let text = if use_default {
+                    vc.as_ref().map(|v| v.lexical.clone()).unwrap_or_default()
+                } else {
+                    text
+                };
                 match schema.validate_simple(st, &text, &resolve) {
                     Ok(v) => {
-                        if let Some(vc) = vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed) {
-                            if !vc.value.as_ref().is_some_and(|x| x.same(&v)) {
-                                let shown = self.masked(&[&local, &schema.type_name(st)], &text);
-                                self.violation(fpos, "cvc-elt.5.2.2.2.2", format!(
-                                    "the value must be the fixed value '{}'", vc.lexical), shown);
-                            }
+                        if let Some(vc) =
+                            vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed)
+                            && !vc.value.as_ref().is_some_and(|x| x.same(&v))
+                        {
+                            let shown = self.masked(&[&local, &schema.type_name(st)], &text);
+                            self.violation(
+                                fpos,
+                                "cvc-elt.5.2.2.2.2",
+                                format!("the value must be the fixed value '{}'", vc.lexical),
+                                shown,
+                            );
                         }
                         self.note_ids(st, &v, pos);
                         typed_value = Some(v);
                     }
                     Err(e) => {
                         let shown = self.masked(&[&local, &schema.type_name(st)], &text);
-                        self.violation(fpos, e.rule, format!("'{name}': expected {}", e.expected), shown);
+                        self.violation(
+                            fpos,
+                            e.rule,
+                            format!("'{name}': expected {}", e.expected),
+                            shown,
+                        );
                     }
                 }
             }
@@ -646,7 +861,13 @@ impl<'s> Validator<'s> {
         let refs = std::mem::take(&mut self.idrefs);
         for (r, path, pos) in refs {
             if !self.ids.contains(&r) {
-                self.violation_at(path, pos, "cvc-id.1", format!("IDREF '{r}' does not match any ID in the document"), None);
+                self.violation_at(
+                    path,
+                    pos,
+                    "cvc-id.1",
+                    format!("IDREF '{r}' does not match any ID in the document"),
+                    None,
+                );
             }
         }
     }
@@ -657,7 +878,9 @@ fn state_clone(stack: &[Frame]) -> Option<MatchState> {
 }
 
 fn has_xsi_type(tag: &StartTag) -> bool {
-    tag.attributes.iter().any(|a| a.ns.as_deref() == Some(XSI_NS) && a.local == "type")
+    tag.attributes
+        .iter()
+        .any(|a| a.ns.as_deref() == Some(XSI_NS) && a.local == "type")
 }
 
 /// Whether an element named `qn` matches a content-model leaf: the declaration's own name, a member
@@ -673,4 +896,3 @@ fn leaf_matches(schema: &Schema, leaf: &LeafTerm, qn: &QName) -> bool {
         }
     }
 }
-
