@@ -252,6 +252,15 @@ impl<R: BufRead> XmlReader<R> {
         out
     }
 
+    /// Give back a text buffer the caller no longer needs, so the next run of text reuses its
+    /// allocation instead of making a new one.
+    pub fn recycle_text(&mut self, mut spent: String) {
+        if self.text.is_empty() && spent.capacity() > self.text.capacity() {
+            spent.clear();
+            self.text = spent;
+        }
+    }
+
     /// Current nesting depth (open elements).
     pub fn depth(&self) -> usize {
         self.scopes.len()
@@ -508,12 +517,12 @@ impl<R: BufRead> XmlReader<R> {
             ));
         }
         let position = self.position_at(offset);
-        let qname: String = s.name().as_ref().to_owned();
-        check_qname_syntax(&qname).map_err(|m| self.error(XmlErrorKind::Syntax(m), offset))?;
+        let qname: &str = s.name().0;
+        check_qname_syntax(qname).map_err(|m| self.error(XmlErrorKind::Syntax(m), offset))?;
         self.scopes.push(self.bindings.len());
 
         // First pass: namespace declarations, which scope over this tag's own names.
-        let mut raw_attrs: Vec<(String, String)> = Vec::new();
+        let mut raw_attrs: Vec<(&str, String)> = Vec::new();
         for attr in s.attributes().with_checks(true) {
             let attr = attr.map_err(|e| match e {
                 quick_xml::events::attributes::AttrError::Duplicated(_, _) => self.error(
@@ -531,15 +540,17 @@ impl<R: BufRead> XmlReader<R> {
                     offset,
                 ));
             }
-            let key: String = attr.key.as_ref().to_owned();
+            let key: &str = attr.key.0;
             let raw: &str = &attr.value;
             let value = decode_attribute_value(raw).map_err(|k| self.error(k, offset))?;
-            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            let bad = needs_char_check(&value).then(|| value.chars().find(|c| !is_xml_char(*c))).flatten();
+            if let Some(c) = bad {
                 return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
             }
             raw_attrs.push((key, value));
         }
         for (key, value) in &raw_attrs {
+            let key = *key;
             if key == "xmlns" {
                 if value == XML_NS || value == XMLNS_NS {
                     return Err(self.error(
@@ -568,15 +579,15 @@ impl<R: BufRead> XmlReader<R> {
                 self.bindings.push((p.to_owned(), value.clone()));
             }
         }
-        let (prefix, local) = split_qname(&qname);
+        let (prefix, local) = split_qname(qname);
         let ns = self.resolve_name(prefix, true, offset)?;
         let mut attributes = Vec::with_capacity(raw_attrs.len());
         for (key, value) in raw_attrs {
             if key == "xmlns" || key.starts_with("xmlns:") {
                 continue;
             }
-            check_qname_syntax(&key).map_err(|m| self.error(XmlErrorKind::Syntax(m), offset))?;
-            let (p, l) = split_qname(&key);
+            check_qname_syntax(key).map_err(|m| self.error(XmlErrorKind::Syntax(m), offset))?;
+            let (p, l) = split_qname(key);
             let ans = self.resolve_name(p, false, offset)?;
             attributes.push(Attribute {
                 ns: ans,
@@ -666,6 +677,12 @@ pub fn is_name_start(c: char) -> bool {
 pub fn is_name_char(c: char) -> bool {
     is_name_start(c)
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// Whether `s` may hold a character XML forbids: a control character or one encoded from 0xEF up
+/// (U+FFFE, U+FFFF). Plain text skips the per-character check.
+fn needs_char_check(s: &str) -> bool {
+    s.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF)
 }
 
 /// XML 1.0 §2.2 Char.

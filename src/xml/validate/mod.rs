@@ -178,7 +178,11 @@ impl<'s> Validator<'s> {
             };
             match ev {
                 Event::Start(tag) => self.start(tag, &reader),
-                Event::Text(t, pos) => self.text(t, pos),
+                Event::Text(t, pos) => {
+                    if let Some(spent) = self.text(t, pos) {
+                        reader.recycle_text(spent);
+                    }
+                }
                 Event::End(pos) => self.end(pos, &reader),
                 Event::Eof => {
                     self.finish();
@@ -704,12 +708,13 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn text(&mut self, t: String, pos: Position) {
+    /// Take in character data; hands the buffer back when it was not kept, for the reader to reuse.
+    fn text(&mut self, t: String, pos: Position) -> Option<String> {
         let Some(f) = self.stack.last_mut() else {
-            return;
+            return Some(t);
         };
         if f.mode == Mode::Skip {
-            return;
+            return Some(t);
         }
         let ws = t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         if f.nil {
@@ -722,13 +727,22 @@ impl<'s> Validator<'s> {
                     None,
                 );
             }
-            return;
+            return Some(t);
         }
+        let keep = |f: &mut Frame, t: String| {
+            if f.text.is_empty() {
+                f.text = t;
+                None
+            } else {
+                f.text.push_str(&t);
+                Some(t)
+            }
+        };
         match self.schema.types.get(f.type_) {
-            Some(TypeDef::Simple(_)) => f.text.push_str(&t),
+            Some(TypeDef::Simple(_)) => return keep(f, t),
             Some(TypeDef::Complex(ct)) => match &ct.content {
-                ContentType::Simple(_) => f.text.push_str(&t),
-                ContentType::Elements(e) if e.mixed => f.text.push_str(&t),
+                ContentType::Simple(_) => return keep(f, t),
+                ContentType::Elements(e) if e.mixed => return keep(f, t),
                 ContentType::Elements(_) | ContentType::Empty => {
                     if !ws && !f.text_error {
                         f.text_error = true;
@@ -748,6 +762,7 @@ impl<'s> Validator<'s> {
             },
             None => {}
         }
+        Some(t)
     }
 
     fn end<R: BufRead>(&mut self, pos: Position, reader: &XmlReader<R>) {
