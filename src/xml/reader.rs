@@ -543,7 +543,9 @@ impl<R: BufRead> XmlReader<R> {
             let key: &str = attr.key.0;
             let raw: &str = &attr.value;
             let value = decode_attribute_value(raw).map_err(|k| self.error(k, offset))?;
-            let bad = needs_char_check(&value).then(|| value.chars().find(|c| !is_xml_char(*c))).flatten();
+            let bad = needs_char_check(&value)
+                .then(|| value.chars().find(|c| !is_xml_char(*c)))
+                .flatten();
             if let Some(c) = bad {
                 return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
             }
@@ -682,7 +684,8 @@ pub fn is_name_char(c: char) -> bool {
 /// Whether `s` may hold a character XML forbids: a control character or one encoded from 0xEF up
 /// (U+FFFE, U+FFFF). Plain text skips the per-character check.
 fn needs_char_check(s: &str) -> bool {
-    s.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF)
+    s.bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF)
 }
 
 /// XML 1.0 §2.2 Char.

@@ -146,11 +146,21 @@ impl Tables {
                 _ => FieldKind::NotSimple,
             },
         };
-        self.frames.push(Frame {
-            name: QName {
+        // Paths are matched only below a scope's element, so names outside every scope are never read:
+        // skip copying them (the common case: most documents have no identity constraints).
+        let name = if self.scopes.is_empty() {
+            QName {
+                ns: None,
+                local: String::new(),
+            }
+        } else {
+            QName {
                 ns: tag.ns.clone(),
                 local: tag.local.clone(),
-            },
+            }
+        };
+        self.frames.push(Frame {
+            name,
             pending: Vec::new(),
             errors: Vec::new(),
             tables: HashMap::new(),

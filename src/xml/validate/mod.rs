@@ -115,7 +115,8 @@ enum Mode {
 }
 
 struct Frame {
-    name: String,
+    /// The prefix as written, for paths in messages (the name is assembled only when reported).
+    prefix: Option<String>,
     local: String,
     elem: Option<ElemId>,
     type_: TypeId,
@@ -197,7 +198,11 @@ impl<'s> Validator<'s> {
         let mut p = String::new();
         for f in &self.stack {
             p.push('/');
-            p.push_str(&f.name);
+            if let Some(prefix) = &f.prefix {
+                p.push_str(prefix);
+                p.push(':');
+            }
+            p.push_str(&f.local);
         }
         if p.is_empty() {
             p.push('/');
@@ -242,7 +247,7 @@ impl<'s> Validator<'s> {
     }
 
     fn start<R: BufRead>(&mut self, tag: StartTag, reader: &XmlReader<R>) {
-        let name = match &tag.prefix {
+        let name = || match &tag.prefix {
             Some(p) => format!("{p}:{}", tag.local),
             None => tag.local.clone(),
         };
@@ -314,7 +319,8 @@ impl<'s> Validator<'s> {
                                         "cvc-complex-type.2.4",
                                         format!(
                                             "element '{}' is not allowed here; expected {}",
-                                            name, expected
+                                            name(),
+                                            expected
                                         ),
                                         None,
                                     );
@@ -324,12 +330,12 @@ impl<'s> Validator<'s> {
                         Some(ContentType::Simple(_)) | None => {
                             mode = Mode::Skip;
                             self.violation(pos, "cvc-complex-type.2.2", format!(
-                                "element '{name}' is not allowed: the parent's type has simple content"), None);
+                                "element '{}' is not allowed: the parent's type has simple content", name()), None);
                         }
                         Some(ContentType::Empty) => {
                             mode = Mode::Skip;
                             self.violation(pos, "cvc-complex-type.2.1", format!(
-                                "element '{name}' is not allowed: the parent's type has empty content"), None);
+                                "element '{}' is not allowed: the parent's type has empty content", name()), None);
                         }
                     }
                 }
@@ -337,7 +343,7 @@ impl<'s> Validator<'s> {
         }
 
         let frame = Frame {
-            name,
+            prefix: tag.prefix.clone(),
             local: tag.local.clone(),
             elem: decl,
             type_: self.schema.any_type,
@@ -776,20 +782,18 @@ impl<'s> Validator<'s> {
             return;
         }
         let text = std::mem::take(&mut f.text);
-        let (type_, nil, elem, state, had_child, fpos, name, local, content_failed) = (
+        let (type_, nil, elem, state, had_child, fpos, content_failed) = (
             f.type_,
             f.nil,
             f.elem,
             f.state.take(),
             f.had_child,
             f.pos,
-            f.name.clone(),
-            f.local.clone(),
             f.content_failed,
         );
         let schema = self.schema;
         let mut typed_value: Option<Value> = None;
-        let vc = elem.and_then(|e| schema.elements[e].value_constraint.clone());
+        let vc = elem.and_then(|e| schema.elements[e].value_constraint.as_ref());
         if !nil {
             let simple = match &schema.types[type_] {
                 TypeDef::Simple(_) => Some(type_),
@@ -803,7 +807,8 @@ impl<'s> Validator<'s> {
                                 fpos,
                                 "cvc-complex-type.2.4.b",
                                 format!(
-                                    "the content of '{name}' is incomplete; expected {expected}"
+                                    "the content of '{}' is incomplete; expected {expected}",
+                                    self.current_name()
                                 ),
                                 None,
                             );
@@ -815,7 +820,7 @@ impl<'s> Validator<'s> {
                                 self.violation(fpos, "cvc-elt.5.2.2.1", format!(
                                     "an element with the fixed value '{}' cannot have child elements", vc.lexical), None);
                             } else if content.mixed && !text.is_empty() && text != vc.lexical {
-                                let shown = self.masked(&[&local], &text);
+                                let shown = self.masked(&[&self.current_local()], &text);
                                 self.violation(
                                     fpos,
                                     "cvc-elt.5.2.2.2.1",
@@ -842,7 +847,8 @@ impl<'s> Validator<'s> {
                             vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed)
                             && !vc.value.as_ref().is_some_and(|x| x.same(&v))
                         {
-                            let shown = self.masked(&[&local, &schema.type_name(st)], &text);
+                            let shown =
+                                self.masked(&[&self.current_local(), &schema.type_name(st)], &text);
                             self.violation(
                                 fpos,
                                 "cvc-elt.5.2.2.2.2",
@@ -854,11 +860,12 @@ impl<'s> Validator<'s> {
                         typed_value = Some(v);
                     }
                     Err(e) => {
-                        let shown = self.masked(&[&local, &schema.type_name(st)], &text);
+                        let shown =
+                            self.masked(&[&self.current_local(), &schema.type_name(st)], &text);
                         self.violation(
                             fpos,
                             e.rule,
-                            format!("'{name}': expected {}", e.expected),
+                            format!("'{}': expected {}", self.current_name(), e.expected),
                             shown,
                         );
                     }
@@ -870,6 +877,27 @@ impl<'s> Validator<'s> {
             self.violation(pos, rule, msg, None);
         }
         self.stack.pop();
+    }
+
+    /// The innermost element's name as written (for messages only).
+    fn current_name(&self) -> String {
+        match self.stack.last() {
+            Some(Frame {
+                prefix: Some(p),
+                local,
+                ..
+            }) => format!("{p}:{local}"),
+            Some(f) => f.local.clone(),
+            None => String::new(),
+        }
+    }
+
+    /// The innermost element's local name (for masking decisions in messages).
+    fn current_local(&self) -> String {
+        self.stack
+            .last()
+            .map(|f| f.local.clone())
+            .unwrap_or_default()
     }
 
     fn finish(&mut self) {
