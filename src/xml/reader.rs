@@ -162,9 +162,64 @@ impl fmt::Display for XmlError {
 
 impl std::error::Error for XmlError {}
 
+/// Where quick-xml's events come from. A document in memory is read in place (events borrow the
+/// input, nothing is copied); a stream is read through a buffer that holds one event at a time, which
+/// is what keeps memory bounded for documents of any size.
+pub trait Source: Sized {
+    /// Read the next raw event and hand it to [`XmlReader::handle`].
+    fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError>;
+    /// Bytes consumed so far.
+    fn position(&self) -> u64;
+}
+
+/// Events straight from a slice in memory.
+pub struct SliceSource<'a>(quick_xml::Reader<&'a [u8]>);
+
+/// Events from a buffered stream, one at a time.
+pub struct StreamSource<R: BufRead>(quick_xml::Reader<R>);
+
+impl Source for SliceSource<'_> {
+    fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError> {
+        match reader.inner.0.read_event() {
+            Ok(ev) => reader.handle(ev, start),
+            Err(e) => Err(reader.read_error(e, reader.inner.0.error_position())),
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.0.buffer_position()
+    }
+}
+
+impl<R: BufRead> Source for StreamSource<R> {
+    fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError> {
+        let mut buf = std::mem::take(&mut reader.buf);
+        buf.clear();
+        let result = match reader.inner.0.read_event_into(&mut buf) {
+            Ok(ev) => reader.handle(ev, start),
+            Err(e) => Err(reader.read_error(e, reader.inner.0.error_position())),
+        };
+        reader.buf = buf;
+        result
+    }
+
+    fn position(&self) -> u64 {
+        self.0.buffer_position()
+    }
+}
+
+fn configure<R>(mut inner: quick_xml::Reader<R>) -> quick_xml::Reader<R> {
+    let config = inner.config_mut();
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.expand_empty_elements = false;
+    config.trim_text(false);
+    inner
+}
+
 /// The hardened pull reader. See the module docs.
-pub struct XmlReader<R: BufRead> {
-    inner: quick_xml::Reader<R>,
+pub struct XmlReader<S: Source> {
+    inner: S,
     buf: Vec<u8>,
     limits: Limits,
     /// In-scope namespace bindings, innermost last; `scopes` marks where each open element's begin.
@@ -187,24 +242,30 @@ pub struct XmlReader<R: BufRead> {
     root_closed: bool,
 }
 
-impl<'a> XmlReader<&'a [u8]> {
-    /// A reader over bytes in memory.
+impl<'a> XmlReader<SliceSource<'a>> {
+    /// A reader over bytes in memory, read in place. A UTF-8 byte order mark is skipped.
     pub fn from_bytes(bytes: &'a [u8], limits: Limits) -> Self {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        XmlReader::new(bytes, limits)
+        XmlReader::with_source(
+            SliceSource(configure(quick_xml::Reader::from_reader(bytes))),
+            limits,
+        )
     }
 }
 
-impl<R: BufRead> XmlReader<R> {
+impl<R: BufRead> XmlReader<StreamSource<R>> {
     /// A reader over any buffered source (a file, a socket body). A UTF-8 byte order mark must already
     /// have been skipped; [`XmlReader::from_bytes`] does it for slices.
     pub fn new(source: R, limits: Limits) -> Self {
-        let mut inner = quick_xml::Reader::from_reader(source);
-        let config = inner.config_mut();
-        config.check_end_names = true;
-        config.check_comments = true;
-        config.expand_empty_elements = false;
-        config.trim_text(false);
+        XmlReader::with_source(
+            StreamSource(configure(quick_xml::Reader::from_reader(source))),
+            limits,
+        )
+    }
+}
+
+impl<S: Source> XmlReader<S> {
+    fn with_source(inner: S, limits: Limits) -> Self {
         XmlReader {
             inner,
             buf: Vec::new(),
@@ -305,31 +366,25 @@ impl<R: BufRead> XmlReader<R> {
             return Ok(self.after_held(ev));
         }
         loop {
-            let start = self.inner.buffer_position();
+            let start = self.inner.position();
             if start > self.limits.max_document_bytes {
                 return Err(self.error(
                     XmlErrorKind::Limit("document size in bytes", self.limits.max_document_bytes),
                     start,
                 ));
             }
-            let mut buf = std::mem::take(&mut self.buf);
-            buf.clear();
-            let result = match self.inner.read_event_into(&mut buf) {
-                Ok(ev) => self.handle(ev, start),
-                Err(e) => {
-                    let at = self.inner.error_position();
-                    let kind = match e {
-                        quick_xml::Error::Encoding(_) => XmlErrorKind::InvalidUtf8,
-                        e => XmlErrorKind::Syntax(e.to_string()),
-                    };
-                    Err(self.error(kind, at))
-                }
-            };
-            self.buf = buf;
-            if let Some(ev) = result? {
+            if let Some(ev) = S::step(self, start)? {
                 return Ok(ev);
             }
         }
+    }
+
+    fn read_error(&self, e: quick_xml::Error, at: u64) -> XmlError {
+        let kind = match e {
+            quick_xml::Error::Encoding(_) => XmlErrorKind::InvalidUtf8,
+            e => XmlErrorKind::Syntax(e.to_string()),
+        };
+        self.error(kind, at)
     }
 
     /// Turn one quick-xml event into ours; `None` while text is still being merged.

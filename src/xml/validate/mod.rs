@@ -17,7 +17,7 @@ use std::io::BufRead;
 use crate::xml::content::MatchState;
 use crate::xml::datatypes::Value;
 use crate::xml::mask;
-use crate::xml::reader::{Event, Limits, Position, StartTag, XmlReader};
+use crate::xml::reader::{Event, Limits, Position, Source, StartTag, XmlReader};
 use crate::xml::schema::doc::XSI_NS;
 use crate::xml::schema::model::*;
 
@@ -155,7 +155,7 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn run<R: BufRead>(mut self, mut reader: XmlReader<R>) -> Report {
+    fn run<S: Source>(mut self, mut reader: XmlReader<S>) -> Report {
         loop {
             if self.report.violations.len() >= self.options.max_errors {
                 self.report.truncated = true;
@@ -246,7 +246,7 @@ impl<'s> Validator<'s> {
         Some(mask::mask_if_personal(names, &shown))
     }
 
-    fn start<R: BufRead>(&mut self, tag: StartTag, reader: &XmlReader<R>) {
+    fn start<S: Source>(&mut self, tag: StartTag, reader: &XmlReader<S>) {
         let name = || match &tag.prefix {
             Some(p) => format!("{p}:{}", tag.local),
             None => tag.local.clone(),
@@ -771,7 +771,7 @@ impl<'s> Validator<'s> {
         Some(t)
     }
 
-    fn end<R: BufRead>(&mut self, pos: Position, reader: &XmlReader<R>) {
+    fn end<S: Source>(&mut self, pos: Position, reader: &XmlReader<S>) {
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
         let Some(f) = self.stack.last_mut() else {
             return;
