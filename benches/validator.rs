@@ -14,6 +14,9 @@
 //! `cargo bench --features libxml2-bench --bench validator -- --warm-up-time 1 --measurement-time 3`
 //! (the feature pulls in the `libxml` crate, which needs libxml2-dev, pkg-config and libclang-dev).
 
+#[path = "../tests/support/libxml2_driver.rs"]
+mod libxml2_driver;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
@@ -72,46 +75,11 @@ fn quick_xml_pass(bytes: &[u8]) -> usize {
     }
 }
 
-/// A schema that imports every registry schema by absolute path, so libxml2 compiles them as one set.
+/// The driver schema for libxml2, written to a temp directory.
 fn libxml2_driver() -> PathBuf {
-    let mut imports = String::new();
-    let mut xsds: Vec<PathBuf> = std::fs::read_dir(root().join("schemas"))
-        .expect("schemas/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "xsd"))
-        .collect();
-    xsds.sort();
-    for xsd in xsds {
-        let text = std::fs::read_to_string(&xsd).expect("read xsd");
-        let tns = text
-            .split("targetNamespace=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .map(str::to_owned);
-        let location = xsd.canonicalize().expect("canonical path");
-        match tns {
-            Some(ns) => imports.push_str(&format!(
-                "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>\n",
-                location.display()
-            )),
-            None => imports.push_str(&format!(
-                "  <xs:import schemaLocation=\"{}\"/>\n",
-                location.display()
-            )),
-        }
-    }
     let dir = std::env::temp_dir().join(format!("reggate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("driver.xsd");
-    std::fs::write(
-        &path,
-        format!(
-            "<?xml version=\"1.0\"?>\n<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
-             targetNamespace=\"urn://reggate/bench/driver\">\n{imports}</xs:schema>\n"
-        ),
-    )
-    .expect("write driver");
-    path
+    libxml2_driver::write_driver(&dir)
 }
 
 fn libxml2_context(driver: &Path) -> libxml::schemas::SchemaValidationContext {

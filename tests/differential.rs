@@ -13,6 +13,10 @@
 //! `xmllint` (Debian package libxml2-utils) must be installed: CI installs it; without it the test
 //! fails and says so rather than passing vacuously.
 
+#[path = "support/libxml2_driver.rs"]
+mod libxml2_driver;
+use libxml2_driver::write_driver;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -493,57 +497,6 @@ fn xml_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
-}
-
-/// A schema that imports every registry schema by absolute path, so xmllint sees them as one set.
-fn write_driver(dir: &Path) -> PathBuf {
-    let mut imports = String::new();
-    let mut xsds: Vec<PathBuf> = std::fs::read_dir(root().join("schemas"))
-        .expect("schemas/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "xsd"))
-        .collect();
-    xsds.sort();
-    for xsd in xsds {
-        let text = std::fs::read_to_string(&xsd).expect("read xsd");
-        let mut reader = quick_xml::Reader::from_str(&text);
-        let mut tns = None;
-        loop {
-            match reader.read_event().expect("xsd is well-formed") {
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "schema" => {
-                    tns = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == "targetNamespace")
-                        .map(|a| a.value.to_string());
-                    break;
-                }
-                Event::Eof => break,
-                _ => {}
-            }
-        }
-        let location = xsd.canonicalize().expect("canonical path");
-        match tns {
-            Some(ns) => writeln!(
-                imports,
-                "  <xs:import namespace=\"{ns}\" schemaLocation=\"{}\"/>",
-                location.display()
-            ),
-            None => writeln!(
-                imports,
-                "  <xs:import schemaLocation=\"{}\"/>",
-                location.display()
-            ),
-        }
-        .expect("write to String");
-    }
-    let driver = format!(
-        "<?xml version=\"1.0\"?>\n<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
-         targetNamespace=\"urn://reggate/test/differential-driver\">\n{imports}</xs:schema>\n"
-    );
-    let path = dir.join("driver.xsd");
-    std::fs::write(&path, driver).expect("write driver");
-    path
 }
 
 /// libxml2's verdict and messages for each file, by running xmllint on the batch.

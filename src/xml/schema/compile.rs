@@ -2285,30 +2285,7 @@ impl Compiler {
             d.final_default,
             &["extension", "restriction"],
         );
-        let vc = match (node.attr("default"), node.attr("fixed")) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    doc,
-                    node.pos,
-                    "src-element.1",
-                    "an element cannot have both 'default' and 'fixed'".into(),
-                );
-                None
-            }
-            (Some(v), None) => Some(ValueConstraint {
-                kind: ValueConstraintKind::Default,
-                lexical: v.to_owned(),
-                value: None,
-                namespaces: node.namespaces.clone(),
-            }),
-            (None, Some(v)) => Some(ValueConstraint {
-                kind: ValueConstraintKind::Fixed,
-                lexical: v.to_owned(),
-                value: None,
-                namespaces: node.namespaces.clone(),
-            }),
-            _ => None,
-        };
+        let vc = self.value_constraint_attrs(doc, node, "src-element.1", "an element");
         let head = if node.attr("substitutionGroup").is_some() {
             match self.lookup(doc, node, "substitutionGroup", Kind::Element) {
                 Some((qn, _)) => Some(self.global_element(&qn)),
@@ -2485,20 +2462,27 @@ impl Compiler {
         } else {
             self.schema.any_simple_type
         };
-        let vc = self.value_constraint_attrs(doc, node);
+        let vc = self.value_constraint_attrs(doc, node, "src-attribute.1", "an attribute");
         let a = &mut self.schema.attributes[id];
         a.type_ = t;
         a.value_constraint = vc;
     }
 
-    fn value_constraint_attrs(&mut self, doc: usize, node: &Node) -> Option<ValueConstraint> {
+    /// The `default`/`fixed` of an element or attribute declaration (or use); both at once break `rule`.
+    fn value_constraint_attrs(
+        &mut self,
+        doc: usize,
+        node: &Node,
+        rule: &'static str,
+        what: &str,
+    ) -> Option<ValueConstraint> {
         match (node.attr("default"), node.attr("fixed")) {
             (Some(_), Some(_)) => {
                 self.err(
                     doc,
                     node.pos,
-                    "src-attribute.1",
-                    "an attribute cannot have both 'default' and 'fixed'".into(),
+                    rule,
+                    format!("{what} cannot have both 'default' and 'fixed'"),
                 );
                 None
             }
@@ -2726,7 +2710,7 @@ impl Compiler {
             return;
         }
         let own = if node.attr("ref").is_some() {
-            self.value_constraint_attrs(doc, node)
+            self.value_constraint_attrs(doc, node, "src-attribute.1", "an attribute")
         } else {
             None
         };
