@@ -1571,40 +1571,7 @@ impl Compiler {
                     self.set_content(id, combined, mixed, ct);
                 }
             }
-            // Attributes: the base's, then the new ones; the wildcard is the union.
-            let mut uses = b.attributes.clone();
-            for u in acc.uses.clone() {
-                let n = &self.schema.attributes[u.decl].name;
-                if uses
-                    .iter()
-                    .any(|x| &self.schema.attributes[x.decl].name == n)
-                {
-                    self.err(
-                        doc,
-                        deriv.pos,
-                        "ct-props-correct.4",
-                        format!("attribute '{}' is already in the base type", n.local),
-                    );
-                    continue;
-                }
-                uses.push(u);
-            }
-            ct.attributes = self.finish_attr_uses(doc, &deriv, uses, ct);
-            ct.attribute_wildcard = match (b.attribute_wildcard.clone(), acc.wildcard) {
-                (Some(a), Some(w)) => match wildcard_union(&a, &w) {
-                    Some(u) => Some(u),
-                    None => {
-                        self.err(
-                            doc,
-                            deriv.pos,
-                            "cos-aw-union",
-                            "the attribute wildcards cannot be combined".into(),
-                        );
-                        Some(w)
-                    }
-                },
-                (a, w) => w.or(a),
-            };
+            self.extension_attributes(doc, &deriv, &b, acc, ct);
         } else {
             if mixed && !base_mixed && base != self.schema.any_type {
                 self.err(
@@ -1631,6 +1598,47 @@ impl Compiler {
             self.restriction_attributes(doc, &deriv, &b, acc, ct);
             self.restrictions.push(id);
         }
+    }
+
+    /// Attributes of an extension: the base's uses, then the new ones (a name already in the base is an
+    /// error); the attribute wildcard is the union of both (§3.4.2, complete wildcard).
+    fn extension_attributes(
+        &mut self,
+        doc: usize,
+        deriv: &Node,
+        b: &ComplexType,
+        acc: AttrAcc,
+        ct: &mut ComplexType,
+    ) {
+        let mut uses = b.attributes.clone();
+        for u in acc.uses {
+            let n = &self.schema.attributes[u.decl].name;
+            if uses
+                .iter()
+                .any(|x| &self.schema.attributes[x.decl].name == n)
+            {
+                let msg = format!("attribute '{}' is already in the base type", n.local);
+                self.err(doc, deriv.pos, "ct-props-correct.4", msg);
+                continue;
+            }
+            uses.push(u);
+        }
+        ct.attributes = self.finish_attr_uses(doc, deriv, uses, ct);
+        ct.attribute_wildcard = match (b.attribute_wildcard.clone(), acc.wildcard) {
+            (Some(a), Some(w)) => match wildcard_union(&a, &w) {
+                Some(u) => Some(u),
+                None => {
+                    self.err(
+                        doc,
+                        deriv.pos,
+                        "cos-aw-union",
+                        "the attribute wildcards cannot be combined".into(),
+                    );
+                    Some(w)
+                }
+            },
+            (a, w) => w.or(a),
+        };
     }
 
     fn base_content(&self, base: TypeId) -> (Option<ParticleDef>, bool) {
@@ -1878,28 +1886,7 @@ impl Compiler {
                 };
                 if is_ext {
                     ct.content = ContentType::Simple(content_simple);
-                    let mut uses = b.attributes.clone();
-                    for u in acc.uses.clone() {
-                        let n = &self.schema.attributes[u.decl].name;
-                        if uses
-                            .iter()
-                            .any(|x| &self.schema.attributes[x.decl].name == n)
-                        {
-                            self.err(
-                                doc,
-                                deriv.pos,
-                                "ct-props-correct.4",
-                                format!("attribute '{}' is already in the base type", n.local),
-                            );
-                            continue;
-                        }
-                        uses.push(u);
-                    }
-                    ct.attributes = self.finish_attr_uses(doc, &deriv, uses, ct);
-                    ct.attribute_wildcard = match (b.attribute_wildcard.clone(), acc.wildcard) {
-                        (Some(a), Some(w)) => wildcard_union(&a, &w).or(Some(w)),
-                        (a, w) => w.or(a),
-                    };
+                    self.extension_attributes(doc, &deriv, &b, acc, ct);
                 } else {
                     // A new anonymous simple type: the inline one (which must derive from the base's
                     // content type) or the base's content type, restricted by the facets given here.
