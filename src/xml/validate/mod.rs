@@ -311,8 +311,11 @@ impl<'s> Validator<'s> {
                                 },
                                 Err(()) => {
                                     parent.content_failed = true;
-                                    let expected =
-                                        self.expected_names(&content, state_clone(&self.stack));
+                                    let expected = self.expected_names(
+                                        &content,
+                                        state_clone(&self.stack),
+                                        Some(&qn),
+                                    );
                                     mode = Mode::Skip;
                                     self.violation(
                                         pos,
@@ -505,14 +508,34 @@ impl<'s> Validator<'s> {
             .unwrap_or(e)
     }
 
-    fn expected_names(&self, content: &ElementContent, state: Option<MatchState>) -> String {
+    /// What the content model would accept next, for messages. `got` is the element that was refused:
+    /// an expected name with the same local part is shown with its namespace, since then the
+    /// namespace is the mistake.
+    fn expected_names(
+        &self,
+        content: &ElementContent,
+        state: Option<MatchState>,
+        got: Option<&QName>,
+    ) -> String {
         let state = state.unwrap_or_else(|| content.model.start());
         let mut names: Vec<String> = content
             .model
             .expected(&state)
             .into_iter()
             .map(|l| match &content.leaves[l] {
-                LeafTerm::Element(e) => format!("'{}'", self.schema.elements[*e].name.local),
+                LeafTerm::Element(e) => {
+                    let n = &self.schema.elements[*e].name;
+                    match got {
+                        Some(g) if g.local == n.local && g.ns != n.ns => {
+                            format!(
+                                "'{}' in namespace '{}'",
+                                n.local,
+                                n.ns.as_deref().unwrap_or("")
+                            )
+                        }
+                        _ => format!("'{}'", n.local),
+                    }
+                }
                 LeafTerm::Wildcard(_) => "any element (wildcard)".to_owned(),
             })
             .collect();
@@ -802,7 +825,7 @@ impl<'s> Validator<'s> {
                     ContentType::Elements(content) => {
                         let state = state.unwrap_or_else(|| content.model.start());
                         if !content_failed && !content.model.can_finish(&state) {
-                            let expected = self.expected_names(content, Some(state));
+                            let expected = self.expected_names(content, Some(state), None);
                             self.violation(
                                 fpos,
                                 "cvc-complex-type.2.4.b",
