@@ -250,3 +250,34 @@ proptest! {
         prop_assert!(r.violations.len() <= Options::default().max_errors);
     }
 }
+
+#[test]
+fn schema_documents_may_carry_a_dtd_which_is_skipped_not_processed() {
+    // The shape of the W3C XML Signature schema, which SMEV envelopes import.
+    let dir = std::env::temp_dir().join(format!("reggate-dtd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dsig = r#"<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE schema PUBLIC "-//W3C//DTD XMLSchema 200102//EN" "http://www.w3.org/2001/XMLSchema.dtd" [
+  <!ATTLIST schema xmlns:ds CDATA #FIXED "http://www.w3.org/2000/09/xmldsig#">
+  <!ENTITY dsig 'http://www.w3.org/2000/09/xmldsig#'>
+]>
+<schema xmlns="http://www.w3.org/2001/XMLSchema" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"
+        targetNamespace="http://www.w3.org/2000/09/xmldsig#" elementFormDefault="qualified">
+  <element name="SignatureValue" type="base64Binary"/>
+</schema>"#;
+    std::fs::write(dir.join("dsig.xsd"), dsig).unwrap();
+    let schema = Schema::load(&[dir.join("dsig.xsd")]).expect("a schema's DTD is skipped");
+    let ok = br#"<ds:SignatureValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#">AAEC</ds:SignatureValue>"#;
+    assert!(validate_bytes(&schema, ok, &Options::default()).is_valid());
+    // An entity declared in that DTD is still never expanded.
+    let uses_entity = dsig.replace("elementFormDefault=\"qualified\">", "elementFormDefault=\"qualified\"><annotation><documentation>&dsig;</documentation></annotation>");
+    std::fs::write(dir.join("dsig-entity.xsd"), uses_entity).unwrap();
+    let err = Schema::load(&[dir.join("dsig-entity.xsd")]).unwrap_err();
+    assert!(
+        err.to_string().contains("undeclared entity 'dsig'"),
+        "{err}"
+    );
+    // Documents themselves never get to carry one.
+    let doc = br#"<!DOCTYPE x []><ds:SignatureValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#">AAEC</ds:SignatureValue>"#;
+    assert!(!validate_bytes(&schema, doc, &Options::default()).is_valid());
+}

@@ -37,6 +37,11 @@ pub struct Limits {
     pub max_text_bytes: usize,
     /// Longest single tag (name plus attributes) in bytes. Default 1 MiB.
     pub max_tag_bytes: usize,
+    /// Skip a document type declaration instead of refusing it. Default false: messages never carry
+    /// one. Schema documents read from disk may (the W3C XML Signature schema that SMEV envelopes
+    /// import starts with one), so the schema loader sets it. Nothing in the DTD is ever processed:
+    /// a reference to an entity it declares is still an error.
+    pub skip_doctype: bool,
 }
 
 impl Default for Limits {
@@ -47,6 +52,7 @@ impl Default for Limits {
             max_attributes: 4096,
             max_text_bytes: 16 << 20,
             max_tag_bytes: 1 << 20,
+            skip_doctype: false,
         }
     }
 }
@@ -443,7 +449,13 @@ impl<S: Source> XmlReader<S> {
                 let raw: &[u8] = d.as_bytes();
                 self.count_lines(raw, raw_offset);
             }
-            QEvent::DocType(_) => return Err(self.error(XmlErrorKind::Dtd, start)),
+            QEvent::DocType(d) => {
+                if !self.limits.skip_doctype || self.seen_root {
+                    return Err(self.error(XmlErrorKind::Dtd, start));
+                }
+                let raw: &[u8] = d.as_bytes();
+                self.count_lines(raw, raw_offset);
+            }
             QEvent::Start(s) => {
                 let raw: &[u8] = s.as_bytes();
                 let tag = self.start_tag(&s, start)?;

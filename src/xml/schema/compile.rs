@@ -403,7 +403,11 @@ impl Compiler {
             },
         };
         let file = path.display().to_string();
-        let root = match doc::read_document(&bytes, &Limits::default()) {
+        let limits = Limits {
+            skip_doctype: true,
+            ..Limits::default()
+        };
+        let root = match doc::read_document(&bytes, &limits) {
             Ok(r) => r,
             Err(e) => {
                 self.errors.push(SchemaError {
