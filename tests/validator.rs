@@ -281,3 +281,20 @@ fn schema_documents_may_carry_a_dtd_which_is_skipped_not_processed() {
     let doc = br#"<!DOCTYPE x []><ds:SignatureValue xmlns:ds="http://www.w3.org/2000/09/xmldsig#">AAEC</ds:SignatureValue>"#;
     assert!(!validate_bytes(&schema, doc, &Options::default()).is_valid());
 }
+
+#[test]
+fn one_compiled_schema_serves_many_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Schema>();
+    let schema = schema();
+    let bytes = fixture("bench/envelope-5k.xml");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (schema, bytes) = (Arc::clone(&schema), bytes.clone());
+            std::thread::spawn(move || {
+                (0..50).all(|_| validate_bytes(&schema, &bytes, &Options::default()).is_valid())
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap()));
+}
