@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::io::BufRead;
+use std::sync::Arc;
 
 use quick_xml::events::{BytesStart, Event as QEvent};
 
@@ -76,8 +77,9 @@ impl fmt::Display for Position {
 /// (XML 1.0 §3.3.3: literal white space becomes spaces; references are resolved after that).
 #[derive(Clone, Debug)]
 pub struct Attribute {
-    /// Namespace of the attribute (unprefixed attributes have none).
-    pub ns: Option<String>,
+    /// Namespace of the attribute (unprefixed attributes have none). Shared with the declaration in
+    /// scope, so naming a namespace costs no copy.
+    pub ns: Option<Arc<str>>,
     /// Local name.
     pub local: String,
     /// The prefix as written, for messages.
@@ -89,8 +91,8 @@ pub struct Attribute {
 /// A start tag (or an empty-element tag, which the reader follows with an [`Event::End`]).
 #[derive(Clone, Debug)]
 pub struct StartTag {
-    /// Namespace of the element.
-    pub ns: Option<String>,
+    /// Namespace of the element, shared with the declaration in scope.
+    pub ns: Option<Arc<str>>,
     /// Local name.
     pub local: String,
     /// The prefix as written, kept so paths in messages read like the document.
@@ -229,7 +231,7 @@ pub struct XmlReader<S: Source> {
     buf: Vec<u8>,
     limits: Limits,
     /// In-scope namespace bindings, innermost last; `scopes` marks where each open element's begin.
-    bindings: Vec<(String, String)>,
+    bindings: Vec<(String, Arc<str>)>,
     scopes: Vec<usize>,
     /// An element's bindings stay in scope until the event after its end tag, so that the text and
     /// attributes of the element just closed can still resolve QName values.
@@ -302,7 +304,7 @@ impl<S: Source> XmlReader<S> {
             .iter()
             .rev()
             .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .map(|(_, u)| &**u)
             .filter(|u| !u.is_empty())
     }
 
@@ -312,7 +314,7 @@ impl<S: Source> XmlReader<S> {
         let mut out: Vec<(String, String)> = Vec::new();
         for (p, u) in self.bindings.iter().rev() {
             if !out.iter().any(|(q, _)| q == p) {
-                out.push((p.clone(), u.clone()));
+                out.push((p.clone(), u.to_string()));
             }
         }
         out.retain(|(_, u)| !u.is_empty());
@@ -627,7 +629,8 @@ impl<S: Source> XmlReader<S> {
                         offset,
                     ));
                 }
-                self.bindings.push((String::new(), value.clone()));
+                self.bindings
+                    .push((String::new(), Arc::from(value.as_str())));
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() {
                     return Err(self.error(
@@ -645,7 +648,8 @@ impl<S: Source> XmlReader<S> {
                         offset,
                     ));
                 }
-                self.bindings.push((p.to_owned(), value.clone()));
+                self.bindings
+                    .push((p.to_owned(), Arc::from(value.as_str())));
             }
         }
         let (prefix, local) = split_qname(qname);
@@ -690,14 +694,22 @@ impl<S: Source> XmlReader<S> {
         prefix: Option<&str>,
         use_default: bool,
         offset: u64,
-    ) -> Result<Option<String>, XmlError> {
+    ) -> Result<Option<Arc<str>>, XmlError> {
+        let find = |p: &str| {
+            self.bindings
+                .iter()
+                .rev()
+                .find(|(q, _)| q == p)
+                .map(|(_, u)| u.clone())
+                .filter(|u| !u.is_empty())
+        };
         match prefix {
-            None if use_default => Ok(self.resolve_prefix("").map(str::to_owned)),
+            None if use_default => Ok(find("")),
             None => Ok(None),
-            Some(p) => match self.resolve_prefix(p) {
-                Some(u) => Ok(Some(u.to_owned())),
-                None => Err(self.error(XmlErrorKind::UndeclaredPrefix(p.to_owned()), offset)),
-            },
+            Some("xml") => Ok(Some(Arc::from(XML_NS))),
+            Some(p) => find(p)
+                .map(Some)
+                .ok_or_else(|| self.error(XmlErrorKind::UndeclaredPrefix(p.to_owned()), offset)),
         }
     }
 }
@@ -838,7 +850,11 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match r.next_event()? {
-                Event::Start(t) => out.push(format!("<{}|{}", t.ns.unwrap_or_default(), t.local)),
+                Event::Start(t) => out.push(format!(
+                    "<{}|{}",
+                    t.ns.as_deref().unwrap_or_default(),
+                    t.local
+                )),
                 Event::Text(t, _) => out.push(format!("'{t}'")),
                 Event::End(_) => out.push(">".into()),
                 Event::Eof => return Ok(out),

@@ -81,12 +81,12 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Node, XmlError> {
                     last_ns = Arc::new(ns_now);
                 }
                 stack.push(Node {
-                    ns: tag.ns,
+                    ns: tag.ns.map(|n| n.to_string()),
                     local: tag.local,
                     attrs: tag
                         .attributes
                         .into_iter()
-                        .map(|a| (a.ns, a.local, a.value))
+                        .map(|a| (a.ns.map(|n| n.to_string()), a.local, a.value))
                         .collect(),
                     children: Vec::new(),
                     has_text: false,

@@ -155,7 +155,7 @@ impl Tables {
             }
         } else {
             QName {
-                ns: tag.ns.clone(),
+                ns: tag.ns.as_deref().map(str::to_owned),
                 local: tag.local.clone(),
             }
         };
@@ -540,7 +540,7 @@ fn attribute_values(
     let mut out = Vec::with_capacity(tag.attributes.len());
     for a in &tag.attributes {
         let name = QName {
-            ns: a.ns.clone(),
+            ns: a.ns.as_deref().map(str::to_owned),
             local: a.local.clone(),
         };
         let decl = ct

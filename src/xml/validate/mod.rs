@@ -251,9 +251,9 @@ impl<'s> Validator<'s> {
             Some(p) => format!("{p}:{}", tag.local),
             None => tag.local.clone(),
         };
-        let qn = QName {
-            ns: tag.ns.clone(),
-            local: tag.local.clone(),
+        let name_ref = NameRef {
+            ns: tag.ns.as_deref(),
+            local: &tag.local,
         };
         let pos = tag.position;
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
@@ -263,7 +263,7 @@ impl<'s> Validator<'s> {
         let mut mode = Mode::Strict;
         let mut lax = false;
         match self.stack.last_mut() {
-            None => match self.schema.global_elements.get(&qn) {
+            None => match self.schema.global_elements.get(&name_ref.owned()) {
                 Some(&e) => decl = Some(e),
                 None => lax = true,
             },
@@ -283,21 +283,25 @@ impl<'s> Validator<'s> {
                             let schema = self.schema;
                             let state = parent.state.get_or_insert_with(|| content.model.start());
                             let matched = content.model.step(state, &|leaf| {
-                                leaf_matches(schema, &content.leaves[leaf], &qn)
+                                leaf_matches(schema, &content.leaves[leaf], name_ref)
                             });
                             match matched {
                                 Ok(leaf) => match &content.leaves[leaf] {
-                                    LeafTerm::Element(e) => decl = Some(self.actual_decl(*e, &qn)),
+                                    LeafTerm::Element(e) => {
+                                        decl = Some(self.actual_decl(*e, name_ref))
+                                    }
                                     LeafTerm::Wildcard(w) => match w.process {
                                         ProcessContents::Skip => mode = Mode::Skip,
                                         ProcessContents::Lax => {
-                                            match self.schema.global_elements.get(&qn) {
+                                            match self.schema.global_elements.get(&name_ref.owned())
+                                            {
                                                 Some(&e) => decl = Some(e),
                                                 None => lax = true,
                                             }
                                         }
                                         ProcessContents::Strict => {
-                                            match self.schema.global_elements.get(&qn) {
+                                            match self.schema.global_elements.get(&name_ref.owned())
+                                            {
                                                 Some(&e) => decl = Some(e),
                                                 None if has_xsi_type(&tag) => lax = true,
                                                 None => {
@@ -314,7 +318,7 @@ impl<'s> Validator<'s> {
                                     let expected = self.expected_names(
                                         &content,
                                         state_clone(&self.stack),
-                                        Some(&qn),
+                                        Some(name_ref),
                                     );
                                     mode = Mode::Skip;
                                     self.violation(
@@ -497,14 +501,14 @@ impl<'s> Validator<'s> {
 
     /// The declaration an element named `qn` gets when it matched the leaf for `e`: `e` itself or a
     /// member of its substitution group.
-    fn actual_decl(&self, e: ElemId, qn: &QName) -> ElemId {
-        if &self.schema.elements[e].name == qn {
+    fn actual_decl(&self, e: ElemId, qn: NameRef<'_>) -> ElemId {
+        if qn.is(&self.schema.elements[e].name) {
             return e;
         }
         self.schema.substitutes[e]
             .iter()
             .copied()
-            .find(|s| &self.schema.elements[*s].name == qn && self.schema.can_substitute(e, *s))
+            .find(|s| qn.is(&self.schema.elements[*s].name) && self.schema.can_substitute(e, *s))
             .unwrap_or(e)
     }
 
@@ -515,7 +519,7 @@ impl<'s> Validator<'s> {
         &self,
         content: &ElementContent,
         state: Option<MatchState>,
-        got: Option<&QName>,
+        got: Option<NameRef<'_>>,
     ) -> String {
         let state = state.unwrap_or_else(|| content.model.start());
         let mut names: Vec<String> = content
@@ -526,7 +530,7 @@ impl<'s> Validator<'s> {
                 LeafTerm::Element(e) => {
                     let n = &self.schema.elements[*e].name;
                     match got {
-                        Some(g) if g.local == n.local && g.ns != n.ns => {
+                        Some(g) if g.local == n.local && g.ns != n.ns.as_deref() => {
                             format!(
                                 "'{}' in namespace '{}'",
                                 n.local,
@@ -606,31 +610,35 @@ impl<'s> Validator<'s> {
             .iter()
             .filter(|a| a.ns.as_deref() != Some(XSI_NS))
         {
-            let an = QName {
-                ns: a.ns.clone(),
-                local: a.local.clone(),
+            let an = NameRef {
+                ns: a.ns.as_deref(),
+                local: &a.local,
             };
             let use_ = ct
                 .attributes
                 .iter()
-                .find(|u| schema.attributes[u.decl].name == an);
+                .find(|u| an.is(&schema.attributes[u.decl].name));
             let (decl, vc) = match use_ {
                 Some(u) => (Some(u.decl), u.value_constraint.clone()),
                 None => match &ct.attribute_wildcard {
-                    Some(w) if w.ns.allows(an.ns.as_deref()) => match w.process {
+                    Some(w) if w.ns.allows(an.ns) => match w.process {
                         ProcessContents::Skip => (None, None),
-                        ProcessContents::Lax => match schema.global_attributes.get(&an) {
+                        ProcessContents::Lax => match schema.global_attributes.get(&an.owned()) {
                             Some(&d) => (Some(d), schema.attributes[d].value_constraint.clone()),
                             None => (None, None),
                         },
-                        ProcessContents::Strict => match schema.global_attributes.get(&an) {
-                            Some(&d) => (Some(d), schema.attributes[d].value_constraint.clone()),
-                            None => {
-                                self.violation(pos, "cvc-complex-type.3.2.2", format!(
+                        ProcessContents::Strict => {
+                            match schema.global_attributes.get(&an.owned()) {
+                                Some(&d) => {
+                                    (Some(d), schema.attributes[d].value_constraint.clone())
+                                }
+                                None => {
+                                    self.violation(pos, "cvc-complex-type.3.2.2", format!(
                                     "attribute '{}' has no global declaration (strict wildcard)", a.local), None);
-                                continue;
+                                    continue;
+                                }
                             }
-                        },
+                        }
                     },
                     _ => {
                         self.violation(
@@ -692,7 +700,7 @@ impl<'s> Validator<'s> {
             if tag
                 .attributes
                 .iter()
-                .any(|a| a.ns == n.ns && a.local == n.local)
+                .any(|a| a.ns.as_deref() == n.ns.as_deref() && a.local == n.local)
             {
                 continue;
             }
@@ -949,16 +957,34 @@ fn has_xsi_type(tag: &StartTag) -> bool {
         .any(|a| a.ns.as_deref() == Some(XSI_NS) && a.local == "type")
 }
 
+/// An element or attribute name as read, borrowed from the tag: matching against declarations needs
+/// no copy; a [`QName`] is built only to look up a global declaration.
+#[derive(Clone, Copy)]
+struct NameRef<'a> {
+    ns: Option<&'a str>,
+    local: &'a str,
+}
+
+impl NameRef<'_> {
+    fn is(self, name: &QName) -> bool {
+        self.local == name.local && self.ns == name.ns.as_deref()
+    }
+
+    fn owned(self) -> QName {
+        QName::new(self.ns, self.local)
+    }
+}
+
 /// Whether an element named `qn` matches a content-model leaf: the declaration's own name, a member
 /// of its substitution group that is not blocked, or a namespace the wildcard allows.
-fn leaf_matches(schema: &Schema, leaf: &LeafTerm, qn: &QName) -> bool {
+fn leaf_matches(schema: &Schema, leaf: &LeafTerm, qn: NameRef<'_>) -> bool {
     match leaf {
-        LeafTerm::Wildcard(w) => w.ns.allows(qn.ns.as_deref()),
+        LeafTerm::Wildcard(w) => w.ns.allows(qn.ns),
         LeafTerm::Element(e) => {
-            &schema.elements[*e].name == qn
+            qn.is(&schema.elements[*e].name)
                 || schema.substitutes[*e]
                     .iter()
-                    .any(|s| &schema.elements[*s].name == qn && schema.can_substitute(*e, *s))
+                    .any(|s| qn.is(&schema.elements[*s].name) && schema.can_substitute(*e, *s))
         }
     }
 }
