@@ -298,3 +298,74 @@ fn one_compiled_schema_serves_many_threads() {
         .collect();
     assert!(handles.into_iter().all(|h| h.join().unwrap()));
 }
+
+/// A schema whose base-type chain is `n` long.
+fn type_chain(n: usize) -> String {
+    let mut types = String::from(
+        r#"<xs:complexType name="t0"><xs:sequence><xs:element name="a"/></xs:sequence></xs:complexType>"#,
+    );
+    for i in 1..n {
+        types.push_str(&format!(
+            r#"<xs:complexType name="t{i}"><xs:complexContent><xs:extension base="t{}"><xs:sequence><xs:element name="e{i}" minOccurs="0"/></xs:sequence></xs:extension></xs:complexContent></xs:complexType>"#,
+            i - 1
+        ));
+    }
+    format!(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="r" type="t{}"/>{types}</xs:schema>"#,
+        n - 1
+    )
+}
+
+#[test]
+fn deep_schemas_are_refused_cleanly_not_by_stack_overflow() {
+    // Runs on a test thread (2 MiB stack): the bound must hold well within it.
+    let base = std::env::temp_dir();
+    assert!(Schema::from_str(&type_chain(200), &base).is_ok());
+    let err = Schema::from_str(&type_chain(5000), &base).unwrap_err();
+    assert!(err.0.iter().any(|e| e.rule == "schema-limit"), "{err}");
+    let mut groups = String::from(
+        r#"<xs:group name="g0"><xs:sequence><xs:element name="a"/></xs:sequence></xs:group>"#,
+    );
+    for i in 1..5000 {
+        groups.push_str(&format!(
+            r#"<xs:group name="g{i}"><xs:sequence><xs:group ref="g{}"/></xs:sequence></xs:group>"#,
+            i - 1
+        ));
+    }
+    let schema = format!(
+        r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="r"><xs:complexType><xs:group ref="g4999"/></xs:complexType></xs:element>{groups}</xs:schema>"#
+    );
+    let err = Schema::from_str(&schema, &base).unwrap_err();
+    assert!(err.0.iter().any(|e| e.rule == "schema-limit"), "{err}");
+}
+
+#[test]
+fn streamed_memory_does_not_grow_with_one_huge_comment_or_text() {
+    use reggate::xml::validate::validate_reader;
+    let limits = Limits {
+        max_text_bytes: 1 << 16,
+        max_tag_bytes: 1 << 16,
+        ..Limits::default()
+    };
+    let opts = Options {
+        limits,
+        ..Options::default()
+    };
+    for doc in [
+        format!("<a><!--{}--></a>", "x".repeat(1 << 20)),
+        format!("<a>{}</a>", "x".repeat(1 << 20)),
+        format!("<a><?pi {}?></a>", "x".repeat(1 << 20)),
+    ] {
+        let r = validate_reader(
+            &schema(),
+            std::io::BufReader::with_capacity(4096, doc.as_bytes()),
+            &opts,
+        );
+        let v = r
+            .violations
+            .iter()
+            .find(|v| v.rule == "xml-well-formed")
+            .expect("refused");
+        assert!(v.message.contains("limit exceeded"), "{}", v.message);
+    }
+}

@@ -1,8 +1,9 @@
 //! Masking of personal data in anything that leaves the validator: violations, logs, reports.
 //!
-//! A value is personal when the element or attribute that carries it, or its type, is named like one of
-//! reggate's personal fields (SNILS, INN, passport, names, birth data, contacts, addresses). Names are
-//! checked case-insensitively by substring so `ApplicantSnils`, `snils:Snils` and `SnilsType` all count.
+//! A value is personal when the element or attribute that carries it, its type, or an element around
+//! it is named like one of reggate's personal fields or containers (SNILS, INN, passport, names, birth
+//! data, contacts, addresses, persons, parents, children). Names are checked case-insensitively by
+//! substring so `ApplicantSnils`, `snils:Snils` and `SnilsType` all count. When in doubt, mask.
 //! Masking keeps just enough to find the place in a document: SNILS keeps its check number
 //! (`***-***-*** 12`, as DESIGN.md prescribes), names become initials, anything else keeps its length.
 
@@ -28,6 +29,16 @@ const PERSONAL_MARKERS: &[&str] = &[
     "certificate",
     "personname",
     "namepart",
+    // Containers: everything inside a person, a parent, an identity document or an address is
+    // personal, whatever its own name (`Series`, `Apartment`, `Gender`, `IssueDate`).
+    "person",
+    "parent",
+    "child",
+    "applicant",
+    "recipient",
+    "identity",
+    "gender",
+    "contact",
 ];
 
 /// Whether a value under this element/attribute name or of this type name is personal data.

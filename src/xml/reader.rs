@@ -126,6 +126,9 @@ pub enum XmlErrorKind {
     /// A reference to an entity other than `lt`, `gt`, `amp`, `apos`, `quot` (XML 1.0 §4.1, WFC: Entity
     /// Declared; with DTDs refused none can be declared).
     UndeclaredEntity(String),
+    /// A reference that is not a name or a character number (XML 1.0 §4.1); not echoed, as it may be
+    /// a piece of data.
+    MalformedReference,
     /// Bytes that are not UTF-8.
     InvalidUtf8,
     /// A character XML 1.0 §2.2 does not allow.
@@ -151,11 +154,19 @@ pub struct XmlError {
 
 impl fmt::Display for XmlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.position)?;
-        match &self.kind {
+        write!(f, "{}: {}", self.position, self.kind)
+    }
+}
+
+impl fmt::Display for XmlErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             XmlErrorKind::Syntax(m) => write!(f, "not well-formed XML: {m}"),
             XmlErrorKind::Dtd => write!(f, "a DTD is not accepted (entities are never expanded)"),
             XmlErrorKind::UndeclaredEntity(n) => write!(f, "reference to undeclared entity '{n}'"),
+            XmlErrorKind::MalformedReference => {
+                write!(f, "malformed character or entity reference")
+            }
             XmlErrorKind::InvalidUtf8 => write!(f, "invalid UTF-8"),
             XmlErrorKind::InvalidChar(c) => write!(f, "character U+{c:04X} is not allowed in XML"),
             XmlErrorKind::UndeclaredPrefix(p) => {
@@ -184,7 +195,55 @@ pub trait Source: Sized {
 pub struct SliceSource<'a>(quick_xml::Reader<&'a [u8]>);
 
 /// Events from a buffered stream, one at a time.
-pub struct StreamSource<R: BufRead>(quick_xml::Reader<R>);
+pub struct StreamSource<R: BufRead>(quick_xml::Reader<Capped<R>>);
+
+/// A stream that refuses to hand out more than `cap` bytes for one event: quick-xml buffers an event
+/// whole before we see it, so without this a single huge comment or text run would be held in memory
+/// entire, and memory would grow with the document instead of its depth.
+pub struct Capped<R> {
+    inner: R,
+    since_event: usize,
+    cap: usize,
+}
+
+/// The error a [`Capped`] stream raises; recognized and reported as a limit.
+#[derive(Debug)]
+struct EventTooLarge;
+
+impl fmt::Display for EventTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("one piece of markup or text is too large")
+    }
+}
+
+impl std::error::Error for EventTooLarge {}
+
+impl<R: BufRead> std::io::Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Capped<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.since_event > self.cap {
+            return Err(std::io::Error::other(EventTooLarge));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.since_event = self.since_event.saturating_add(n);
+        self.inner.consume(n);
+    }
+}
 
 impl Source for SliceSource<'_> {
     fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError> {
@@ -203,6 +262,11 @@ impl<R: BufRead> Source for StreamSource<R> {
     fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError> {
         let mut buf = std::mem::take(&mut reader.buf);
         buf.clear();
+        // Keep a buffer that one large event grew from pinning that memory for the rest of the run.
+        if buf.capacity() > 1 << 20 {
+            buf.shrink_to(64 << 10);
+        }
+        reader.inner.0.get_mut().since_event = 0;
         let result = match reader.inner.0.read_event_into(&mut buf) {
             Ok(ev) => reader.handle(ev, start),
             Err(e) => Err(reader.read_error(e, reader.inner.0.error_position())),
@@ -266,7 +330,11 @@ impl<R: BufRead> XmlReader<StreamSource<R>> {
     /// have been skipped; [`XmlReader::from_bytes`] does it for slices.
     pub fn new(source: R, limits: Limits) -> Self {
         XmlReader::with_source(
-            StreamSource(configure(quick_xml::Reader::from_reader(source))),
+            StreamSource(configure(quick_xml::Reader::from_reader(Capped {
+                inner: source,
+                since_event: 0,
+                cap: limits.max_tag_bytes.max(limits.max_text_bytes),
+            }))),
             limits,
         )
     }
@@ -294,8 +362,8 @@ impl<S: Source> XmlReader<S> {
     }
 
     /// Resolve a prefix ("" for the default namespace) in the scope of the element last started or
-    /// ended. `None` if it is not bound; the empty default namespace also gives `None`... as `Some("")`
-    /// would be meaningless, callers treat an unbound default as "no namespace".
+    /// ended. `None` when it is not bound, and for a default namespace undeclared with `xmlns=""`
+    /// (callers read that as "no namespace").
     pub fn resolve_prefix(&self, prefix: &str) -> Option<&str> {
         if prefix == "xml" {
             return Some(XML_NS);
@@ -390,6 +458,10 @@ impl<S: Source> XmlReader<S> {
     fn read_error(&self, e: quick_xml::Error, at: u64) -> XmlError {
         let kind = match e {
             quick_xml::Error::Encoding(_) => XmlErrorKind::InvalidUtf8,
+            quick_xml::Error::Io(io) if io.get_ref().is_some_and(|x| x.is::<EventTooLarge>()) => {
+                let cap = self.limits.max_tag_bytes.max(self.limits.max_text_bytes);
+                XmlErrorKind::Limit("bytes in one piece of markup or text", cap as u64)
+            }
             e => XmlErrorKind::Syntax(e.to_string()),
         };
         self.error(kind, at)
@@ -420,9 +492,8 @@ impl<S: Source> XmlReader<S> {
             QEvent::GeneralRef(r) => {
                 let name: &str = &r;
                 let pos = self.position_at(start);
-                let ch = resolve_reference(name).ok_or_else(|| {
-                    self.error(XmlErrorKind::UndeclaredEntity(name.to_owned()), start)
-                })?;
+                let ch =
+                    resolve_reference(name).ok_or_else(|| self.error(undeclared(name), start))?;
                 let ch = ch.map_err(|c| self.error(XmlErrorKind::InvalidChar(c), start))?;
                 let mut tmp = [0u8; 4];
                 let s: &str = ch.encode_utf8(&mut tmp);
@@ -592,14 +663,8 @@ impl<S: Source> XmlReader<S> {
 
         // First pass: namespace declarations, which scope over this tag's own names.
         let mut raw_attrs: Vec<(&str, String)> = Vec::new();
-        for attr in s.attributes().with_checks(true) {
-            let attr = attr.map_err(|e| match e {
-                quick_xml::events::attributes::AttrError::Duplicated(_, _) => self.error(
-                    XmlErrorKind::DuplicateAttribute(s.name().as_ref().to_owned()),
-                    offset,
-                ),
-                e => self.error(XmlErrorKind::Syntax(e.to_string()), offset),
-            })?;
+        for attr in s.attributes().with_checks(false) {
+            let attr = attr.map_err(|e| self.error(XmlErrorKind::Syntax(e.to_string()), offset))?;
             if raw_attrs.len() >= self.limits.max_attributes {
                 return Err(self.error(
                     XmlErrorKind::Limit(
@@ -619,6 +684,17 @@ impl<S: Source> XmlReader<S> {
                 return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
             }
             raw_attrs.push((key, value));
+        }
+        // XML 1.0 WFC Unique Att Spec, by name as written (expanded names are checked below).
+        if raw_attrs.len() > 1 {
+            let mut seen = std::collections::HashSet::with_capacity(raw_attrs.len());
+            for (key, _) in &raw_attrs {
+                if !seen.insert(*key) {
+                    return Err(
+                        self.error(XmlErrorKind::DuplicateAttribute((*key).to_owned()), offset)
+                    );
+                }
+            }
         }
         for (key, value) in &raw_attrs {
             let key = *key;
@@ -804,6 +880,16 @@ fn resolve_reference(name: &str) -> Option<Result<char, u32>> {
     Some(Ok(c))
 }
 
+/// The error for a reference that resolves to nothing: named when it is a name, else not echoed.
+fn undeclared(name: &str) -> XmlErrorKind {
+    let mut c = name.chars();
+    if matches!(c.next(), Some(f) if is_name_start(f)) && c.all(is_name_char) {
+        XmlErrorKind::UndeclaredEntity(name.to_owned())
+    } else {
+        XmlErrorKind::MalformedReference
+    }
+}
+
 /// Attribute-value normalization (XML 1.0 §3.3.3) and reference resolution.
 fn decode_attribute_value(raw: &str) -> Result<String, XmlErrorKind> {
     let mut out = String::with_capacity(raw.len());
@@ -821,7 +907,7 @@ fn decode_attribute_value(raw: &str) -> Result<String, XmlErrorKind> {
                 match resolve_reference(name) {
                     Some(Ok(ch)) => out.push(ch),
                     Some(Err(code)) => return Err(XmlErrorKind::InvalidChar(code)),
-                    None => return Err(XmlErrorKind::UndeclaredEntity(name.to_owned())),
+                    None => return Err(undeclared(name)),
                 }
                 rest = &after[end + 1..];
             }

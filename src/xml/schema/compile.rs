@@ -20,6 +20,10 @@ use crate::xml::schema::doc::{self, Node, XS_NS, XSI_NS};
 use crate::xml::schema::model::*;
 use crate::xml::schema::{SchemaError, SchemaErrors, s4s, xpath};
 
+/// Deepest chain of base types, nested model groups or group references compiled. Real schemas stay
+/// under 20; the bound keeps a hostile or broken schema from exhausting the stack.
+const MAX_NESTING: usize = 256;
+
 /// Component kinds: each has its own symbol space (XSD 1.0 §3.15.3 / §2.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Kind {
@@ -134,6 +138,9 @@ struct Compiler {
     /// Groups and attribute groups redefined without a self-reference: (kind, name, original's hidden
     /// name, document, position); each must restrict its original.
     restricting_redefines: Vec<(Kind, QName, QName, usize, Position)>,
+    /// How deep the compiler is in base chains and nested or referenced groups (see [`Compiler::enter`]).
+    depth: usize,
+    nesting_reported: bool,
     /// Types being compiled, innermost last (a redefinition's self-reference is resolved against it).
     type_stack: Vec<TypeId>,
     elem_queue: Vec<ElemId>,
@@ -349,6 +356,8 @@ impl Compiler {
             keyref_refers: Vec::new(),
             queue: Vec::new(),
             type_stack: Vec::new(),
+            depth: 0,
+            nesting_reported: false,
             restricting_redefines: Vec::new(),
             elem_queue: Vec::new(),
             type_doc: vec![usize::MAX; n],
@@ -966,6 +975,26 @@ impl Compiler {
         }
     }
 
+    /// Step one level into a chain of base types, nested groups or group references. Past
+    /// [`MAX_NESTING`] levels the schema is refused rather than risking the stack; the caller always
+    /// steps back out (`self.depth -= 1`), whether this allowed it or not.
+    fn enter(&mut self, doc: usize, pos: Position) -> bool {
+        self.depth += 1;
+        // Once the limit was hit the schema is refused: stop compiling instead of retrying every chain.
+        if self.nesting_reported {
+            return false;
+        }
+        if self.depth > MAX_NESTING {
+            if !self.nesting_reported {
+                self.nesting_reported = true;
+                self.err(doc, pos, "schema-limit", format!(
+                    "derivations, nested groups or group references go deeper than {MAX_NESTING} levels"));
+            }
+            return false;
+        }
+        true
+    }
+
     fn new_type(&mut self, src: Option<(Src, Option<QName>)>, doc: usize) -> TypeId {
         let id = self.schema.types.len();
         // Placeholder until compiled; never read before then except after errors.
@@ -1057,6 +1086,21 @@ impl Compiler {
     }
 
     fn ensure_type(&mut self, id: TypeId) {
+        if self.type_state[id] != State::Pending {
+            return self.ensure_type_inner(id);
+        }
+        let doc = self.type_doc[id];
+        let pos = self.type_src[id]
+            .as_ref()
+            .map(|s| s.0.node.pos)
+            .unwrap_or_default();
+        if self.enter(doc, pos) {
+            self.ensure_type_inner(id);
+        }
+        self.depth -= 1;
+    }
+
+    fn ensure_type_inner(&mut self, id: TypeId) {
         match self.type_state[id] {
             State::Done => return,
             State::InProgress => {
@@ -1964,6 +2008,16 @@ impl Compiler {
     /// it is the whole content model (where `all` may appear). `None` when it is absent (maxOccurs=0)
     /// or broken (error recorded).
     fn particle(&mut self, doc: usize, node: &Node, top: bool) -> Option<ParticleDef> {
+        let p = if self.enter(doc, node.pos) {
+            self.particle_inner(doc, node, top)
+        } else {
+            None
+        };
+        self.depth -= 1;
+        p
+    }
+
+    fn particle_inner(&mut self, doc: usize, node: &Node, top: bool) -> Option<ParticleDef> {
         let (min, max) = occurs(node);
         if let Some(m) = max
             && min > m
@@ -2496,6 +2550,13 @@ impl Compiler {
     /// Collect attribute uses and the wildcard from `attribute`, `attributeGroup` and `anyAttribute`
     /// children of `node`.
     fn attribute_children(&mut self, doc: usize, node: &Node, acc: &mut AttrAcc) {
+        if self.enter(doc, node.pos) {
+            self.attribute_children_inner(doc, node, acc);
+        }
+        self.depth -= 1;
+    }
+
+    fn attribute_children_inner(&mut self, doc: usize, node: &Node, acc: &mut AttrAcc) {
         let mut local_wild: Option<Wildcard> = None;
         let mut group_wilds: Vec<Wildcard> = Vec::new();
         for c in node.xs_children() {

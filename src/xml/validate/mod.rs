@@ -170,7 +170,7 @@ impl<'s> Validator<'s> {
                         line: e.position.line,
                         column: e.position.column,
                         rule: "xml-well-formed",
-                        message: e.to_string(),
+                        message: e.kind.to_string(),
                         value: None,
                     });
                     self.report.truncated = true;
@@ -241,9 +241,13 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// The value as it may appear in a report: masked when it, its type or any element around it is
+    /// named like personal data (a `Series` under `Passport`, an `Apartment` under `Address`).
     fn masked(&self, names: &[&str], value: &str) -> Option<String> {
         let shown: String = value.chars().take(200).collect();
-        Some(mask::mask_if_personal(names, &shown))
+        let mut all: Vec<&str> = names.to_vec();
+        all.extend(self.stack.iter().map(|f| f.local.as_str()));
+        Some(mask::mask_if_personal(&all, &shown))
     }
 
     fn start<S: Source>(&mut self, tag: StartTag, reader: &XmlReader<S>) {
@@ -321,7 +325,9 @@ impl<'s> Validator<'s> {
                                         Some(name_ref),
                                     );
                                     mode = Mode::Skip;
-                                    self.violation(
+                                    let path = format!("{}/{}", self.path(), name());
+                                    self.violation_at(
+                                        path,
                                         pos,
                                         "cvc-complex-type.2.4",
                                         format!(
@@ -336,12 +342,14 @@ impl<'s> Validator<'s> {
                         }
                         Some(ContentType::Simple(_)) | None => {
                             mode = Mode::Skip;
-                            self.violation(pos, "cvc-complex-type.2.2", format!(
+                            let path = format!("{}/{}", self.path(), name());
+                            self.violation_at(path, pos, "cvc-complex-type.2.2", format!(
                                 "element '{}' is not allowed: the parent's type has simple content", name()), None);
                         }
                         Some(ContentType::Empty) => {
                             mode = Mode::Skip;
-                            self.violation(pos, "cvc-complex-type.2.1", format!(
+                            let path = format!("{}/{}", self.path(), name());
+                            self.violation_at(path, pos, "cvc-complex-type.2.1", format!(
                                 "element '{}' is not allowed: the parent's type has empty content", name()), None);
                         }
                     }
@@ -724,7 +732,13 @@ impl<'s> Validator<'s> {
                 if let Value::String(s) = v
                     && !self.ids.insert(s.clone())
                 {
-                    self.violation(pos, "cvc-id.2", format!("ID '{s}' is used twice"), None);
+                    let shown = self.masked(&["id"], s);
+                    self.violation(
+                        pos,
+                        "cvc-id.2",
+                        "this ID is already used in the document".into(),
+                        shown,
+                    );
                 }
             }
             IdKind::IdRef => {
@@ -779,7 +793,26 @@ impl<'s> Validator<'s> {
             Some(TypeDef::Simple(_)) => return keep(f, t),
             Some(TypeDef::Complex(ct)) => match &ct.content {
                 ContentType::Simple(_) => return keep(f, t),
-                ContentType::Elements(e) if e.mixed => return keep(f, t),
+                ContentType::Elements(e) if e.mixed => {
+                    // Mixed text matters only against a fixed value; otherwise it is not kept, so a
+                    // long mixed element costs no memory. Kept text is bounded like any text.
+                    let fixed = f
+                        .elem
+                        .and_then(|d| self.schema.elements[d].value_constraint.as_ref())
+                        .is_some_and(|v| v.kind == ValueConstraintKind::Fixed);
+                    if !fixed || f.text_error {
+                        return Some(t);
+                    }
+                    if f.text.len() + t.len() > self.options.limits.max_text_bytes {
+                        f.text_error = true;
+                        f.text.clear();
+                        let limit = self.options.limits.max_text_bytes;
+                        self.violation(pos, "cvc-elt.5.2.2.2.1", format!(
+                            "the mixed content is longer than the text limit ({limit} bytes), so it cannot equal the fixed value"), None);
+                        return Some(t);
+                    }
+                    return keep(f, t);
+                }
                 ContentType::Elements(_) | ContentType::Empty => {
                     if !ws && !f.text_error {
                         f.text_error = true;
@@ -935,12 +968,13 @@ impl<'s> Validator<'s> {
         let refs = std::mem::take(&mut self.idrefs);
         for (r, path, pos) in refs {
             if !self.ids.contains(&r) {
+                let shown = mask::mask_if_personal(&path.split(['/', ':']).collect::<Vec<_>>(), &r);
                 self.violation_at(
                     path,
                     pos,
                     "cvc-id.1",
-                    format!("IDREF '{r}' does not match any ID in the document"),
-                    None,
+                    "the IDREF does not match any ID in the document".into(),
+                    Some(shown),
                 );
             }
         }
