@@ -5,7 +5,7 @@
 //! once and prints documents/s and MB/s per file to stderr, like `xmllint --repeat --timing`.
 
 use std::io::{BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::xml::schema::Schema;
@@ -77,44 +77,22 @@ pub fn run(args: &Args) -> u8 {
     let mut json_reports = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut unreadable = false;
     for file in &args.files {
-        let report = if args.repeat > 1 {
-            match std::fs::read(file) {
-                Ok(bytes) => {
-                    let started = Instant::now();
-                    let mut last = Report::default();
-                    for _ in 0..args.repeat {
-                        last = validate::validate_bytes(&schema, &bytes, &options);
-                    }
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    let docs = args.repeat as f64 / secs;
-                    let mbs = docs * bytes.len() as f64 / 1e6;
-                    eprintln!(
-                        "{}: {} runs in {:.3} s: {:.0} documents/s, {:.1} MB/s",
-                        file.display(),
-                        args.repeat,
-                        secs,
-                        docs,
-                        mbs
+        let report = match validate_file(&schema, file, args.repeat, &options) {
+            Ok(r) => r,
+            Err(e) => {
+                // Reported and counted, but the other files are still validated and reported.
+                unreadable = true;
+                let message = format!("cannot read: {e}");
+                if args.json {
+                    json_reports.push(
+                        serde_json::json!({ "file": file.display().to_string(), "error": message }),
                     );
-                    last
+                } else {
+                    eprintln!("{}: {message}", file.display());
                 }
-                Err(e) => {
-                    eprintln!("{}: cannot read: {e}", file.display());
-                    return 2;
-                }
-            }
-        } else {
-            match std::fs::File::open(file) {
-                Ok(f) => validate::validate_reader(
-                    &schema,
-                    BufReader::with_capacity(64 << 10, f),
-                    &options,
-                ),
-                Err(e) => {
-                    eprintln!("{}: cannot read: {e}", file.display());
-                    return 2;
-                }
+                continue;
             }
         };
         any_invalid |= !report.is_valid();
@@ -142,5 +120,37 @@ pub fn run(args: &Args) -> u8 {
     if args.json {
         let _ = writeln!(out, "{}", serde_json::Value::Array(json_reports));
     }
-    u8::from(any_invalid)
+    if unreadable { 2 } else { u8::from(any_invalid) }
+}
+
+/// Validate one file: streamed from disk, or (with `repeat` > 1) read once and validated `repeat`
+/// times in memory with the throughput printed to stderr.
+fn validate_file(
+    schema: &Schema,
+    file: &Path,
+    repeat: u32,
+    options: &Options,
+) -> std::io::Result<Report> {
+    if repeat <= 1 {
+        let f = std::fs::File::open(file)?;
+        return Ok(validate::validate_reader(
+            schema,
+            BufReader::with_capacity(64 << 10, f),
+            options,
+        ));
+    }
+    let bytes = std::fs::read(file)?;
+    let started = Instant::now();
+    let mut last = Report::default();
+    for _ in 0..repeat {
+        last = validate::validate_bytes(schema, &bytes, options);
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let docs = f64::from(repeat) / secs;
+    let mbs = docs * bytes.len() as f64 / 1e6;
+    eprintln!(
+        "{}: {repeat} runs in {secs:.3} s: {docs:.0} documents/s, {mbs:.1} MB/s",
+        file.display()
+    );
+    Ok(last)
 }
