@@ -307,6 +307,11 @@ fn an_unreadable_file_does_not_hide_the_others_reports() {
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let reports = reports.as_array().expect("an array of reports");
     assert_eq!(reports.len(), 2);
-    assert!(reports[0]["error"].as_str().unwrap().contains("cannot read"));
+    assert!(
+        reports[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read")
+    );
     assert_eq!(reports[1]["valid"], serde_json::Value::Bool(true));
 }
