@@ -533,15 +533,16 @@ impl<S: Source> XmlReader<S> {
                 let raw: &[u8] = s.as_bytes();
                 let tag = self.start_tag(&s, start)?;
                 self.count_lines(raw, raw_offset);
-                return Ok(Some(self.emit_or_hold(Event::Start(tag), false)));
+                return Ok(Some(self.emit_or_hold(Event::Start(tag))));
             }
             QEvent::Empty(s) => {
                 let raw: &[u8] = s.as_bytes();
                 let tag = self.start_tag(&s, start)?;
                 self.count_lines(raw, raw_offset);
                 let pos = tag.position;
-                self.end_pending_after_start(pos);
-                return Ok(Some(self.emit_or_hold(Event::Start(tag), true)));
+                // Owed once the Start has gone out (see `after_held`).
+                self.end_owed = Some(pos);
+                return Ok(Some(self.emit_or_hold(Event::Start(tag))));
             }
             QEvent::End(e) => {
                 let raw: &[u8] = e.as_bytes();
@@ -550,7 +551,7 @@ impl<S: Source> XmlReader<S> {
                 if self.scopes.len() == 1 {
                     self.root_closed = true;
                 }
-                return Ok(Some(self.emit_or_hold(Event::End(pos), false)));
+                return Ok(Some(self.emit_or_hold(Event::End(pos))));
             }
             QEvent::Eof => {
                 if !self.seen_root {
@@ -562,15 +563,10 @@ impl<S: Source> XmlReader<S> {
                         start,
                     ));
                 }
-                return Ok(Some(self.emit_or_hold(Event::Eof, false)));
+                return Ok(Some(self.emit_or_hold(Event::Eof)));
             }
         }
         Ok(None)
-    }
-
-    fn end_pending_after_start(&mut self, pos: Position) {
-        // Recorded now, handed out by `after_held`/`emit_or_hold` once the Start has gone out.
-        self.end_owed = Some(pos);
     }
 
     fn check_text_limit(&self, add: usize, offset: u64) -> Result<(), XmlError> {
@@ -617,7 +613,7 @@ impl<S: Source> XmlReader<S> {
     }
 
     /// Markup ends a run of text: hand out the text first and hold the markup.
-    fn emit_or_hold(&mut self, ev: Event, _empty: bool) -> Event {
+    fn emit_or_hold(&mut self, ev: Event) -> Event {
         if self.text.is_empty() {
             return self.after_held(ev);
         }

@@ -357,6 +357,13 @@ impl<'s> Validator<'s> {
             }
         }
 
+        // An undeclared root (without xsi:type to give it a type) is reported and skipped.
+        if mode == Mode::Strict && self.stack.is_empty() && decl.is_none() && !has_xsi_type(&tag) {
+            let path = format!("/{}", name());
+            let msg = format!("no declaration for the root element '{}'", tag.local);
+            self.violation_at(path, pos, "cvc-elt.1", msg, None);
+            mode = Mode::Skip;
+        }
         let frame = Frame {
             prefix: tag.prefix.clone(),
             local: tag.local.clone(),
@@ -382,22 +389,6 @@ impl<'s> Validator<'s> {
         let mut type_ = decl
             .map(|e| self.schema.elements[e].type_)
             .unwrap_or(self.schema.any_type);
-        if self.stack.is_empty() && decl.is_none() && !has_xsi_type(&tag) {
-            self.stack.push(frame);
-            self.violation(
-                pos,
-                "cvc-elt.1",
-                format!("no declaration for the root element '{}'", tag.local),
-                None,
-            );
-            self.stack
-                .last_mut()
-                .into_iter()
-                .for_each(|f| f.mode = Mode::Skip);
-            self.idc
-                .start_element(self.schema, None, None, &tag, &resolve);
-            return;
-        }
         self.stack.push(frame);
         if let Some(e) = decl
             && self.schema.elements[e].abstract_
