@@ -237,6 +237,22 @@ proptest! {
         let _ = validate(&bytes);
     }
 
+    /// Documents assembled from XML-shaped pieces (tags, attributes, references, CDATA, comments,
+    /// namespace declarations, xsi attributes) get far past the first byte, and never panic.
+    #[test]
+    fn xml_shaped_input_never_panics(pieces in proptest::collection::vec(prop_oneof![
+        Just("<a>".to_owned()), Just("</a>".to_owned()), Just("<b x='1' y=\"&amp;\"/>".to_owned()),
+        Just("<p:c xmlns:p='urn:p'>".to_owned()), Just("</p:c>".to_owned()), Just("&#x41;".to_owned()),
+        Just("&bogus;".to_owned()), Just("<![CDATA[<x>]]>".to_owned()), Just("<!-- c -->".to_owned()),
+        Just("<?pi x?>".to_owned()), Just(" xsi:nil='true' ".to_owned()),
+        Just("<d xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xsi:type='q:t'>".to_owned()),
+        "[a-zА-я0-9 <>&;:='\"/]{0,8}",
+    ], 0..40)) {
+        let doc = pieces.concat();
+        let _ = validate(doc.as_bytes());
+        let _ = validate(format!("<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'><soap:Body>{doc}</soap:Body></soap:Envelope>").as_bytes());
+    }
+
     /// Fixtures with a byte cut out or changed never panic, and well-formed results stay bounded.
     #[test]
     fn mutated_fixtures_never_panic(idx in 0usize..64, at in any::<prop::sample::Index>(), b in any::<u8>(), cut in 0usize..40) {
