@@ -308,6 +308,7 @@ pub struct XmlReader<S: Source> {
     held: Option<Event>,
     text: String,
     text_pos: Position,
+    skip_blank_text: bool,
     line: u32,
     line_start: u64,
     seen_root: bool,
@@ -354,6 +355,7 @@ impl<S: Source> XmlReader<S> {
             held: None,
             text: String::new(),
             text_pos: Position::default(),
+            skip_blank_text: false,
             line: 1,
             line_start: 0,
             seen_root: false,
@@ -396,6 +398,13 @@ impl<S: Source> XmlReader<S> {
             spent.clear();
             self.text = spent;
         }
+    }
+
+    /// Whether runs of white space alone may be dropped instead of reported: a validator inside
+    /// element-only content has no use for the indentation between elements, and not copying it out is
+    /// a good share of the reading cost. Non-blank text is always reported.
+    pub fn skip_blank_text(&mut self, skip: bool) {
+        self.skip_blank_text = skip;
     }
 
     /// Current nesting depth (open elements).
@@ -590,19 +599,22 @@ impl<S: Source> XmlReader<S> {
     }
 
     fn push_raw_text(&mut self, s: &str, pos: Position, offset: u64) -> Result<(), XmlError> {
-        let suspicious = s
-            .bytes()
-            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0xEF);
-        if let Some(c) = s.chars().filter(|_| suspicious).find(|c| !is_xml_char(*c)) {
-            return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
+        if needs_char_check(s) {
+            if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
+                return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
+            }
         }
+        let blank = || s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
         if self.scopes.is_empty() && (self.root_closed || !self.seen_root) {
-            if !s.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
+            if !blank() {
                 return Err(self.error(
                     XmlErrorKind::Syntax("text outside the root element".into()),
                     offset,
                 ));
             }
+            return Ok(());
+        }
+        if self.skip_blank_text && self.text.is_empty() && blank() {
             return Ok(());
         }
         if self.text.is_empty() {

@@ -178,13 +178,19 @@ impl<'s> Validator<'s> {
                 }
             };
             match ev {
-                Event::Start(tag) => self.start(tag, &reader),
+                Event::Start(tag) => {
+                    self.start(tag, &reader);
+                    reader.skip_blank_text(self.blank_text_ignorable());
+                }
                 Event::Text(t, pos) => {
                     if let Some(spent) = self.text(t, pos) {
                         reader.recycle_text(spent);
                     }
                 }
-                Event::End(pos) => self.end(pos, &reader),
+                Event::End(pos) => {
+                    self.end(pos, &reader);
+                    reader.skip_blank_text(self.blank_text_ignorable());
+                }
                 Event::Eof => {
                     self.finish();
                     break;
@@ -192,6 +198,20 @@ impl<'s> Validator<'s> {
             }
         }
         self.report
+    }
+
+    /// Whether white space alone in the current element can matter: not in element-only or empty
+    /// content (it is ignorable there), nor in a skipped element.
+    fn blank_text_ignorable(&self) -> bool {
+        let Some(f) = self.stack.last() else {
+            return true;
+        };
+        f.mode == Mode::Skip
+            || match self.schema.complex(f.type_).map(|c| &c.content) {
+                Some(ContentType::Elements(e)) => !e.mixed,
+                Some(ContentType::Empty) => true,
+                _ => false,
+            }
     }
 
     fn path(&self) -> String {
