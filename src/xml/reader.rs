@@ -599,10 +599,10 @@ impl<S: Source> XmlReader<S> {
     }
 
     fn push_raw_text(&mut self, s: &str, pos: Position, offset: u64) -> Result<(), XmlError> {
-        if needs_char_check(s) {
-            if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
-                return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
-            }
+        if needs_char_check(s)
+            && let Some(c) = s.chars().find(|c| !is_xml_char(*c))
+        {
+            return Err(self.error(XmlErrorKind::InvalidChar(c as u32), offset));
         }
         let blank = || s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
         if self.scopes.is_empty() && (self.root_closed || !self.seen_root) {
