@@ -139,7 +139,9 @@ struct Validator<'s> {
     report: Report,
     ids: HashSet<String>,
     idrefs: Vec<(String, String, Position)>,
-    idc: identity::Tables,
+    /// Identity-constraint tables; `None` when the schema declares no constraint, so documents of such
+    /// schemas pay nothing for them.
+    idc: Option<identity::Tables>,
 }
 
 impl<'s> Validator<'s> {
@@ -151,7 +153,7 @@ impl<'s> Validator<'s> {
             report: Report::default(),
             ids: HashSet::new(),
             idrefs: Vec::new(),
-            idc: identity::Tables::default(),
+            idc: (!schema.identity_constraints.is_empty()).then(identity::Tables::default),
         }
     }
 
@@ -400,8 +402,9 @@ impl<'s> Validator<'s> {
         };
         if mode == Mode::Skip {
             self.stack.push(frame);
-            self.idc
-                .start_element(self.schema, None, None, &tag, &resolve);
+            if let Some(t) = self.idc.as_mut() {
+                t.start_element(self.schema, None, None, &tag, &resolve);
+            }
             return;
         }
 
@@ -503,8 +506,9 @@ impl<'s> Validator<'s> {
 
         // 3. Attributes.
         self.attributes(&tag, type_, &resolve);
-        self.idc
-            .start_element(self.schema, decl, Some(type_), &tag, &resolve);
+        if let Some(t) = self.idc.as_mut() {
+            t.start_element(self.schema, decl, Some(type_), &tag, &resolve);
+        }
     }
 
     /// Blocking for xsi:type and substitution: the declaration's block plus its type's (§3.3.4 cvc-elt.4.3).
@@ -852,7 +856,9 @@ impl<'s> Validator<'s> {
             return;
         };
         if f.mode == Mode::Skip {
-            self.idc.end_element(self.schema, None);
+            if let Some(t) = self.idc.as_mut() {
+                t.end_element(self.schema, None);
+            }
             self.stack.pop();
             return;
         }
@@ -947,7 +953,10 @@ impl<'s> Validator<'s> {
                 }
             }
         }
-        let errors = self.idc.end_element(schema, typed_value.as_ref());
+        let errors = match self.idc.as_mut() {
+            Some(t) => t.end_element(schema, typed_value.as_ref()),
+            None => Vec::new(),
+        };
         for (rule, msg) in errors {
             self.violation(pos, rule, msg, None);
         }
