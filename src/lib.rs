@@ -3,8 +3,11 @@
 //!
 //! # Layout
 //! - [`xml`]: the schema model and the streaming XSD validator every outgoing and incoming message passes.
-//! - [`cli`]: the subcommands of the `reggate` binary (`validate` for now), as library functions so tests
-//!   can call them.
+//! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
+//! - [`clock`]: the injectable clock every lifetime and expiry rule reads.
+//! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod cli;
+pub mod clock;
+pub mod tls;
 pub mod xml;

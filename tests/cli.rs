@@ -315,3 +315,47 @@ fn an_unreadable_file_does_not_hide_the_others_reports() {
     );
     assert_eq!(reports[1]["valid"], serde_json::Value::Bool(true));
 }
+
+#[test]
+fn certs_init_status_and_a_refused_rotation() {
+    let dir = temp_dir("certs");
+    let certs = dir.join("certs");
+    let certs_s = certs.to_str().unwrap();
+    let out = reggate(&["certs", "init", "--dir", certs_s, "--lifetime-days", "90"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        code(&reggate(&["certs", "init", "--dir", certs_s])),
+        2,
+        "never overwrites without --force"
+    );
+    let out = reggate(&["certs", "status", "--dir", certs_s, "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    assert!(
+        rows.iter()
+            .all(|r| r["key_matches"] == true && r["chain_ok"] == true)
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["name"] == "gateway-server" && r["days_left"].as_i64() == Some(90))
+    );
+    // A certificate with somebody else's key is refused, and the old files stay.
+    let before = std::fs::read(certs.join("gateway-server.pem")).unwrap();
+    let out = reggate(&[
+        "certs",
+        "rotate",
+        "--dir",
+        certs_s,
+        "gateway-server",
+        certs.join("gateway-server.pem").to_str().unwrap(),
+        certs.join("cabinet-client.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("key"), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(certs.join("gateway-server.pem")).unwrap(),
+        before
+    );
+}

@@ -1,5 +1,6 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
 
+pub mod certs;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -18,11 +19,14 @@ pub struct Cli {
 pub enum Command {
     /// Validate XML files against XSD schemas (default: the schemas/ directory).
     Validate(validate::Args),
+    /// The development PKI: create it, show expiry, rotate a certificate.
+    Certs(certs::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Certs(args) => certs::run(&args),
     }
 }
