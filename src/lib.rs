@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`xml`]: the schema model and the streaming XSD validator every outgoing and incoming message passes.
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
+//! - [`mock`]: mock registries and the synthetic population they answer from.
 //! - [`clock`]: the injectable clock every lifetime and expiry rule reads.
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod cli;
 pub mod clock;
+pub mod mock;
 pub mod tls;
 pub mod xml;

@@ -359,3 +359,39 @@ fn certs_init_status_and_a_refused_rotation() {
         before
     );
 }
+
+#[test]
+fn mock_exports_the_same_people_for_the_same_seed() {
+    let args = [
+        "mock",
+        "--export-people",
+        "3",
+        "--people",
+        "500",
+        "--seed",
+        "7",
+    ];
+    let a = reggate(&args);
+    assert_eq!(code(&a), 0, "{}", text(&a.stderr));
+    assert_eq!(a.stdout, reggate(&args).stdout, "same seed, same people");
+    let people: serde_json::Value = serde_json::from_slice(&a.stdout).expect("JSON");
+    assert!(!people["people"].as_array().expect("people").is_empty());
+    let other = reggate(&[
+        "mock",
+        "--export-people",
+        "3",
+        "--people",
+        "500",
+        "--seed",
+        "8",
+    ]);
+    assert_ne!(a.stdout, other.stdout);
+    let loaded = reggate(&[
+        "mock",
+        "--export-people",
+        "1",
+        "--data",
+        "fixtures/registry-data",
+    ]);
+    assert_eq!(code(&loaded), 0, "{}", text(&loaded.stderr));
+}

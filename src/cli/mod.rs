@@ -1,6 +1,9 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
+//! `validate` checks messages, `certs` manages the development PKI, `mock` serves the synthetic
+//! registry population.
 
 pub mod certs;
+pub mod mock;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +24,8 @@ pub enum Command {
     Validate(validate::Args),
     /// The development PKI: create it, show expiry, rotate a certificate.
     Certs(certs::Args),
+    /// The mock registries (for now: export sample people of the synthetic population).
+    Mock(mock::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -28,5 +33,6 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Certs(args) => certs::run(&args),
+        Command::Mock(args) => mock::run(&args),
     }
 }
