@@ -185,7 +185,7 @@ impl std::error::Error for XmlError {}
 /// input, nothing is copied); a stream is read through a buffer that holds one event at a time, which
 /// is what keeps memory bounded for documents of any size.
 pub trait Source: Sized {
-    /// Read the next raw event and hand it to [`XmlReader::handle`].
+    /// Read the next raw event and hand it to the reader's event handling.
     fn step(reader: &mut XmlReader<Self>, start: u64) -> Result<Option<Event>, XmlError>;
     /// Bytes consumed so far.
     fn position(&self) -> u64;

@@ -235,7 +235,7 @@ pub struct DocumentView {
     pub issuer: String,
 }
 
-/// Whether a status holds on [`REFERENCE_DATE`].
+/// Whether a status holds on [`REFERENCE_DATE`](super::REFERENCE_DATE).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusState {
@@ -413,7 +413,7 @@ impl fmt::Display for RegisterError {
 
 impl std::error::Error for RegisterError {}
 
-/// What [`Population::register_assignment`] did.
+/// What [`Population::register_assignment`](super::Population::register_assignment) did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RegisterOutcome {

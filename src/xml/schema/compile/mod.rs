@@ -9,8 +9,8 @@
 //! exists: substitution groups, content-model automata with the UPA check, Element Declarations
 //! Consistent, restriction rules, default/fixed values and identity-constraint references.
 //!
-//! Files: [`load`] (stage one), [`types`], [`particles`], [`elements`], [`attributes`] (stage two, one
-//! `impl Compiler` block each), [`checks`] (stage three), [`wildcards`] (namespace-set operations).
+//! Files: `load` (stage one); `types`, `particles`, `elements`, `attributes` (stage two, one
+//! `impl Compiler` block each); `checks` (stage three); `wildcards` (namespace-set operations).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
