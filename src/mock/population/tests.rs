@@ -1,7 +1,6 @@
 //! Tests of the synthetic population: determinism, check numbers, schema conformance of every value
 //! as it will be sent, conflicts and registration, save/load.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::ids::{inn_from_body, snils_check};
@@ -819,310 +818,12 @@ fn export_cases() -> [&'static str; 8] {
 // ------------------------------------------------------------------------------------------------
 // Rendering as XML and validating against the real schemas
 
-const NS: &str = r#"xmlns:cmn="urn://reggate/common/types/1.0.0" xmlns:snils="urn://reggate/registry/snils/1.0.0" xmlns:inn="urn://reggate/registry/inn/1.0.0" xmlns:chld="urn://reggate/registry/children/1.0.0" xmlns:lab="urn://reggate/registry/labour/1.0.0""#;
-const REQ_META: &str = "<cmn:MessageId>6d66ff25-9479-4344-9fe2-6498aee5dfcd</cmn:MessageId><cmn:Timestamp>2026-07-01T10:00:00+03:00</cmn:Timestamp>";
-const RESP_META: &str = "<cmn:MessageId>50ce7afc-6ad0-4862-8e74-b3bdb43368db</cmn:MessageId><cmn:ReplyTo>6d66ff25-9479-4344-9fe2-6498aee5dfcd</cmn:ReplyTo><cmn:Timestamp>2026-07-01T10:00:00+03:00</cmn:Timestamp>";
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn el(out: &mut String, name: &str, value: &str) {
-    let _ = write!(out, "<{name}>{}</{name}>", esc(value));
-}
-
-fn names(out: &mut String, last: &str, first: &str, middle: Option<&str>) {
-    el(out, "cmn:LastName", last);
-    el(out, "cmn:FirstName", first);
-    if let Some(m) = middle {
-        el(out, "cmn:MiddleName", m);
-    }
-}
-
-fn gender(g: Gender) -> &'static str {
-    match g {
-        Gender::Male => "Male",
-        Gender::Female => "Female",
-    }
-}
-
-fn person_identity(out: &mut String, v: &PersonView) {
-    names(out, &v.last_name, &v.first_name, v.middle_name.as_deref());
-    el(out, "cmn:BirthDate", &v.birth_date);
-    el(out, "cmn:Gender", gender(v.gender));
-}
-
-fn period(out: &mut String, p: &PeriodView) {
-    el(out, "cmn:From", &p.from);
-    if let Some(t) = &p.to {
-        el(out, "cmn:To", t);
-    }
-}
-
-fn document(out: &mut String, d: &DocumentView) {
-    el(out, "cmn:Kind", &d.kind);
-    el(out, "cmn:Number", &d.number);
-    el(out, "cmn:IssueDate", &d.issue_date);
-    el(out, "cmn:Issuer", &d.issuer);
-}
-
-fn snils_request(v: &PersonView) -> String {
-    let mut s =
-        format!("<snils:VerifySnilsRequest {NS}><snils:Metadata>{REQ_META}</snils:Metadata>");
-    el(&mut s, "snils:Snils", &v.snils);
-    s.push_str("<snils:Person>");
-    person_identity(&mut s, v);
-    s.push_str("</snils:Person></snils:VerifySnilsRequest>");
-    s
-}
-
-fn snils_response(v: &PersonView) -> String {
-    let mut s = format!(
-        "<snils:VerifySnilsResponse {NS}><snils:Metadata>{RESP_META}</snils:Metadata><snils:Result><cmn:Code>MATCH</cmn:Code><snils:SnilsStatus>ACTIVE</snils:SnilsStatus>"
-    );
-    el(&mut s, "snils:RegistrationDate", &v.snils_registration_date);
-    s.push_str("</snils:Result></snils:VerifySnilsResponse>");
-    s
-}
-
-fn inn_request(v: &PersonView) -> String {
-    let mut s =
-        format!("<inn:FindInnRequest {NS}><inn:Metadata>{REQ_META}</inn:Metadata><inn:Person>");
-    person_identity(&mut s, v);
-    s.push_str("</inn:Person><inn:Passport>");
-    if let Some(p) = &v.passport {
-        el(&mut s, "cmn:Series", &p.series);
-        el(&mut s, "cmn:Number", &p.number);
-        el(&mut s, "cmn:IssueDate", &p.issue_date);
-        el(&mut s, "cmn:Issuer", &p.issuer);
-        el(&mut s, "cmn:IssuerCode", &p.issuer_code);
-    }
-    s.push_str("</inn:Passport></inn:FindInnRequest>");
-    s
-}
-
-fn inn_response(v: &PersonView) -> String {
-    let mut s =
-        format!("<inn:FindInnResponse {NS}><inn:Metadata>{RESP_META}</inn:Metadata><inn:Found>");
-    el(&mut s, "inn:Inn", v.inn.as_deref().unwrap_or(""));
-    el(
-        &mut s,
-        "inn:TaxAuthorityCode",
-        v.inn_tax_authority_code.as_deref().unwrap_or(""),
-    );
-    el(
-        &mut s,
-        "inn:RegistrationDate",
-        v.inn_registration_date.as_deref().unwrap_or(""),
-    );
-    s.push_str("</inn:Found></inn:FindInnResponse>");
-    s
-}
-
-fn birth_record_response(r: &BirthRecordView) -> String {
-    let mut s = format!(
-        "<chld:FindBirthRecordResponse {NS}><chld:Metadata>{RESP_META}</chld:Metadata><chld:BirthRecord status=\"{}\"><chld:ActRecord>",
-        r.status
-    );
-    el(&mut s, "chld:Number", &r.act_record.number);
-    el(&mut s, "chld:Date", &r.act_record.date);
-    s.push_str("</chld:ActRecord><chld:Certificate>");
-    el(&mut s, "cmn:Series", &r.certificate.series);
-    el(&mut s, "cmn:Number", &r.certificate.number);
-    el(&mut s, "cmn:IssueDate", &r.certificate.issue_date);
-    el(&mut s, "cmn:Issuer", &r.certificate.issuer);
-    s.push_str("</chld:Certificate><chld:Child>");
-    names(
-        &mut s,
-        &r.child.last_name,
-        &r.child.first_name,
-        r.child.middle_name.as_deref(),
-    );
-    el(&mut s, "cmn:BirthDate", &r.child.birth_date);
-    el(&mut s, "cmn:Gender", gender(r.child.gender));
-    el(&mut s, "chld:Snils", &r.child.snils);
-    s.push_str("</chld:Child><chld:BirthPlace>");
-    el(&mut s, "chld:Country", &r.birth_place.country);
-    el(&mut s, "chld:RegionCode", &r.birth_place.region_code);
-    if let Some(region) = &r.birth_place.region {
-        el(&mut s, "chld:Region", region);
-    }
-    el(&mut s, "chld:Locality", &r.birth_place.locality);
-    s.push_str("</chld:BirthPlace>");
-    for p in &r.parents {
-        let role = match p.role {
-            ParentRole::Mother => "mother",
-            ParentRole::Father => "father",
-        };
-        let _ = write!(s, "<chld:Parent role=\"{role}\">");
-        names(
-            &mut s,
-            &p.last_name,
-            &p.first_name,
-            p.middle_name.as_deref(),
-        );
-        el(&mut s, "chld:BirthDate", &p.birth_date);
-        el(&mut s, "chld:Snils", &p.snils);
-        el(&mut s, "chld:Citizenship", &p.citizenship);
-        s.push_str("</chld:Parent>");
-    }
-    s.push_str("<chld:RegistryOffice>");
-    el(&mut s, "chld:Code", &r.registry_office.code);
-    el(&mut s, "chld:Name", &r.registry_office.name);
-    s.push_str("</chld:RegistryOffice></chld:BirthRecord></chld:FindBirthRecordResponse>");
-    s
-}
-
-fn family_status_request(v: &PersonView) -> String {
-    let mut s = format!("<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{REQ_META}</lab:Metadata>");
-    el(&mut s, "lab:Snils", &v.snils);
-    if let Some(a) = &v.registration_address {
-        s.push_str("<lab:RegistrationAddress kind=\"registration\">");
-        el(&mut s, "cmn:PostalCode", &a.postal_code);
-        el(&mut s, "cmn:RegionCode", &a.region_code);
-        el(&mut s, "cmn:Region", &a.region);
-        el(&mut s, "cmn:Locality", &a.locality);
-        if let Some(st) = &a.street {
-            el(&mut s, "cmn:Street", st);
-        }
-        el(&mut s, "cmn:House", &a.house);
-        if let Some(ap) = &a.apartment {
-            el(&mut s, "cmn:Apartment", ap);
-        }
-        s.push_str("</lab:RegistrationAddress>");
-    }
-    el(&mut s, "lab:OnDate", REFERENCE_DATE);
-    s.push_str("</lab:GetFamilyStatusRequest>");
-    s
-}
-
-fn family_status_response(statuses: &[StatusView]) -> String {
-    let mut s = format!(
-        "<lab:GetFamilyStatusResponse {NS}><lab:Metadata>{RESP_META}</lab:Metadata><lab:Statuses asOf=\"{REFERENCE_DATE}\">"
-    );
-    let state = |st: &StatusState| match st {
-        StatusState::Active => "active",
-        StatusState::Expired => "expired",
-    };
-    for st in statuses {
-        match st {
-            StatusView::LargeFamily {
-                status,
-                valid_from,
-                valid_to,
-                children_count,
-                region_code,
-                certificate,
-                child_snils,
-            } => {
-                let _ = write!(s, "<lab:LargeFamily status=\"{}\">", state(status));
-                el(&mut s, "lab:ValidFrom", valid_from);
-                el(&mut s, "lab:ValidTo", valid_to);
-                el(&mut s, "lab:ChildrenCount", &children_count.to_string());
-                el(&mut s, "lab:RegionCode", region_code);
-                s.push_str("<lab:Certificate>");
-                document(&mut s, certificate);
-                s.push_str("</lab:Certificate>");
-                for c in child_snils {
-                    el(&mut s, "lab:ChildSnils", c);
-                }
-                s.push_str("</lab:LargeFamily>");
-            }
-            StatusView::ChildDisability {
-                status,
-                valid_from,
-                valid_to,
-                child_snils,
-                group,
-                basis,
-            } => {
-                let _ = write!(s, "<lab:ChildDisability status=\"{}\">", state(status));
-                el(&mut s, "lab:ValidFrom", valid_from);
-                if let Some(t) = valid_to {
-                    el(&mut s, "lab:ValidTo", t);
-                }
-                el(&mut s, "lab:ChildSnils", child_snils);
-                let g = serde_json::to_value(group).unwrap_or_default();
-                el(&mut s, "lab:Group", g.as_str().unwrap_or(""));
-                s.push_str("<lab:Basis>");
-                document(&mut s, basis);
-                s.push_str("</lab:Basis></lab:ChildDisability>");
-            }
-            StatusView::LowIncome {
-                status,
-                valid_from,
-                valid_to,
-                income_per_person,
-                regional_minimum,
-                region_code,
-                household_size,
-                calculation_period,
-            } => {
-                let _ = write!(s, "<lab:LowIncome status=\"{}\">", state(status));
-                el(&mut s, "lab:ValidFrom", valid_from);
-                el(&mut s, "lab:ValidTo", valid_to);
-                el(&mut s, "lab:IncomePerPerson", income_per_person);
-                el(&mut s, "lab:RegionalMinimum", regional_minimum);
-                el(&mut s, "lab:RegionCode", region_code);
-                el(&mut s, "lab:HouseholdSize", &household_size.to_string());
-                s.push_str("<lab:CalculationPeriod>");
-                period(&mut s, calculation_period);
-                s.push_str("</lab:CalculationPeriod></lab:LowIncome>");
-            }
-        }
-    }
-    s.push_str("</lab:Statuses></lab:GetFamilyStatusResponse>");
-    s
-}
-
-fn assignments_response(list: &[AssignmentView]) -> String {
-    let mut s = format!(
-        "<lab:GetActiveAssignmentsResponse {NS}><lab:Metadata>{RESP_META}</lab:Metadata><lab:Assignments total=\"{}\">",
-        list.len()
-    );
-    for a in list {
-        let _ = write!(s, "<lab:Assignment assignmentId=\"{}\">", a.assignment_id);
-        el(&mut s, "lab:BenefitCode", a.benefit_code.code());
-        el(&mut s, "lab:ChildSnils", &a.child_snils);
-        el(&mut s, "lab:RecipientSnils", &a.recipient_snils);
-        s.push_str("<lab:Period>");
-        period(&mut s, &a.period);
-        s.push_str("</lab:Period>");
-        let _ = write!(s, "<lab:Amount currency=\"RUB\">{}</lab:Amount>", a.amount);
-        el(&mut s, "lab:RegionCode", &a.region_code);
-        s.push_str("</lab:Assignment>");
-    }
-    s.push_str("</lab:Assignments></lab:GetActiveAssignmentsResponse>");
-    s
-}
-
-fn register_request(a: &AssignmentView, recipient: &PersonView) -> String {
-    let mut s = format!(
-        "<lab:RegisterAssignmentRequest {NS} applicationNumber=\"{}\"><lab:Metadata>{REQ_META}</lab:Metadata>",
-        a.application_number
-    );
-    el(&mut s, "lab:BenefitCode", a.benefit_code.code());
-    el(&mut s, "lab:ChildSnils", &a.child_snils);
-    el(&mut s, "lab:RecipientSnils", &a.recipient_snils);
-    s.push_str("<lab:Period>");
-    period(&mut s, &a.period);
-    s.push_str("</lab:Period>");
-    el(&mut s, "lab:Amount", &a.amount);
-    el(&mut s, "lab:RegionCode", &a.region_code);
-    el(&mut s, "lab:DecisionDate", &a.period.from);
-    s.push_str("<lab:RecipientContacts>");
-    if let Some(p) = &recipient.phone {
-        el(&mut s, "cmn:Phone", p);
-    }
-    if let Some(e) = &recipient.email {
-        el(&mut s, "cmn:Email", e);
-    }
-    s.push_str("</lab:RecipientContacts></lab:RegisterAssignmentRequest>");
-    s
-}
+// The renderers live in crate::mock::render, where the mock registries answer with them.
+use crate::mock::render::{
+    assignments_request, assignments_response, birth_record_request, birth_record_response,
+    family_status_request, family_status_response, inn_request, inn_response, register_request,
+    snils_request, snils_response, verify_inn_request,
+};
 
 #[test]
 fn rendered_payloads_validate_against_the_schemas() {
@@ -1141,6 +842,7 @@ fn rendered_payloads_validate_against_the_schemas() {
         validate(snils_response(&v));
         validate(inn_request(&v));
         validate(inn_response(&v));
+        validate(verify_inn_request(&v));
         validate(family_status_request(&v));
         validate(family_status_response(&p.family_statuses(&v.snils)));
     }
@@ -1149,6 +851,11 @@ fn rendered_payloads_validate_against_the_schemas() {
         validate(snils_request(&c));
         let r = p.birth_record_of(k).expect("record");
         validate(birth_record_response(&r));
+        validate(birth_record_request(
+            &r.certificate.series,
+            &r.certificate.number,
+        ));
+        validate(assignments_request(&c.snils));
         let list = p.active_assignments(&c.snils);
         validate(assignments_response(&list));
         for a in &list {
