@@ -52,9 +52,39 @@ impl Clock for ManualClock {
     }
 }
 
+/// A moment as UTC calendar parts: (year, month, day, hour, minute, second). Times before 1970 work
+/// too (proleptic Gregorian calendar).
+pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
+    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_parts_of_known_moments() {
+        assert_eq!(utc_parts(SystemTime::UNIX_EPOCH), (1970, 1, 1, 0, 0, 0));
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_210_096); // 2024-02-29T12:34:56Z
+        assert_eq!(utc_parts(t), (2024, 2, 29, 12, 34, 56));
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(utc_parts(before), (1969, 12, 31, 0, 0, 0));
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {
