@@ -42,6 +42,10 @@ struct Harness {
 
 impl Harness {
     async fn start(name: &str) -> Harness {
+        Harness::start_with(name, None).await
+    }
+
+    async fn start_with(name: &str, rate_limit: Option<f64>) -> Harness {
         let dir = tempdir(name);
         let layout = pki::init(&PkiOptions {
             dir: dir.join("certs"),
@@ -62,13 +66,16 @@ impl Harness {
             people: 2_000,
         });
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
-        let state = Arc::new(MockState::new(
-            schema,
-            population,
-            TokenStore::default(),
-            clock.clone() as Arc<dyn Clock>,
-            PathBuf::from("wsdl"),
-        ));
+        let state = Arc::new(
+            MockState::new(
+                schema,
+                population,
+                TokenStore::default(),
+                clock.clone() as Arc<dyn Clock>,
+                PathBuf::from("wsdl"),
+            )
+            .with_rate_limit(rate_limit),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -97,6 +104,12 @@ impl Harness {
 
     /// One HTTP/1.1 exchange on a fresh connection: status and body.
     async fn request(&self, head: &str, body: &[u8]) -> (u16, String) {
+        let (status, _, body) = self.exchange(head, body).await;
+        (status, body)
+    }
+
+    /// One HTTP/1.1 exchange on a fresh connection: status, response head (lower-cased) and body.
+    async fn exchange(&self, head: &str, body: &[u8]) -> (u16, String, String) {
         let tcp = tokio::time::timeout(STEP, TcpStream::connect(self.addr))
             .await
             .expect("connect in time")
@@ -123,11 +136,8 @@ impl Harness {
             .get(9..12)
             .and_then(|s| s.parse().ok())
             .expect("status line");
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        (status, head.to_ascii_lowercase(), body.to_string())
     }
 
     async fn token(&self) -> String {
@@ -442,5 +452,31 @@ async fn a_client_without_a_certificate_is_refused() {
     }
     // The server is still serving others.
     let _ = h.token().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn beyond_the_rate_limit_comes_429_with_retry_after() {
+    let h = Harness::start_with("ratelimit", Some(2.0)).await;
+    let token = h.token().await;
+    let op = Operation::ALL[0];
+    let head = format!(
+        "POST /registry/{} HTTP/1.1\r\nContent-Type: text/xml\r\nSOAPAction: \"{}\"\r\nAuthorization: Bearer {token}",
+        op.registry().name(),
+        op.soap_action()
+    );
+    let body = render::envelope("<x/>");
+    // The clock stands still: a burst of two, then the third is refused until time moves.
+    for _ in 0..2 {
+        let (status, _, _) = h.exchange(&head, body.as_bytes()).await;
+        assert_ne!(status, 429);
+    }
+    let (status, head_text, fault) = h.exchange(&head, body.as_bytes()).await;
+    assert_eq!(status, 429, "{fault}");
+    assert!(head_text.contains("retry-after: 1"), "{head_text}");
+    assert_eq!(faultcode(&fault), "soap:Server.RateLimited");
+    h.clock.advance(Duration::from_secs(1));
+    let (status, _, _) = h.exchange(&head, body.as_bytes()).await;
+    assert_ne!(status, 429);
     h.stop().await;
 }

@@ -44,6 +44,9 @@ pub struct Args {
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 300)]
     pub token_lifetime: u64,
+    /// Requests per second each registry accepts; beyond it, 429 with Retry-After. Unlimited if absent.
+    #[arg(long, value_name = "RPS")]
+    pub rate_limit: Option<f64>,
 }
 
 /// Run the command; returns the exit code.

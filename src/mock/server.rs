@@ -23,6 +23,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::clock::Clock;
 use crate::mock::population::{NewAssignment, PersonView, Population, RegisterOutcome};
+use crate::mock::ratelimit::RateLimiter;
 use crate::mock::render::{self, Registration};
 use crate::mock::soap::{Operation, Registry, Request, read_request};
 use crate::mock::token::TokenStore;
@@ -45,6 +46,8 @@ pub struct MockState {
     pub options: Options,
     /// Source of response message ids.
     pub messages: AtomicU64,
+    /// Requests per second each registry accepts (unlimited by default).
+    pub limits: RateLimiter,
 }
 
 impl MockState {
@@ -64,7 +67,14 @@ impl MockState {
             wsdl_dir,
             options: Options::default(),
             messages: AtomicU64::new(1),
+            limits: RateLimiter::default(),
         }
+    }
+
+    /// Limit each registry to `per_second` requests per second (beyond it: 429 with Retry-After).
+    pub fn with_rate_limit(mut self, per_second: Option<f64>) -> MockState {
+        self.limits = RateLimiter::new(per_second);
+        self
     }
 }
 
@@ -202,6 +212,17 @@ async fn registry(
     let Some(registry) = Registry::from_name(&name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if let Err(wait) = state.limits.check(registry, state.clock.now()) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut response = xml(
+            StatusCode::TOO_MANY_REQUESTS,
+            render::fault("soap:Server.RateLimited", "too many requests: retry later"),
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&seconds.max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
