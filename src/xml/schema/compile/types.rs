@@ -558,7 +558,7 @@ impl Compiler {
         let body = node.xs_children().next().cloned();
         let type_mixed = bool_attr(node, "mixed");
         match body {
-            Some(b) if b.is("simpleContent") => self.simple_content(id, doc, &b, &mut ct),
+            Some(b) if b.is("simpleContent") => self.simple_content(doc, &b, &mut ct),
             Some(b) if b.is("complexContent") => {
                 let mixed = if b.attr("mixed").is_some() {
                     bool_attr(&b, "mixed")
@@ -627,17 +627,15 @@ impl Compiler {
         self.pending_content.insert(id, (particle, mixed));
     }
 
-    pub(super) fn complex_content(
+    /// The `restriction` or `extension` inside `simpleContent`/`complexContent`: resolves and compiles
+    /// its base and records base and method on `ct`. Returns (the element, base, is extension).
+    fn derivation_step(
         &mut self,
-        id: TypeId,
         doc: usize,
         body: &Node,
-        mixed: bool,
         ct: &mut ComplexType,
-    ) {
-        let Some(deriv) = body.xs_children().next().cloned() else {
-            return;
-        };
+    ) -> Option<(Node, TypeId, bool)> {
+        let deriv = body.xs_children().next().cloned()?;
         let base = self.type_ref(doc, &deriv, "base");
         self.ensure_type(base);
         ct.base = base;
@@ -646,6 +644,20 @@ impl Compiler {
             Derivation::Extension
         } else {
             Derivation::Restriction
+        };
+        Some((deriv, base, is_ext))
+    }
+
+    pub(super) fn complex_content(
+        &mut self,
+        id: TypeId,
+        doc: usize,
+        body: &Node,
+        mixed: bool,
+        ct: &mut ComplexType,
+    ) {
+        let Some((deriv, base, is_ext)) = self.derivation_step(doc, body, ct) else {
+            return;
         };
         let Some(b) = self.schema.complex(base).cloned() else {
             self.err(
@@ -969,25 +981,9 @@ impl Compiler {
         }
     }
 
-    pub(super) fn simple_content(
-        &mut self,
-        id: TypeId,
-        doc: usize,
-        body: &Node,
-        ct: &mut ComplexType,
-    ) {
-        let _ = id;
-        let Some(deriv) = body.xs_children().next().cloned() else {
+    pub(super) fn simple_content(&mut self, doc: usize, body: &Node, ct: &mut ComplexType) {
+        let Some((deriv, base, is_ext)) = self.derivation_step(doc, body, ct) else {
             return;
-        };
-        let base = self.type_ref(doc, &deriv, "base");
-        self.ensure_type(base);
-        ct.base = base;
-        let is_ext = deriv.is("extension");
-        ct.derivation = if is_ext {
-            Derivation::Extension
-        } else {
-            Derivation::Restriction
         };
         let mut acc = AttrAcc::default();
         self.attribute_children(doc, &deriv, &mut acc);
