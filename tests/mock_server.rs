@@ -1,195 +1,27 @@
 //! The mock registries over real mTLS on loopback: tokens, a valid call per operation with a response
 //! that validates, schema-invalid requests, token faults, and a client without a certificate.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+#[path = "support/mock_harness.rs"]
+mod harness;
 
-use reggate::clock::{Clock, ManualClock, SystemClock};
-use reggate::mock::population::{Population, PopulationConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::{Harness, STEP, faultcode, sample_adult};
+use reggate::clock::{Clock, SystemClock};
 use reggate::mock::render;
-use reggate::mock::server::{MockState, serve};
-use reggate::mock::soap::Operation;
-use reggate::mock::token::TokenStore;
-use reggate::tls::config::{client_config, client_config_with, server_config};
-use reggate::tls::pki::{self, PkiLayout, PkiOptions};
+use reggate::mock::soap::{Operation, Registry};
+use reggate::tls::config::client_config_with;
 use reggate::xml::schema::Schema;
 use reggate::xml::validate::{Options, validate_bytes};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-
-/// Every network step is bounded so a broken server fails the test instead of hanging it.
-const STEP: Duration = Duration::from_secs(20);
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reggate-mock-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-struct Harness {
-    addr: std::net::SocketAddr,
-    layout: PkiLayout,
-    clock: Arc<ManualClock>,
-    state: Arc<MockState>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Harness {
-    async fn start(name: &str) -> Harness {
-        Harness::start_with(name, None).await
-    }
-
-    async fn start_with(name: &str, rate_limit: Option<f64>) -> Harness {
-        let dir = tempdir(name);
-        let layout = pki::init(&PkiOptions {
-            dir: dir.join("certs"),
-            lifetime_days: 30,
-            now: SystemTime::now() - Duration::from_secs(3600),
-            force: false,
-        })
-        .expect("pki");
-        let tls = server_config(
-            &layout.registry_server(),
-            &layout.registry_server_key(),
-            &layout.registry_ca(),
-        )
-        .expect("server config");
-        let schema = Schema::load(&[PathBuf::from("schemas")]).expect("schemas");
-        let population = Population::generate(&PopulationConfig {
-            seed: 7,
-            people: 2_000,
-        });
-        let clock = Arc::new(ManualClock::new(SystemTime::now()));
-        let state = Arc::new(
-            MockState::new(
-                schema,
-                population,
-                TokenStore::default(),
-                clock.clone() as Arc<dyn Clock>,
-                PathBuf::from("wsdl"),
-            )
-            .with_rate_limit(rate_limit),
-        );
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state.clone(), tls, async {
-            let _ = rx.await;
-        }));
-        Harness {
-            addr,
-            layout,
-            clock,
-            state,
-            stop: Some(tx),
-            task: Some(task),
-        }
-    }
-
-    fn connector(&self) -> TlsConnector {
-        let config = client_config(
-            &self.layout.registry_ca(),
-            &self.layout.gateway_client(),
-            &self.layout.gateway_client_key(),
-        )
-        .expect("client config");
-        TlsConnector::from(config)
-    }
-
-    /// One HTTP/1.1 exchange on a fresh connection: status and body.
-    async fn request(&self, head: &str, body: &[u8]) -> (u16, String) {
-        let (status, _, body) = self.exchange(head, body).await;
-        (status, body)
-    }
-
-    /// One HTTP/1.1 exchange on a fresh connection: status, response head (lower-cased) and body.
-    async fn exchange(&self, head: &str, body: &[u8]) -> (u16, String, String) {
-        let tcp = tokio::time::timeout(STEP, TcpStream::connect(self.addr))
-            .await
-            .expect("connect in time")
-            .expect("connect");
-        let name = ServerName::try_from("localhost").expect("name");
-        let mut tls = tokio::time::timeout(STEP, self.connector().connect(name, tcp))
-            .await
-            .expect("handshake in time")
-            .expect("handshake");
-        let mut msg = format!(
-            "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        msg.extend_from_slice(body);
-        tls.write_all(&msg).await.expect("write");
-        let mut raw = Vec::new();
-        tokio::time::timeout(STEP, tls.read_to_end(&mut raw))
-            .await
-            .expect("response in time")
-            .expect("read");
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let status = text
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        (status, head.to_ascii_lowercase(), body.to_string())
-    }
-
-    async fn token(&self) -> String {
-        let (status, body) = self
-            .request(
-                "POST /token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
-                b"grant_type=client_credentials",
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-        assert_eq!(v["token_type"], "Bearer");
-        assert_eq!(v["expires_in"], 300);
-        v["access_token"].as_str().expect("token").to_string()
-    }
-
-    async fn soap(&self, op: Operation, token: Option<&str>, payload: &str) -> (u16, String) {
-        let auth = token
-            .map(|t| format!("\r\nAuthorization: Bearer {t}"))
-            .unwrap_or_default();
-        let head = format!(
-            "POST /registry/{} HTTP/1.1\r\nContent-Type: text/xml; charset=utf-8\r\nSOAPAction: \"{}\"{auth}",
-            op.registry().name(),
-            op.soap_action()
-        );
-        self.request(&head, render::envelope(payload).as_bytes())
-            .await
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(STEP, task)
-                .await
-                .expect("stops in time")
-                .expect("serve task");
-        }
-    }
-}
 
 fn assert_valid(schema: &Schema, body: &str) {
     let report = validate_bytes(schema, body.as_bytes(), &Options::default());
     assert!(report.is_valid(), "{body}\n{:#?}", report.violations);
-}
-
-fn faultcode(body: &str) -> &str {
-    body.split_once("<faultcode>")
-        .and_then(|(_, rest)| rest.split_once("</faultcode>"))
-        .map(|(code, _)| code)
-        .unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +171,9 @@ async fn every_operation_answers_with_a_valid_response() {
     }
 
     // The WSDL is served.
-    let (status, body) = h.request("GET /registry/snils?wsdl HTTP/1.1", b"").await;
+    let (status, body) = h
+        .request(Registry::Snils, "GET /registry/snils?wsdl HTTP/1.1", b"")
+        .await;
     assert_eq!(status, 200);
     assert!(body.contains("VerifySnils"), "{body}");
     h.stop().await;
@@ -376,6 +210,7 @@ async fn invalid_requests_and_headers_get_faults() {
     );
     let (status, body) = h
         .request(
+            Registry::Inn,
             &head,
             render::envelope(&render::snils_request(&adult)).as_bytes(),
         )
@@ -388,7 +223,7 @@ async fn invalid_requests_and_headers_get_faults() {
         "POST /registry/snils HTTP/1.1\r\nContent-Type: application/json\r\nSOAPAction: \"{}\"\r\nAuthorization: Bearer {token}",
         Operation::VerifySnils.soap_action()
     );
-    let (status, body) = h.request(&head, b"{}").await;
+    let (status, body) = h.request(Registry::Snils, &head, b"{}").await;
     assert_eq!(status, 500);
     assert_eq!(faultcode(&body), "soap:Client.ContentType", "{body}");
 
@@ -429,7 +264,9 @@ async fn a_client_without_a_certificate_is_refused() {
         Arc::new(SystemClock) as Arc<dyn Clock>,
     )
     .expect("client config");
-    let tcp = TcpStream::connect(h.addr).await.expect("connect");
+    let tcp = TcpStream::connect(h.server.addr(Registry::Snils))
+        .await
+        .expect("connect");
     let name = ServerName::try_from("localhost").expect("name");
     // In TLS 1.3 the client may finish its side before the server rejects it; either the handshake
     // fails, or the first read does, and no HTTP response ever arrives.
@@ -468,15 +305,15 @@ async fn beyond_the_rate_limit_comes_429_with_retry_after() {
     let body = render::envelope("<x/>");
     // The clock stands still: a burst of two, then the third is refused until time moves.
     for _ in 0..2 {
-        let (status, _, _) = h.exchange(&head, body.as_bytes()).await;
+        let (status, _, _) = h.exchange(op.registry(), &head, body.as_bytes()).await;
         assert_ne!(status, 429);
     }
-    let (status, head_text, fault) = h.exchange(&head, body.as_bytes()).await;
+    let (status, head_text, fault) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_eq!(status, 429, "{fault}");
     assert!(head_text.contains("retry-after: 1"), "{head_text}");
     assert_eq!(faultcode(&fault), "soap:Server.RateLimited");
     h.clock.advance(Duration::from_secs(1));
-    let (status, _, _) = h.exchange(&head, body.as_bytes()).await;
+    let (status, _, _) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_ne!(status, 429);
     h.stop().await;
 }

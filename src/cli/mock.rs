@@ -1,15 +1,19 @@
-//! `reggate mock`: the four mock registries and the token endpoint over mTLS on one listener
-//! (`/registry/{snils,inn,children,labour}`, `/token`), answering from the synthetic population; or, with
-//! `--export-people N`, N sample people of that population as JSON (with children, statuses,
+//! `reggate mock`: the four mock registries, each on its own mTLS listener (`--listen` names the SNILS
+//! registry's; INN, children and labour take the next three ports) with its token endpoint, answering
+//! from the synthetic population; a plain-HTTP admin endpoint (`--admin`) to change faults and read
+//! counters; or, with `--export-people N`, N sample people as JSON (with children, statuses,
 //! assignments and marked invalid variants). The population is generated from `--seed` or loaded from
 //! `--data` (e.g. `fixtures/registry-data/`). The development PKI is created under `--certs` if missing.
+//! `--faults FILE` sets a fault plan (TOML, see [`crate::mock::faults`]) from the start.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use crate::mock::faults::Plan;
 use crate::mock::population::{Population, PopulationConfig};
-use crate::mock::server::{MockState, serve};
+use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
+use crate::mock::soap::Registry;
 use crate::mock::token::TokenStore;
 use crate::tls::{self, PkiLayout};
 use crate::xml::schema::Schema;
@@ -29,9 +33,16 @@ pub struct Args {
     /// Load the population from this directory instead of generating it.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Where to listen (HTTPS, client certificate of the registry-side CA required).
+    /// The SNILS registry's address (HTTPS, client certificate of the registry-side CA required);
+    /// INN, children and labour listen on the next three ports. Port 0: any free ports.
     #[arg(long, default_value = "127.0.0.1:8443")]
-    pub listen: String,
+    pub listen: std::net::SocketAddr,
+    /// The admin endpoint (plain HTTP: keep it on loopback).
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    pub admin: std::net::SocketAddr,
+    /// A fault plan (TOML) in force from the start.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
     /// The development PKI directory (created if missing).
     #[arg(long, default_value = "certs")]
     pub certs: PathBuf,
@@ -102,13 +113,29 @@ fn serve_registries(args: &Args, population: Population) -> u8 {
         }
     };
     let tokens = TokenStore::new(std::time::Duration::from_secs(args.token_lifetime));
-    let state = Arc::new(MockState::new(
-        schema,
-        population,
-        tokens,
-        clock,
-        args.wsdl.clone(),
-    ));
+    let state = Arc::new(
+        MockState::new(
+            schema,
+            population,
+            tokens,
+            clock,
+            ServedFiles {
+                wsdl: args.wsdl.clone(),
+                schemas: args.schemas.clone(),
+            },
+        )
+        .with_rate_limit(args.rate_limit),
+    );
+    if let Some(path) = &args.faults {
+        let plan = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| text.parse::<Plan>())
+            .and_then(|plan| state.faults.set_plan(&plan));
+        if let Err(e) = plan {
+            eprintln!("mock: fault plan {}: {e}", path.display());
+            return 2;
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -117,30 +144,40 @@ fn serve_registries(args: &Args, population: Population) -> u8 {
         }
     };
     runtime.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(&args.listen).await {
-            Ok(l) => l,
+        let bind = Bind {
+            host: args.listen.ip(),
+            base_port: args.listen.port(),
+            admin: Some(args.admin),
+        };
+        let server = match MockServer::start(state, tls, &bind).await {
+            Ok(s) => s,
             Err(e) => {
-                eprintln!("mock: cannot listen on {}: {e}", args.listen);
+                eprintln!("mock: cannot listen: {e}");
                 return 2;
             }
         };
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        report_ready(&addr, &pki);
-        serve(listener, state, tls, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+        report_ready(&server, &pki);
+        server
+            .run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
         0
     })
 }
 
-fn report_ready(addr: &str, pki: &PkiLayout) {
-    eprintln!(
-        "mock registries on https://{addr}/registry/{{snils,inn,children,labour}}, token at https://{addr}/token"
-    );
+fn report_ready(server: &MockServer, pki: &PkiLayout) {
+    for registry in Registry::ALL {
+        eprintln!(
+            "mock {registry:<8} {}  (token: {}, WSDL: {}?wsdl)",
+            server.url(registry),
+            server.token_url(registry),
+            server.url(registry)
+        );
+    }
+    if let Some(admin) = server.admin_addr() {
+        eprintln!("mock admin    http://{admin}/admin/{{health,faults,counters}}");
+    }
     eprintln!(
         "clients need a certificate of {} (e.g. {}) and trust {}",
         pki.registry_ca().display(),

@@ -149,15 +149,20 @@ pub fn inn_request(v: &PersonView) -> String {
         format!("<inn:FindInnRequest {NS}><inn:Metadata>{REQ_META}</inn:Metadata><inn:Person>");
     person_identity(&mut s, v);
     s.push_str("</inn:Person><inn:Passport>");
-    if let Some(p) = &v.passport {
-        el(&mut s, "cmn:Series", &p.series);
-        el(&mut s, "cmn:Number", &p.number);
-        el(&mut s, "cmn:IssueDate", &p.issue_date);
-        el(&mut s, "cmn:Issuer", &p.issuer);
-        el(&mut s, "cmn:IssuerCode", &p.issuer_code);
-    }
+    passport(&mut s, v);
     s.push_str("</inn:Passport></inn:FindInnRequest>");
     s
+}
+
+/// The children of a `cmn:PassportType` for an adult's passport.
+fn passport(out: &mut String, v: &PersonView) {
+    if let Some(p) = &v.passport {
+        el(out, "cmn:Series", &p.series);
+        el(out, "cmn:Number", &p.number);
+        el(out, "cmn:IssueDate", &p.issue_date);
+        el(out, "cmn:Issuer", &p.issuer);
+        el(out, "cmn:IssuerCode", &p.issuer_code);
+    }
 }
 
 /// A `FindInnResponse` with the person's INN.
@@ -307,6 +312,18 @@ pub fn family_status_request(v: &PersonView) -> String {
     }
     el(&mut s, "lab:OnDate", REFERENCE_DATE);
     s.push_str("</lab:GetFamilyStatusRequest>");
+    s
+}
+
+/// A `GetFamilyStatusRequest` by identity and passport instead of SNILS.
+pub fn family_status_request_by_passport(v: &PersonView) -> String {
+    let mut s = format!(
+        "<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{REQ_META}</lab:Metadata><lab:Person>"
+    );
+    person_identity(&mut s, v);
+    s.push_str("</lab:Person><lab:IdentityDocument><cmn:Passport>");
+    passport(&mut s, v);
+    s.push_str("</cmn:Passport></lab:IdentityDocument></lab:GetFamilyStatusRequest>");
     s
 }
 

@@ -1,36 +1,65 @@
-//! The mock registries' HTTPS server: the token endpoint and the four SOAP endpoints over mTLS (TLS 1.3,
-//! client certificate required), answering from the synthetic population. Every request envelope is
-//! validated against the schemas; a deviation, a wrong SOAPAction or content type, or a missing,
-//! unknown or expired token gets a SOAP Fault (HTTP 500) that says which.
+//! The mock registries' servers: one HTTPS listener per registry (mTLS, TLS 1.3, client certificate
+//! of the registry-side CA required) serving its SOAP endpoint, WSDL, schemas and token endpoint, and
+//! one plain-HTTP admin listener on loopback ([`super::admin`]) that no injected fault can reach.
+//!
+//! A listener per registry is what lets connection-level faults hit one registry only: its handshakes
+//! fail, or it stops listening for a while, while the others carry on — as separate hosts would.
+//! Shutdown is graceful: listeners close, connections finish the call in progress (hung calls are
+//! released) within [`GRACE`], then whatever is left is dropped.
 
-use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 use crate::clock::Clock;
-use crate::mock::population::{NewAssignment, PersonView, Population, RegisterOutcome};
+use crate::mock::counters::Counters;
+use crate::mock::faults::{ConnectionFault, FaultKind, Faults};
+use crate::mock::handlers;
+use crate::mock::inject::Connection;
+use crate::mock::population::Population;
 use crate::mock::ratelimit::RateLimiter;
-use crate::mock::render::{self, Registration};
-use crate::mock::soap::{Operation, Registry, Request, read_request};
+use crate::mock::soap::Registry;
 use crate::mock::token::TokenStore;
 use crate::xml::schema::Schema;
-use crate::xml::validate::{Options, validate_bytes};
+use crate::xml::validate::Options;
 
-/// Everything the mock registries answer from.
+/// How long shutdown waits for connections to finish their calls.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// The files the registries serve besides their answers.
+#[derive(Clone, Debug)]
+pub struct ServedFiles {
+    /// `<registry>.wsdl` files (`wsdl/` in the repository).
+    pub wsdl: PathBuf,
+    /// The schemas the WSDLs import (`schemas/`).
+    pub schemas: PathBuf,
+}
+
+impl Default for ServedFiles {
+    fn default() -> ServedFiles {
+        ServedFiles {
+            wsdl: PathBuf::from("wsdl"),
+            schemas: PathBuf::from("schemas"),
+        }
+    }
+}
+
+/// Everything the mock registries answer from, and what they have seen.
 pub struct MockState {
     /// The registry schemas (with the SOAP envelope schema).
     pub schema: Arc<Schema>,
@@ -40,34 +69,43 @@ pub struct MockState {
     pub tokens: TokenStore,
     /// Time for token lifetimes and response timestamps.
     pub clock: Arc<dyn Clock>,
-    /// Where `<name>.wsdl` files are served from (`wsdl/` in the repository).
-    pub wsdl_dir: PathBuf,
+    /// WSDLs and schemas served.
+    pub files: ServedFiles,
     /// Validation limits.
     pub options: Options,
     /// Source of response message ids.
     pub messages: AtomicU64,
     /// Requests per second each registry accepts (unlimited by default).
     pub limits: RateLimiter,
+    /// The fault plan in force.
+    pub faults: Faults,
+    /// Requests, rejections and faults so far.
+    pub counters: Counters,
+    /// Set once the mock is stopping: hung calls and pending delays give up.
+    pub stopping: watch::Sender<bool>,
 }
 
 impl MockState {
-    /// State with the default validation options and a fresh message counter.
+    /// State with the default validation options, no faults and no rate limit.
     pub fn new(
         schema: Arc<Schema>,
         population: Population,
         tokens: TokenStore,
         clock: Arc<dyn Clock>,
-        wsdl_dir: PathBuf,
+        files: ServedFiles,
     ) -> MockState {
         MockState {
             schema,
             population,
             tokens,
             clock,
-            wsdl_dir,
+            files,
             options: Options::default(),
             messages: AtomicU64::new(1),
             limits: RateLimiter::default(),
+            faults: Faults::new(),
+            counters: Counters::default(),
+            stopping: watch::channel(false).0,
         }
     }
 
@@ -78,393 +116,276 @@ impl MockState {
     }
 }
 
-/// The axum router of the mock registries (without TLS), for tests and embedding.
-pub fn router(state: Arc<MockState>) -> Router {
+/// The axum router one registry's listener serves.
+fn router(state: Arc<MockState>) -> Router {
     Router::new()
-        .route("/token", post(token))
-        .route("/registry/{name}", post(registry).get(wsdl))
+        .route("/token", post(handlers::token))
+        .route(
+            "/registry/{name}",
+            post(handlers::registry).get(handlers::wsdl),
+        )
+        .route("/schemas/{file}", get(handlers::schema))
         .with_state(state)
 }
 
-/// Serve the mock registries on `listener` over mTLS until `shutdown` completes. A connection whose
-/// TLS handshake fails (no or untrusted client certificate) is simply dropped.
-pub async fn serve(
-    listener: TcpListener,
+/// Where the mock listens.
+#[derive(Clone, Debug)]
+pub struct Bind {
+    /// The address of every listener.
+    pub host: IpAddr,
+    /// The SNILS registry's port; INN, children and labour follow on the next three. 0: each takes a
+    /// free port of its own.
+    pub base_port: u16,
+    /// The admin endpoint (plain HTTP), if wanted.
+    pub admin: Option<SocketAddr>,
+}
+
+impl Bind {
+    /// Every listener on a free loopback port: what tests want.
+    pub fn loopback() -> Bind {
+        Bind {
+            host: IpAddr::from([127, 0, 0, 1]),
+            base_port: 0,
+            admin: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        }
+    }
+}
+
+/// Running mock registries.
+pub struct MockServer {
     state: Arc<MockState>,
-    tls: Arc<rustls::ServerConfig>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let acceptor = TlsAcceptor::from(tls);
-    let app = router(state);
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            a = listener.accept() => a,
+    endpoints: Vec<(Registry, SocketAddr)>,
+    admin: Option<SocketAddr>,
+    tasks: JoinSet<()>,
+}
+
+impl MockServer {
+    /// Bind every listener and start serving.
+    pub async fn start(
+        state: Arc<MockState>,
+        tls: Arc<rustls::ServerConfig>,
+        bind: &Bind,
+    ) -> io::Result<MockServer> {
+        let acceptor = TlsAcceptor::from(tls);
+        let mut tasks = JoinSet::new();
+        let mut endpoints = Vec::new();
+        for (i, registry) in Registry::ALL.into_iter().enumerate() {
+            let port = if bind.base_port == 0 {
+                0
+            } else {
+                bind.base_port + i as u16
+            };
+            let listener = TcpListener::bind(SocketAddr::new(bind.host, port))
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("{registry} on port {port}: {e}")))?;
+            let addr = listener.local_addr()?;
+            endpoints.push((registry, addr));
+            let listen = Listen {
+                registry,
+                addr,
+                state: state.clone(),
+                acceptor: acceptor.clone(),
+            };
+            tasks.spawn(listen.run(listener));
+        }
+        let admin = match bind.admin {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| io::Error::new(e.kind(), format!("admin on {addr}: {e}")))?;
+                let addr = listener.local_addr()?;
+                let app = crate::mock::admin::router(state.clone(), endpoints.clone());
+                let mut stopping = state.stopping.subscribe();
+                tasks.spawn(async move {
+                    let stop = async move { stopped(&mut stopping).await };
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(stop)
+                        .await;
+                });
+                Some(addr)
+            }
+            None => None,
         };
-        let Ok((stream, _peer)) = accepted else {
-            // Transient accept errors (EMFILE, aborted connections) must not stop the server.
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
+        Ok(MockServer {
+            state,
+            endpoints,
+            admin,
+            tasks,
+        })
+    }
+
+    /// The state the registries answer from (faults, counters, population, clock).
+    pub fn state(&self) -> &Arc<MockState> {
+        &self.state
+    }
+
+    /// A registry's listener address.
+    pub fn addr(&self, registry: Registry) -> SocketAddr {
+        self.endpoints
+            .iter()
+            .find(|(r, _)| *r == registry)
+            .map(|(_, a)| *a)
+            .expect("every registry has a listener")
+    }
+
+    /// A registry's SOAP endpoint URL (host `localhost`, as its certificate names).
+    pub fn url(&self, registry: Registry) -> String {
+        format!(
+            "https://localhost:{}/registry/{registry}",
+            self.addr(registry).port()
+        )
+    }
+
+    /// The token endpoint URL at a registry.
+    pub fn token_url(&self, registry: Registry) -> String {
+        format!("https://localhost:{}/token", self.addr(registry).port())
+    }
+
+    /// The admin endpoint's address, if it was bound.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+    }
+
+    /// Stop: close the listeners, let connections finish within [`GRACE`], then drop the rest.
+    pub async fn shutdown(mut self) {
+        self.state.stopping.send_replace(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Serve until `signal` completes, then shut down.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// One registry's accept loop.
+struct Listen {
+    registry: Registry,
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    acceptor: TlsAcceptor,
+}
+
+impl Listen {
+    async fn run(self, listener: TcpListener) {
+        let mut listener = Some(listener);
+        let mut connections = JoinSet::new();
+        let mut changed = self.state.faults.subscribe();
+        let mut stopping = self.state.stopping.subscribe();
+        loop {
+            if *stopping.borrow() {
+                break;
+            }
+            while connections.try_join_next().is_some() {}
+            if let Some(until) = self.state.faults.closed_until(self.registry) {
+                if listener.take().is_some() {
+                    self.state.counters.fault(self.registry, FaultKind::Refuse);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = changed.changed() => {}
+                    _ = stopped(&mut stopping) => break,
+                }
+                continue;
+            }
+            let Some(open) = &listener else {
+                listener = self.rebind().await;
+                continue;
+            };
+            let accepted = tokio::select! {
+                a = open.accept() => a,
+                _ = changed.changed() => continue,
+                _ = stopped(&mut stopping) => break,
+            };
+            // Transient accept errors (EMFILE, aborted connections) must not stop the listener.
+            if let Ok((stream, _)) = accepted {
+                self.state.counters.connection(self.registry);
+                connections.spawn(self.connection(stream));
+            }
+        }
+        drop(listener);
+        let finish = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(GRACE, finish).await.is_err() {
+            connections.abort_all();
+        }
+    }
+
+    /// Listen again at the same address after a `refuse` fault (retrying while the port is busy).
+    async fn rebind(&self) -> Option<TcpListener> {
+        for _ in 0..50 {
+            if let Ok(l) = TcpListener::bind(self.addr).await {
+                return Some(l);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    /// Serve one connection: the TLS handshake (or its injected failure), then HTTP/1.1 until the
+    /// client closes, the call aborts it, or the mock stops.
+    fn connection(&self, stream: TcpStream) -> impl Future<Output = ()> + Send + 'static {
+        let registry = self.registry;
+        let state = self.state.clone();
+        let acceptor = self.acceptor.clone();
+        async move {
+            if state.faults.on_connection(registry) == ConnectionFault::FailHandshake {
+                state.counters.fault(registry, FaultKind::TlsHandshake);
+                fail_handshake(stream).await;
+                return;
+            }
+            let (stream, duplicate) = match with_duplicate(stream) {
+                Ok(pair) => pair,
+                Err(_) => return,
+            };
             let Ok(tls) = acceptor.accept(stream).await else {
+                // No or untrusted client certificate: the handshake failed; drop the connection.
                 return;
             };
-            let service = TowerToHyperService::new(app);
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-        });
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// Token endpoint
-
-async fn token(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let form = String::from_utf8_lossy(&body);
-    let grant = form
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "grant_type")
-        .map(|(_, v)| v);
-    if grant != Some("client_credentials") {
-        let body = serde_json::json!({
-            "error": "unsupported_grant_type",
-            "error_description": "grant_type must be client_credentials",
-        });
-        return json(StatusCode::BAD_REQUEST, &body);
-    }
-    let issued = state.tokens.issue(state.clock.as_ref());
-    let body = serde_json::json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
-    json(StatusCode::OK, &body)
-}
-
-fn json(status: StatusCode, body: &serde_json::Value) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-// ------------------------------------------------------------------------------------------------
-// WSDL
-
-async fn wsdl(
-    State(state): State<Arc<MockState>>,
-    Path(name): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(registry) = Registry::from_name(&name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if !query.is_some_and(|q| q.eq_ignore_ascii_case("wsdl")) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let path = state.wsdl_dir.join(format!("{}.wsdl", registry.name()));
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// SOAP endpoints
-
-fn xml(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-fn fault(code: &str, message: &str) -> Response {
-    xml(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        render::fault(code, message),
-    )
-}
-
-async fn registry(
-    State(state): State<Arc<MockState>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(registry) = Registry::from_name(&name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if let Err(wait) = state.limits.check(registry, state.clock.now()) {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut response = xml(
-            StatusCode::TOO_MANY_REQUESTS,
-            render::fault("soap:Server.RateLimited", "too many requests: retry later"),
-        );
-        if let Ok(v) = header::HeaderValue::from_str(&seconds.max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("text/xml") {
-        return fault(
-            "soap:Client.ContentType",
-            &format!("SOAP 1.1 requires Content-Type text/xml, got '{content_type}'"),
-        );
-    }
-    let action = headers
-        .get("soapaction")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(operation) = Operation::from_action(registry, action) else {
-        return fault(
-            "soap:Client.SoapAction",
-            &format!("SOAPAction '{action}' is not an operation of the {registry} registry"),
-        );
-    };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    if let Err(e) = state.tokens.check(bearer, state.clock.as_ref()) {
-        return fault(e.fault_code(), &e.to_string());
-    }
-    let report = validate_bytes(&state.schema, &body, &state.options);
-    if let Some(v) = report.violations.first() {
-        let mut message = format!("{} [{}] {}", v.path, v.rule, v.message);
-        if let Some(value) = &v.value {
-            message.push_str(&format!(" (value: '{value}')"));
-        }
-        return fault("soap:Client.SchemaViolation", &message);
-    }
-    let request = match read_request(&body) {
-        Ok(r) => r,
-        Err(e) => return fault("soap:Client", &e.message),
-    };
-    if request.ns.as_deref() != Some(registry.namespace())
-        || request.element != operation.request_element()
-    {
-        return fault(
-            "soap:Client.SoapAction",
-            &format!(
-                "SOAPAction names {operation} but the body holds {}",
-                request.element
-            ),
-        );
-    }
-    let meta = response_meta(&state, &request);
-    let payload = answer(&state, operation, &request, &meta);
-    xml(StatusCode::OK, render::envelope(&payload))
-}
-
-fn response_meta(state: &MockState, request: &Request) -> String {
-    let n = state.messages.fetch_add(1, Ordering::Relaxed);
-    // A version-4-shaped UUID from a counter: unique per server run, as the schema's pattern requires.
-    let id = format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (n >> 32) as u32,
-        (n >> 16) as u16,
-        0,
-        0,
-        n & 0xFFFF_FFFF_FFFF
-    );
-    let reply_to = request.get("MessageId").unwrap_or("");
-    render::response_meta(&id, reply_to, &timestamp(state.clock.now()))
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC).
-pub fn timestamp(at: SystemTime) -> String {
-    let (y, m, d, h, min, sec) = crate::clock::utc_parts(at);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
-}
-
-/// The identity fields of a request that differ from a person's record, in the schema's names.
-fn mismatches(request: &Request, v: &PersonView) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if request.get("LastName") != Some(v.last_name.as_str()) {
-        out.push("LastName");
-    }
-    if request.get("FirstName") != Some(v.first_name.as_str()) {
-        out.push("FirstName");
-    }
-    if request.get("MiddleName") != v.middle_name.as_deref() {
-        out.push("MiddleName");
-    }
-    if request.get("BirthDate") != Some(v.birth_date.as_str()) {
-        out.push("BirthDate");
-    }
-    if request.get("Gender") != Some(render::gender(v.gender)) {
-        out.push("Gender");
-    }
-    out
-}
-
-fn verify(request: &Request, found: Option<&PersonView>) -> (&'static str, Vec<&'static str>) {
-    match found {
-        None => ("NOT_FOUND", Vec::new()),
-        Some(v) => {
-            let m = mismatches(request, v);
-            if m.is_empty() {
-                ("MATCH", m)
-            } else {
-                ("NO_MATCH", m)
-            }
-        }
-    }
-}
-
-fn answer(state: &MockState, operation: Operation, request: &Request, meta: &str) -> String {
-    let pop = &state.population;
-    match operation {
-        Operation::VerifySnils => {
-            let found = request.get("Snils").and_then(|s| pop.person_by_snils(s));
-            let (code, m) = verify(request, found.as_ref());
-            let person = found.as_ref().filter(|_| code != "NOT_FOUND");
-            render::snils_response_with(meta, code, &m, person)
-        }
-        Operation::FindInn => {
-            let found = match (request.get("Series"), request.get("Number")) {
-                (Some(series), Some(number)) => pop.person_by_passport(series, number),
-                _ => None,
-            };
-            // The passport alone does not identify: the person must match too.
-            let found = found.filter(|v| mismatches(request, v).is_empty());
-            render::inn_response_with(meta, found.as_ref())
-        }
-        Operation::VerifyInn => {
-            let found = request.get("Inn").and_then(|s| pop.person_by_inn(s));
-            let (code, m) = verify(request, found.as_ref());
-            render::verify_inn_response(meta, code, &m)
-        }
-        Operation::FindBirthRecord => {
-            let record = match (request.get("Series"), request.get("Number")) {
-                (Some(series), Some(number)) => pop.birth_record(series, number),
-                _ => None,
-            };
-            render::birth_record_response_with(meta, record.as_ref())
-        }
-        Operation::GetFamilyStatus => {
-            let known = request
-                .get("Snils")
-                .filter(|s| pop.person_by_snils(s).is_some());
-            match known {
-                Some(snils) => {
-                    let statuses = pop.family_statuses(snils);
-                    render::family_status_response_with(meta, Some(&statuses))
+            let connection = Arc::new(Connection::new(registry, duplicate));
+            let app = router(state.clone());
+            let per_request = connection.clone();
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(per_request.clone());
+                app.clone().oneshot(req)
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            let mut conn = std::pin::pin!(conn);
+            let mut stopping = state.stopping.subscribe();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = connection.aborted() => {}
+                _ = stopped(&mut stopping) => {
+                    conn.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = connection.aborted() => {}
+                    }
                 }
-                None => render::family_status_response_with(meta, None),
             }
         }
-        Operation::GetActiveAssignments => {
-            let child = request.get("ChildSnils").unwrap_or("");
-            let wanted = request.all("BenefitCode");
-            let list: Vec<_> = pop
-                .active_assignments(child)
-                .into_iter()
-                .filter(|a| wanted.is_empty() || wanted.contains(&a.benefit_code.code()))
-                .collect();
-            render::assignments_response_with(meta, &list)
-        }
-        Operation::RegisterAssignment => register(state, request, meta),
     }
 }
 
-fn register(state: &MockState, request: &Request, meta: &str) -> String {
-    let application = request.get("@applicationNumber").unwrap_or("");
-    let benefit = request
-        .get("BenefitCode")
-        .and_then(crate::mock::population::Benefit::from_code);
-    let Some(benefit) = benefit else {
-        let r = Registration::Error {
-            code: "INVALID_FIELD",
-            message: "unknown benefit code",
-        };
-        return render::register_response(meta, application, &r);
-    };
-    let new = NewAssignment {
-        application_number: application.to_string(),
-        benefit,
-        child_snils: request.get("ChildSnils").unwrap_or("").to_string(),
-        recipient_snils: request.get("RecipientSnils").unwrap_or("").to_string(),
-        from: request.get("From").unwrap_or("").to_string(),
-        to: request.get("To").map(str::to_string),
-        amount: request.get("Amount").map(str::to_string),
-        region_code: request.get("RegionCode").unwrap_or("").to_string(),
-    };
-    let at = timestamp(state.clock.now());
-    match state.population.register_assignment(&new) {
-        RegisterOutcome::Registered { assignment } => render::register_response(
-            meta,
-            application,
-            &Registration::Done {
-                fresh: true,
-                assignment: &assignment,
-                at: &at,
-            },
-        ),
-        RegisterOutcome::AlreadyRegistered { assignment } => render::register_response(
-            meta,
-            application,
-            &Registration::Done {
-                fresh: false,
-                assignment: &assignment,
-                at: &at,
-            },
-        ),
-        RegisterOutcome::Conflict { conflicts } => {
-            render::register_response(meta, application, &Registration::Conflict(&conflicts))
-        }
-        RegisterOutcome::Rejected { error } => {
-            let code = serde_json::to_value(&error)
-                .ok()
-                .and_then(|v| v["code"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "REJECTED".to_string());
-            let message = error.to_string();
-            render::register_response(
-                meta,
-                application,
-                &Registration::Error {
-                    code: &code,
-                    message: &message,
-                },
-            )
-        }
-    }
+/// Completes once the mock is stopping (or its state is gone).
+pub async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The stream and a second handle on its socket (for a reset, see [`Connection::abort`]); without one, a reset
+/// becomes a plain close.
+fn with_duplicate(stream: TcpStream) -> io::Result<(TcpStream, Option<std::net::TcpStream>)> {
+    let std = stream.into_std()?;
+    let duplicate = std.try_clone().ok();
+    Ok((TcpStream::from_std(std)?, duplicate))
+}
 
-    #[test]
-    fn timestamps_are_utc_civil_time() {
-        assert_eq!(timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_782_900_000);
-        assert_eq!(timestamp(t), "2026-07-01T10:00:00Z");
-    }
+/// Answer the ClientHello with a fatal `handshake_failure` alert and close.
+async fn fail_handshake(mut stream: TcpStream) {
+    let mut hello = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut hello)).await;
+    // Alert record: content type 21, legacy version 3.3, length 2, level fatal (2), handshake_failure (40).
+    let _ = stream.write_all(&[21, 3, 3, 0, 2, 2, 40]).await;
+    let _ = stream.shutdown().await;
 }

@@ -38,6 +38,17 @@ impl TokenError {
     }
 }
 
+impl TokenError {
+    /// Its name in the mock's counters of rejected requests.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "token_missing",
+            TokenError::Unknown => "token_unknown",
+            TokenError::Expired { .. } => "token_expired",
+        }
+    }
+}
+
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

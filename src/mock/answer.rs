@@ -1,0 +1,207 @@
+//! The registries' answers: what each operation returns for a request, from the synthetic population
+//! (lookups, identity matches, assignment registration), rendered as the response payload.
+
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use crate::mock::population::{NewAssignment, PersonView, RegisterOutcome};
+use crate::mock::render::{self, Registration};
+use crate::mock::server::MockState;
+use crate::mock::soap::{Operation, Request};
+
+/// Response metadata for a reply to `request`: a fresh message id, its id as ReplyTo, and now.
+pub fn response_meta(state: &MockState, request: &Request) -> String {
+    let n = state.messages.fetch_add(1, Ordering::Relaxed);
+    // A version-4-shaped UUID from a counter: unique per server run, as the schema's pattern requires.
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n >> 32) as u32,
+        (n >> 16) as u16,
+        0,
+        0,
+        n & 0xFFFF_FFFF_FFFF
+    );
+    let reply_to = request.get("MessageId").unwrap_or("");
+    render::response_meta(&id, reply_to, &timestamp(state.clock.now()))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as response metadata carries it.
+pub fn timestamp(at: SystemTime) -> String {
+    let (y, m, d, h, min, sec) = crate::clock::utc_parts(at);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
+}
+
+/// The identity fields of a request that differ from a person's record, in the schema's names.
+fn mismatches(request: &Request, v: &PersonView) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if request.get("LastName") != Some(v.last_name.as_str()) {
+        out.push("LastName");
+    }
+    if request.get("FirstName") != Some(v.first_name.as_str()) {
+        out.push("FirstName");
+    }
+    if request.get("MiddleName") != v.middle_name.as_deref() {
+        out.push("MiddleName");
+    }
+    if request.get("BirthDate") != Some(v.birth_date.as_str()) {
+        out.push("BirthDate");
+    }
+    if request.get("Gender") != Some(render::gender(v.gender)) {
+        out.push("Gender");
+    }
+    out
+}
+
+fn verify(request: &Request, found: Option<&PersonView>) -> (&'static str, Vec<&'static str>) {
+    match found {
+        None => ("NOT_FOUND", Vec::new()),
+        Some(v) => {
+            let m = mismatches(request, v);
+            if m.is_empty() {
+                ("MATCH", m)
+            } else {
+                ("NO_MATCH", m)
+            }
+        }
+    }
+}
+
+/// The payload `operation` answers to `request` (already schema-valid), with `meta` as its metadata.
+pub fn answer(state: &MockState, operation: Operation, request: &Request, meta: &str) -> String {
+    let pop = &state.population;
+    match operation {
+        Operation::VerifySnils => {
+            let found = request.get("Snils").and_then(|s| pop.person_by_snils(s));
+            let (code, m) = verify(request, found.as_ref());
+            let person = found.as_ref().filter(|_| code != "NOT_FOUND");
+            render::snils_response_with(meta, code, &m, person)
+        }
+        Operation::FindInn => {
+            let found = match (request.get("Series"), request.get("Number")) {
+                (Some(series), Some(number)) => pop.person_by_passport(series, number),
+                _ => None,
+            };
+            // The passport alone does not identify: the person must match too.
+            let found = found.filter(|v| mismatches(request, v).is_empty());
+            render::inn_response_with(meta, found.as_ref())
+        }
+        Operation::VerifyInn => {
+            let found = request.get("Inn").and_then(|s| pop.person_by_inn(s));
+            let (code, m) = verify(request, found.as_ref());
+            render::verify_inn_response(meta, code, &m)
+        }
+        Operation::FindBirthRecord => {
+            let record = match (request.get("Series"), request.get("Number")) {
+                (Some(series), Some(number)) => pop.birth_record(series, number),
+                _ => None,
+            };
+            render::birth_record_response_with(meta, record.as_ref())
+        }
+        Operation::GetFamilyStatus => {
+            // By SNILS, or by identity plus passport (which must match the person, as for FindInn).
+            let snils = match request.get("Snils") {
+                Some(snils) => pop.person_by_snils(snils).map(|v| v.snils),
+                None => match (request.get("Series"), request.get("Number")) {
+                    (Some(series), Some(number)) => pop
+                        .person_by_passport(series, number)
+                        .filter(|v| mismatches(request, v).is_empty())
+                        .map(|v| v.snils),
+                    _ => None,
+                },
+            };
+            match snils {
+                Some(snils) => {
+                    let statuses = pop.family_statuses(&snils);
+                    render::family_status_response_with(meta, Some(&statuses))
+                }
+                None => render::family_status_response_with(meta, None),
+            }
+        }
+        Operation::GetActiveAssignments => {
+            let child = request.get("ChildSnils").unwrap_or("");
+            let wanted = request.all("BenefitCode");
+            let list: Vec<_> = pop
+                .active_assignments(child)
+                .into_iter()
+                .filter(|a| wanted.is_empty() || wanted.contains(&a.benefit_code.code()))
+                .collect();
+            render::assignments_response_with(meta, &list)
+        }
+        Operation::RegisterAssignment => register(state, request, meta),
+    }
+}
+
+fn register(state: &MockState, request: &Request, meta: &str) -> String {
+    let application = request.get("@applicationNumber").unwrap_or("");
+    let benefit = request
+        .get("BenefitCode")
+        .and_then(crate::mock::population::Benefit::from_code);
+    let Some(benefit) = benefit else {
+        let r = Registration::Error {
+            code: "INVALID_FIELD",
+            message: "unknown benefit code",
+        };
+        return render::register_response(meta, application, &r);
+    };
+    let new = NewAssignment {
+        application_number: application.to_string(),
+        benefit,
+        child_snils: request.get("ChildSnils").unwrap_or("").to_string(),
+        recipient_snils: request.get("RecipientSnils").unwrap_or("").to_string(),
+        from: request.get("From").unwrap_or("").to_string(),
+        to: request.get("To").map(str::to_string),
+        amount: request.get("Amount").map(str::to_string),
+        region_code: request.get("RegionCode").unwrap_or("").to_string(),
+    };
+    let at = timestamp(state.clock.now());
+    match state.population.register_assignment(&new) {
+        RegisterOutcome::Registered { assignment } => render::register_response(
+            meta,
+            application,
+            &Registration::Done {
+                fresh: true,
+                assignment: &assignment,
+                at: &at,
+            },
+        ),
+        RegisterOutcome::AlreadyRegistered { assignment } => render::register_response(
+            meta,
+            application,
+            &Registration::Done {
+                fresh: false,
+                assignment: &assignment,
+                at: &at,
+            },
+        ),
+        RegisterOutcome::Conflict { conflicts } => {
+            render::register_response(meta, application, &Registration::Conflict(&conflicts))
+        }
+        RegisterOutcome::Rejected { error } => {
+            let code = serde_json::to_value(&error)
+                .ok()
+                .and_then(|v| v["code"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "REJECTED".to_string());
+            let message = error.to_string();
+            render::register_response(
+                meta,
+                application,
+                &Registration::Error {
+                    code: &code,
+                    message: &message,
+                },
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_civil_time() {
+        assert_eq!(timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_782_900_000);
+        assert_eq!(timestamp(t), "2026-07-01T10:00:00Z");
+    }
+}
