@@ -317,3 +317,107 @@ async fn beyond_the_rate_limit_comes_429_with_retry_after() {
     assert_ne!(status, 429);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wsdl_names_its_endpoint_and_its_schema_imports_resolve() {
+    let h = Harness::start("wsdl").await;
+    let (status, wsdl) = h
+        .request(Registry::Labour, "GET /registry/labour?wsdl HTTP/1.1", b"")
+        .await;
+    assert_eq!(status, 200);
+    // The Host header the client sent ("localhost") names the address.
+    assert!(
+        wsdl.contains("<soap:address location=\"https://localhost/registry/labour\"/>"),
+        "{wsdl}"
+    );
+    // Every schemaLocation, resolved against /registry/labour, is served; and the schemas' own
+    // imports (relative to /schemas/) too.
+    let mut pending: Vec<String> = locations(&wsdl)
+        .into_iter()
+        .map(|l| l.trim_start_matches("../schemas/").to_string())
+        .collect();
+    assert!(!pending.is_empty());
+    let mut seen = Vec::new();
+    while let Some(file) = pending.pop() {
+        if seen.contains(&file) {
+            continue;
+        }
+        let (status, xsd) = h
+            .request(
+                Registry::Labour,
+                &format!("GET /schemas/{file} HTTP/1.1"),
+                b"",
+            )
+            .await;
+        assert_eq!(status, 200, "{file}");
+        assert!(xsd.contains("<xs:schema"), "{file}");
+        pending.extend(locations(&xsd));
+        seen.push(file);
+    }
+    assert!(
+        seen.iter().any(|f| f.starts_with("common-types")),
+        "{seen:?}"
+    );
+    // Nothing outside the schema directory.
+    let (status, _) = h
+        .request(
+            Registry::Labour,
+            "GET /schemas/..%2FCargo.toml HTTP/1.1",
+            b"",
+        )
+        .await;
+    assert_eq!(status, 404);
+    // A registry answers only at its own path.
+    let (status, _) = h
+        .request(Registry::Labour, "GET /registry/snils?wsdl HTTP/1.1", b"")
+        .await;
+    assert_eq!(status, 404);
+    h.stop().await;
+}
+
+fn locations(doc: &str) -> Vec<String> {
+    doc.split("schemaLocation=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(l, _)| l.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn family_statuses_by_identity_and_passport_match_those_by_snils() {
+    let h = Harness::start("family-by-passport").await;
+    let token = h.token().await;
+    let adult = sample_adult(&h.state);
+    let (status, by_snils) = h
+        .soap(
+            Operation::GetFamilyStatus,
+            Some(&token),
+            &render::family_status_request(&adult),
+        )
+        .await;
+    assert_eq!(status, 200, "{by_snils}");
+    let (status, by_passport) = h
+        .soap(
+            Operation::GetFamilyStatus,
+            Some(&token),
+            &render::family_status_request_by_passport(&adult),
+        )
+        .await;
+    assert_eq!(status, 200, "{by_passport}");
+    assert_valid(&h.state.schema, &by_passport);
+    let statuses = |body: &str| body.split_once("<lab:Statuses").map(|(_, s)| s.to_string());
+    assert!(statuses(&by_snils).is_some(), "{by_snils}");
+    assert_eq!(statuses(&by_snils), statuses(&by_passport));
+    // The passport alone does not identify: another name gets NotFound.
+    let mut other = adult.clone();
+    other.last_name = format!("{}а", other.last_name);
+    let (status, body) = h
+        .soap(
+            Operation::GetFamilyStatus,
+            Some(&token),
+            &render::family_status_request_by_passport(&other),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("NotFound"), "{body}");
+    h.stop().await;
+}

@@ -70,14 +70,12 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
         .into_response()
 }
 
-fn registry_named(name: &str) -> Result<Registry, Response> {
-    Registry::from_name(name).ok_or_else(|| {
-        problem(
-            StatusCode::NOT_FOUND,
-            "no such registry",
-            &format!("'{name}' is not one of snils, inn, children, labour"),
-        )
-    })
+fn no_such_registry(name: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "no such registry",
+        &format!("'{name}' is not one of snils, inn, children, labour"),
+    )
 }
 
 async fn health(State(admin): State<Admin>) -> Response {
@@ -116,16 +114,15 @@ async fn clear_plan(State(admin): State<Admin>) -> Response {
 }
 
 async fn get_rules(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
-    match registry_named(&name) {
-        Ok(r) => json(StatusCode::OK, &admin.state.faults.plan().rules(r)),
-        Err(response) => response,
+    match Registry::from_name(&name) {
+        Some(r) => json(StatusCode::OK, &admin.state.faults.plan().rules(r)),
+        None => no_such_registry(&name),
     }
 }
 
 async fn put_rules(State(admin): State<Admin>, Path(name): Path<String>, body: Bytes) -> Response {
-    let registry = match registry_named(&name) {
-        Ok(r) => r,
-        Err(response) => return response,
+    let Some(registry) = Registry::from_name(&name) else {
+        return no_such_registry(&name);
     };
     let rules: Vec<Rule> = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -144,12 +141,12 @@ async fn put_rules(State(admin): State<Admin>, Path(name): Path<String>, body: B
 }
 
 async fn clear_rules(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
-    match registry_named(&name) {
-        Ok(r) => {
+    match Registry::from_name(&name) {
+        Some(r) => {
             let _ = admin.state.faults.set_rules(r, &[]);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(response) => response,
+        None => no_such_registry(&name),
     }
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -82,8 +83,76 @@ impl Raw {
     }
 }
 
+/// A raw client of the running registries; cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Client {
+    pub endpoints: Vec<(Registry, SocketAddr)>,
+    pub connector: TlsConnector,
+}
+
+impl Client {
+    pub fn addr(&self, registry: Registry) -> SocketAddr {
+        self.endpoints
+            .iter()
+            .find(|(r, _)| *r == registry)
+            .map(|(_, a)| *a)
+            .expect("registry endpoint")
+    }
+
+    /// One HTTP/1.1 exchange with `registry` on a fresh connection, read until the connection ends
+    /// or `wait` passes (then `error` is `TimedOut`). Panics if the connection or handshake fails.
+    pub async fn raw(&self, registry: Registry, head: &str, body: &[u8], wait: Duration) -> Raw {
+        let tcp = tokio::time::timeout(STEP, TcpStream::connect(self.addr(registry)))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        let mut tls = tokio::time::timeout(STEP, self.connector.connect(name, tcp))
+            .await
+            .expect("handshake in time")
+            .expect("handshake");
+        let mut msg = format!(
+            "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        msg.extend_from_slice(body);
+        tls.write_all(&msg).await.expect("write");
+        let started = Instant::now();
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let deadline = tokio::time::Instant::now() + wait;
+        let error = loop {
+            match tokio::time::timeout_at(deadline, tls.read(&mut chunk)).await {
+                Err(_) => break Some(std::io::ErrorKind::TimedOut),
+                Ok(Ok(0)) => break None,
+                Ok(Ok(n)) => bytes.extend_from_slice(&chunk[..n]),
+                Ok(Err(e)) => break Some(e.kind()),
+            }
+        };
+        Raw {
+            bytes,
+            error,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// A SOAP call whose outcome may be anything: what came over the wire within `wait`.
+    pub async fn soap_raw(&self, op: Operation, token: &str, payload: &str, wait: Duration) -> Raw {
+        let head = Harness::soap_head(op, Some(token));
+        self.raw(
+            op.registry(),
+            &head,
+            render::envelope(payload).as_bytes(),
+            wait,
+        )
+        .await
+    }
+}
+
 pub struct Harness {
     pub server: MockServer,
+    pub client: Client,
     pub layout: PkiLayout,
     pub clock: Arc<ManualClock>,
     pub state: Arc<MockState>,
@@ -128,8 +197,21 @@ impl Harness {
         let server = MockServer::start(state.clone(), tls, &Bind::loopback())
             .await
             .expect("mock starts");
+        let connector = TlsConnector::from(
+            client_config(
+                &layout.registry_ca(),
+                &layout.gateway_client(),
+                &layout.gateway_client_key(),
+            )
+            .expect("client config"),
+        );
+        let client = Client {
+            endpoints: Registry::ALL.map(|r| (r, server.addr(r))).to_vec(),
+            connector,
+        };
         Harness {
             server,
+            client,
             layout,
             clock,
             state,
@@ -137,51 +219,12 @@ impl Harness {
     }
 
     pub fn connector(&self) -> TlsConnector {
-        let config = client_config(
-            &self.layout.registry_ca(),
-            &self.layout.gateway_client(),
-            &self.layout.gateway_client_key(),
-        )
-        .expect("client config");
-        TlsConnector::from(config)
+        self.client.connector.clone()
     }
 
-    /// One HTTP/1.1 exchange with `registry` on a fresh connection, read until the connection ends
-    /// or `wait` passes (then `error` is `TimedOut`). Panics if the connection or handshake fails.
+    /// See [`Client::raw`].
     pub async fn raw(&self, registry: Registry, head: &str, body: &[u8], wait: Duration) -> Raw {
-        let tcp = tokio::time::timeout(STEP, TcpStream::connect(self.server.addr(registry)))
-            .await
-            .expect("connect in time")
-            .expect("connect");
-        let name = ServerName::try_from("localhost").expect("name");
-        let mut tls = tokio::time::timeout(STEP, self.connector().connect(name, tcp))
-            .await
-            .expect("handshake in time")
-            .expect("handshake");
-        let mut msg = format!(
-            "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        msg.extend_from_slice(body);
-        tls.write_all(&msg).await.expect("write");
-        let started = Instant::now();
-        let mut bytes = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let deadline = tokio::time::Instant::now() + wait;
-        let error = loop {
-            match tokio::time::timeout_at(deadline, tls.read(&mut chunk)).await {
-                Err(_) => break Some(std::io::ErrorKind::TimedOut),
-                Ok(Ok(0)) => break None,
-                Ok(Ok(n)) => bytes.extend_from_slice(&chunk[..n]),
-                Ok(Err(e)) => break Some(e.kind()),
-            }
-        };
-        Raw {
-            bytes,
-            error,
-            elapsed: started.elapsed(),
-        }
+        self.client.raw(registry, head, body, wait).await
     }
 
     /// One complete exchange: status, head (lower-cased) and body.
