@@ -421,3 +421,72 @@ async fn family_statuses_by_identity_and_passport_match_those_by_snils() {
     assert!(body.contains("NotFound"), "{body}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_an_assignment_is_idempotent_and_a_duplicate_is_a_conflict() {
+    let h = Harness::start("register").await;
+    let token = h.token().await;
+    let pop = &h.state.population;
+    let people = pop.export_people(50);
+    let child = people["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
+        .find(|s| !pop.active_assignments(s).is_empty())
+        .expect("a child with an assignment");
+    let existing = pop.active_assignments(&child).remove(0);
+    let recipient = pop
+        .person_by_snils(&existing.recipient_snils)
+        .expect("recipient");
+
+    // The same benefit for the same child under another application number: CONFLICT naming it.
+    let mut duplicate = existing.clone();
+    duplicate.application_number = "APP-TEST-DUPLICATE-1".to_string();
+    let payload = render::register_request(&duplicate, &recipient);
+    let (status, body) = h
+        .soap(Operation::RegisterAssignment, Some(&token), &payload)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("CONFLICT"), "{body}");
+    assert!(body.contains(&existing.assignment_id), "{body}");
+    assert_valid(&h.state.schema, &body);
+
+    // Another benefit for that child: REGISTERED, then ALREADY_REGISTERED with the same id.
+    let other = reggate::mock::population::Benefit::ALL
+        .into_iter()
+        .find(|b| {
+            pop.active_assignments(&child)
+                .iter()
+                .all(|a| a.benefit_code != *b)
+        })
+        .expect("a benefit the child has not got");
+    let mut fresh = existing.clone();
+    fresh.benefit_code = other;
+    fresh.application_number = "APP-TEST-FRESH-1".to_string();
+    let payload = render::register_request(&fresh, &recipient);
+    let mut ids = Vec::new();
+    for expected in ["<lab:Code>REGISTERED<", "<lab:Code>ALREADY_REGISTERED<"] {
+        let (status, body) = h
+            .soap(Operation::RegisterAssignment, Some(&token), &payload)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(expected), "{expected}: {body}");
+        assert_valid(&h.state.schema, &body);
+        ids.push(
+            body.split_once("<lab:AssignmentId>")
+                .and_then(|(_, r)| r.split_once('<'))
+                .map(|(id, _)| id.to_string())
+                .expect("assignment id"),
+        );
+    }
+    assert_eq!(ids[0], ids[1]);
+    // And the registry now lists it.
+    assert!(
+        pop.active_assignments(&child)
+            .iter()
+            .any(|a| a.benefit_code == other)
+    );
+    h.stop().await;
+}
