@@ -11,5 +11,6 @@
 pub mod cli;
 pub mod clock;
 pub mod mock;
+pub mod registries;
 pub mod tls;
 pub mod xml;

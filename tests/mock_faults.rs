@@ -12,7 +12,7 @@ use harness::{Harness, STEP, faultcode, sample_adult};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
 use reggate::mock::server::GRACE;
-use reggate::mock::soap::{Operation, Registry};
+use reggate::registries::{Operation, Registry};
 use reggate::xml::validate::{Options, validate_bytes};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;

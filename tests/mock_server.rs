@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::{Harness, STEP, faultcode, sample_adult};
 use reggate::clock::{Clock, SystemClock};
 use reggate::mock::render;
-use reggate::mock::soap::{Operation, Registry};
+use reggate::registries::{Operation, Registry};
 use reggate::tls::config::client_config_with;
 use reggate::xml::schema::Schema;
 use reggate::xml::validate::{Options, validate_bytes};

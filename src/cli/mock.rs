@@ -13,8 +13,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::mock::faults::Plan;
 use crate::mock::population::{Population, PopulationConfig};
 use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
-use crate::mock::soap::Registry;
 use crate::mock::token::TokenStore;
+use crate::registries::Registry;
 use crate::tls::{self, PkiLayout};
 use crate::xml::schema::Schema;
 

@@ -26,7 +26,7 @@ use axum::routing::get;
 
 use crate::mock::faults::{Plan, Rule};
 use crate::mock::server::MockState;
-use crate::mock::soap::Registry;
+use crate::registries::Registry;
 
 #[derive(Clone)]
 struct Admin {

@@ -7,10 +7,10 @@ use std::time::SystemTime;
 use crate::mock::population::{NewAssignment, PersonView, RegisterOutcome};
 use crate::mock::render::{self, Registration};
 use crate::mock::server::MockState;
-use crate::mock::soap::{Operation, Request};
+use crate::registries::{Operation, Payload};
 
 /// Response metadata for a reply to `request`: a fresh message id, its id as ReplyTo, and now.
-pub fn response_meta(state: &MockState, request: &Request) -> String {
+pub fn response_meta(state: &MockState, request: &Payload) -> String {
     let n = state.messages.fetch_add(1, Ordering::Relaxed);
     // A version-4-shaped UUID from a counter: unique per server run, as the schema's pattern requires.
     let id = format!(
@@ -32,7 +32,7 @@ pub fn timestamp(at: SystemTime) -> String {
 }
 
 /// The identity fields of a request that differ from a person's record, in the schema's names.
-fn mismatches(request: &Request, v: &PersonView) -> Vec<&'static str> {
+fn mismatches(request: &Payload, v: &PersonView) -> Vec<&'static str> {
     let mut out = Vec::new();
     if request.get("LastName") != Some(v.last_name.as_str()) {
         out.push("LastName");
@@ -52,7 +52,7 @@ fn mismatches(request: &Request, v: &PersonView) -> Vec<&'static str> {
     out
 }
 
-fn verify(request: &Request, found: Option<&PersonView>) -> (&'static str, Vec<&'static str>) {
+fn verify(request: &Payload, found: Option<&PersonView>) -> (&'static str, Vec<&'static str>) {
     match found {
         None => ("NOT_FOUND", Vec::new()),
         Some(v) => {
@@ -67,7 +67,7 @@ fn verify(request: &Request, found: Option<&PersonView>) -> (&'static str, Vec<&
 }
 
 /// The payload `operation` answers to `request` (already schema-valid), with `meta` as its metadata.
-pub fn answer(state: &MockState, operation: Operation, request: &Request, meta: &str) -> String {
+pub fn answer(state: &MockState, operation: Operation, request: &Payload, meta: &str) -> String {
     let pop = &state.population;
     match operation {
         Operation::VerifySnils => {
@@ -131,7 +131,7 @@ pub fn answer(state: &MockState, operation: Operation, request: &Request, meta: 
     }
 }
 
-fn register(state: &MockState, request: &Request, meta: &str) -> String {
+fn register(state: &MockState, request: &Payload, meta: &str) -> String {
     let application = request.get("@applicationNumber").unwrap_or("");
     let benefit = request
         .get("BenefitCode")

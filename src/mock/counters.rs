@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::mock::faults::FaultKind;
-use crate::mock::soap::Registry;
+use crate::registries::Registry;
 
 /// Requests of one operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

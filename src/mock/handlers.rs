@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use crate::mock::answer::{answer, response_meta};
 use crate::mock::inject::{self, Answer, Connection};
 use crate::mock::server::MockState;
-use crate::mock::soap::{Operation, Registry, read_request};
+use crate::registries::{Operation, Registry, read_payload};
 use crate::xml::validate::{Report, validate_bytes};
 
 /// `POST /token`: an access token for `grant_type=client_credentials`.
@@ -237,7 +237,7 @@ fn call(
             Answer::fault("soap:Client.SchemaViolation", &message),
         );
     }
-    let request = match read_request(body) {
+    let request = match read_payload(body) {
         Ok(r) => r,
         Err(e) => return reject("schema", Answer::fault("soap:Client", &e.message)),
     };

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::mock::faults::{FaultKind, Rule};
 use crate::mock::render;
-use crate::mock::soap::Registry;
 use crate::mock::token::TokenError;
+use crate::registries::Registry;
 
 /// How a connection is to end early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

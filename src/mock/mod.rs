@@ -6,7 +6,6 @@
 //! Layout, following a call:
 //! - [`server`]: listeners (one per registry, mTLS), connections, graceful shutdown; [`MockState`](server::MockState).
 //! - [`handlers`]: token endpoint, WSDL and schemas, the SOAP endpoint and the registry's own rules.
-//! - [`soap`]: registries, operations and their SOAPActions; reading a request's fields.
 //! - [`answer`]: what each operation answers from the population.
 //! - [`render`]: registry payloads and SOAP envelopes as XML text.
 //! - [`population`]: the deterministic synthetic population.
@@ -24,5 +23,4 @@ pub mod population;
 pub mod ratelimit;
 pub mod render;
 pub mod server;
-pub mod soap;
 pub mod token;

@@ -33,8 +33,8 @@ use crate::mock::handlers;
 use crate::mock::inject::Connection;
 use crate::mock::population::Population;
 use crate::mock::ratelimit::RateLimiter;
-use crate::mock::soap::Registry;
 use crate::mock::token::TokenStore;
+use crate::registries::Registry;
 use crate::xml::schema::Schema;
 use crate::xml::validate::Options;
 
