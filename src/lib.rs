@@ -12,5 +12,6 @@ pub mod cli;
 pub mod clock;
 pub mod mock;
 pub mod registries;
+pub mod soap;
 pub mod tls;
 pub mod xml;

@@ -131,6 +131,26 @@ impl Operation {
         format!("{}Request", self.name())
     }
 
+    /// The local name of its response element.
+    pub fn response_element(self) -> String {
+        format!("{}Response", self.name())
+    }
+
+    /// Whether a failed call may be sent again: the six queries change nothing, and registering an
+    /// assignment is idempotent by application number (the registry answers `ALREADY_REGISTERED`).
+    /// Every operation is safe today; an operation that is not must say so here.
+    pub fn retry_safe(self) -> bool {
+        match self {
+            Operation::VerifySnils
+            | Operation::FindInn
+            | Operation::VerifyInn
+            | Operation::FindBirthRecord
+            | Operation::GetFamilyStatus
+            | Operation::GetActiveAssignments
+            | Operation::RegisterAssignment => true,
+        }
+    }
+
     /// The operation of `registry` that a SOAPAction header names (quotes around it allowed).
     pub fn from_action(registry: Registry, action: &str) -> Option<Operation> {
         let action = action.trim().trim_matches('"');
@@ -143,5 +163,32 @@ impl Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_follow_the_wsdl_pattern() {
+        assert_eq!(
+            Operation::VerifySnils.soap_action(),
+            "urn://reggate/registry/snils/1.0.0/VerifySnils"
+        );
+        assert_eq!(
+            Operation::from_action(
+                Registry::Inn,
+                "\"urn://reggate/registry/inn/1.0.0/VerifyInn\""
+            ),
+            Some(Operation::VerifyInn)
+        );
+        assert_eq!(
+            Operation::from_action(
+                Registry::Snils,
+                "urn://reggate/registry/inn/1.0.0/VerifyInn"
+            ),
+            None
+        );
     }
 }

@@ -124,31 +124,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn actions_follow_the_wsdl_pattern() {
-        assert_eq!(
-            Operation::VerifySnils.soap_action(),
-            "urn://reggate/registry/snils/1.0.0/VerifySnils"
-        );
-        assert_eq!(
-            Operation::from_action(
-                Registry::Inn,
-                "\"urn://reggate/registry/inn/1.0.0/VerifyInn\""
-            ),
-            Some(Operation::VerifyInn)
-        );
-        assert_eq!(
-            Operation::from_action(
-                Registry::Snils,
-                "urn://reggate/registry/inn/1.0.0/VerifyInn"
-            ),
-            None
-        );
-    }
-
-    #[test]
     fn leaves_are_collected_by_local_name() {
         let xml = br#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><a:R xmlns:a="urn:x" n="7"><a:M><a:Id>1</a:Id></a:M><a:S> 123 </a:S><a:S>4</a:S></a:R></s:Body></s:Envelope>"#;
-        let r = read_request(xml).expect("reads");
+        let r = read_payload(xml).expect("reads");
         assert_eq!(r.element, "R");
         assert_eq!(r.ns.as_deref(), Some("urn:x"));
         assert_eq!(r.get("@n"), Some("7"));

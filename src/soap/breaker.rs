@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_failures_then_probes_once() {
-        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(100)));
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(100),
+        ));
         let b = Breaker::new(
             BreakerPolicy {
                 failures: 3,

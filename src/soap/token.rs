@@ -41,7 +41,11 @@ pub struct TokenError {
 
 impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "token endpoint of the {} registry: {}", self.registry, self.message)
+        write!(
+            f,
+            "token endpoint of the {} registry: {}",
+            self.registry, self.message
+        )
     }
 }
 
@@ -135,7 +139,10 @@ impl TokenManager {
                 let Ok(_gate) = self.refreshing.try_lock() else {
                     return Ok(h.token);
                 };
-                return match self.refresh_if(|h| h.is_some_and(|h| h.refresh_from <= now)).await {
+                return match self
+                    .refresh_if(|h| h.is_some_and(|h| h.refresh_from <= now))
+                    .await
+                {
                     Ok(token) => Ok(token),
                     Err(e) => {
                         tracing::warn!(registry = %self.registry, error = %e, "early token refresh failed; the current token is still live");
@@ -152,7 +159,10 @@ impl TokenManager {
     }
 
     /// With the refresh gate held: fetch a new token if `stale` says the held one is, else return it.
-    async fn refresh_if(&self, stale: impl Fn(Option<&Held>) -> bool) -> Result<String, TokenError> {
+    async fn refresh_if(
+        &self,
+        stale: impl Fn(Option<&Held>) -> bool,
+    ) -> Result<String, TokenError> {
         if let Some(h) = self.current().filter(|h| !stale(Some(h))) {
             return Ok(h.token);
         }
@@ -197,7 +207,12 @@ impl TokenManager {
     /// How long the current token has been held.
     pub fn age(&self) -> Option<Duration> {
         let h = self.current()?;
-        Some(self.clock.now().duration_since(h.obtained).unwrap_or_default())
+        Some(
+            self.clock
+                .now()
+                .duration_since(h.obtained)
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -253,12 +268,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_is_reused_then_refreshed_before_it_expires() {
-        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)));
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        ));
         let fake = Fake::new(Duration::ZERO);
         let m = manager(fake.clone(), clock.clone());
         assert_eq!(m.token().await.unwrap(), "t1");
         clock.advance(Duration::from_secs(200));
-        assert_eq!(m.token().await.unwrap(), "t1", "80% of the lifetime is left");
+        assert_eq!(
+            m.token().await.unwrap(),
+            "t1",
+            "80% of the lifetime is left"
+        );
         // 300 s lifetime: 20% is 60 s, and at least 60 s: refresh from 240 s on, well before expiry.
         clock.advance(Duration::from_secs(41));
         assert_eq!(m.token().await.unwrap(), "t2");
@@ -268,7 +289,9 @@ mod tests {
 
     #[tokio::test]
     async fn skew_keeps_a_nearly_expired_token_from_being_sent() {
-        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)));
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        ));
         let fake = Fake::new(Duration::ZERO);
         let m = manager(fake.clone(), clock.clone());
         assert_eq!(m.token().await.unwrap(), "t1");
@@ -286,7 +309,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hundred_waiting_calls_cause_one_refresh() {
-        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)));
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        ));
         let fake = Fake::new(Duration::from_millis(50));
         let m = manager(fake.clone(), clock.clone());
         let calls: Vec<_> = (0..100)
@@ -315,7 +340,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_expired_fault_invalidates_once() {
-        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)));
+        let clock = Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+        ));
         let fake = Fake::new(Duration::ZERO);
         let m = manager(fake.clone(), clock.clone());
         let t1 = m.token().await.unwrap();

@@ -83,9 +83,96 @@ pub fn mask_if_personal(names: &[&str], value: &str) -> String {
     }
 }
 
+/// A whole XML document with the text of every personal element masked (see [`mask`]): what the
+/// message log keeps of an exchange when bodies are masked. Element names, structure and other values
+/// stay, so the document still shows what was asked and answered. Input that is not well-formed is
+/// kept only up to the point where it breaks, followed by a marker.
+pub fn mask_document(xml: &[u8]) -> String {
+    use quick_xml::events::{BytesText, Event};
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(xml.len()));
+    // Local names of the open elements, outermost first.
+    let mut open: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    let mut broken = false;
+    loop {
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(e) => e,
+            Err(_) => {
+                broken = true;
+                break;
+            }
+        };
+        let written = match &event {
+            Event::Eof => break,
+            Event::Start(tag) => {
+                open.push(tag.local_name().into_inner().to_string());
+                writer.write_event(event.borrow())
+            }
+            Event::End(_) => {
+                open.pop();
+                writer.write_event(event.borrow())
+            }
+            Event::Text(text) => {
+                let raw: &str = text;
+                let raw = raw.to_string();
+                let names: Vec<&str> = open.iter().rev().map(String::as_str).collect();
+                if raw.trim().is_empty() || !names.iter().any(|n| is_personal_name(n)) {
+                    writer.write_event(event.borrow())
+                } else {
+                    let value = quick_xml::escape::unescape(&raw)
+                        .map(|v| v.to_string())
+                        .unwrap_or(raw);
+                    let masked = mask_if_personal(&names, value.trim());
+                    writer.write_event(Event::Text(BytesText::new(&masked)))
+                }
+            }
+            // A character reference inside a personal value would leak a character of it.
+            Event::GeneralRef(_) if open.iter().any(|n| is_personal_name(n)) => Ok(()),
+            Event::CData(_) if open.iter().any(|n| is_personal_name(n)) => {
+                writer.write_event(Event::Text(BytesText::new("*** (masked CDATA)")))
+            }
+            _ => writer.write_event(event.borrow()),
+        };
+        if written.is_err() {
+            broken = true;
+            break;
+        }
+        buf.clear();
+    }
+    let mut out = String::from_utf8_lossy(&writer.into_inner()).to_string();
+    if broken {
+        out.push_str("<!-- not well-formed from here on -->");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_keep_their_shape_with_personal_values_masked() {
+        let doc = r#"<s:Envelope xmlns:s="urn:s"><s:Body><x:Req xmlns:x="urn:x"><x:MessageId>m-1</x:MessageId><x:Person><x:LastName>Иванова</x:LastName><x:Gender>Female</x:Gender></x:Person><x:Snils>11223344595</x:Snils><x:Amount>10.00</x:Amount></x:Req></s:Body></s:Envelope>"#;
+        let masked = mask_document(doc.as_bytes());
+        assert!(
+            masked.contains("<x:MessageId>m-1</x:MessageId>"),
+            "{masked}"
+        );
+        assert!(masked.contains("<x:LastName>И.</x:LastName>"), "{masked}");
+        assert!(
+            masked.contains("<x:Snils>***-***-*** 95</x:Snils>"),
+            "{masked}"
+        );
+        assert!(masked.contains("<x:Amount>10.00</x:Amount>"), "{masked}");
+        assert!(!masked.contains("Female") && !masked.contains("11223344595"));
+        let broken = mask_document(b"<a><Snils>11223344595</Snils><b></a>");
+        assert!(
+            broken.ends_with("<!-- not well-formed from here on -->"),
+            "{broken}"
+        );
+        assert!(!broken.contains("11223344595"));
+    }
 
     #[test]
     fn masks_snils_keeping_check_number() {

@@ -1,0 +1,237 @@
+//! What can go wrong with a registry call, in terms the caller can act on: whether it was our request
+//! or their answer that was invalid, whether the registry said no or could not be reached, and whether
+//! trying again may help. Messages carry paths and rules, never personal values (the validator masks
+//! them).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::registries::{Operation, Registry};
+use crate::soap::token::TokenError;
+use crate::xml::validate::Report;
+
+/// One schema violation, as errors carry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// XML path of the offending node.
+    pub path: String,
+    /// The XSD rule broken (`cvc-…`).
+    pub rule: String,
+    /// What is wrong (values masked).
+    pub message: String,
+}
+
+impl Violation {
+    /// The violations of a report (at most 20).
+    pub fn from_report(report: &Report) -> Vec<Violation> {
+        report
+            .violations
+            .iter()
+            .take(20)
+            .map(|v| Violation {
+                path: v.path.clone(),
+                rule: v.rule.to_string(),
+                message: v.message.clone(),
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}] {}", self.path, self.rule, self.message)
+    }
+}
+
+/// Why a call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// Our outgoing request broke the schema: it was not sent.
+    InvalidRequest {
+        /// The operation called.
+        operation: Operation,
+        /// What is wrong with it.
+        violations: Vec<Violation>,
+    },
+    /// The registry's answer broke the schema or is not XML at all: it is not trusted.
+    InvalidResponse {
+        /// The operation called.
+        operation: Operation,
+        /// HTTP status of the answer.
+        status: u16,
+        /// What is wrong with it.
+        violations: Vec<Violation>,
+    },
+    /// The registry answered with a SOAP Fault.
+    Fault {
+        /// The operation called.
+        operation: Operation,
+        /// HTTP status of the answer.
+        status: u16,
+        /// `faultcode`, e.g. `soap:Client.SchemaViolation`.
+        code: String,
+        /// `faultstring`.
+        message: String,
+        /// `Retry-After`, when the answer had one.
+        retry_after: Option<Duration>,
+    },
+    /// An HTTP status without a SOAP answer (a 503 page, a 404).
+    Http {
+        /// The operation called.
+        operation: Operation,
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After`, when the answer had one.
+        retry_after: Option<Duration>,
+    },
+    /// Connecting, the TLS handshake, or reading the answer failed.
+    Transport {
+        /// The registry called.
+        registry: Registry,
+        /// What failed.
+        message: String,
+    },
+    /// The call's deadline passed.
+    Timeout {
+        /// The registry called.
+        registry: Registry,
+        /// The deadline.
+        after: Duration,
+    },
+    /// The registry's circuit breaker is open: nothing was sent.
+    CircuitOpen {
+        /// The registry.
+        registry: Registry,
+        /// When it lets a probe through.
+        retry_in: Duration,
+    },
+    /// No access token could be had.
+    Token(TokenError),
+}
+
+impl CallError {
+    /// Whether trying again (later) may succeed: transport trouble, timeouts, 5xx and 429, server-side
+    /// faults, an expired token. A request the registry rejects as wrong stays wrong.
+    pub fn retryable(&self) -> bool {
+        match self {
+            CallError::InvalidRequest { .. } => false,
+            // A broken answer is the registry's trouble; the same request may well get a good one.
+            CallError::InvalidResponse { .. } => true,
+            CallError::Fault { code, status, .. } => {
+                code.starts_with("soap:Server")
+                    || code == "soap:Client.TokenExpired"
+                    || *status == 429
+                    || *status == 503
+            }
+            CallError::Http { status, .. } => *status == 429 || *status >= 500,
+            CallError::Transport { .. } | CallError::Timeout { .. } => true,
+            CallError::CircuitOpen { .. } | CallError::Token(_) => true,
+        }
+    }
+
+    /// Whether it says the registry is unwell (what the circuit breaker counts): not a business
+    /// fault, not our own mistake, not a rate limit (the registry is fine, just busy).
+    pub fn counts_against_registry(&self) -> bool {
+        match self {
+            CallError::InvalidResponse { .. }
+            | CallError::Transport { .. }
+            | CallError::Timeout { .. } => true,
+            CallError::Http { status, .. } => *status >= 500,
+            CallError::Fault { code, .. } => {
+                code.starts_with("soap:Server") && code != "soap:Server.RateLimited"
+            }
+            _ => false,
+        }
+    }
+
+    /// The `Retry-After` the registry asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::Fault { retry_after, .. } | CallError::Http { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::InvalidRequest { .. } => "invalid_request",
+            CallError::InvalidResponse { .. } => "invalid_response",
+            CallError::Fault { .. } => "fault",
+            CallError::Http { .. } => "http_status",
+            CallError::Transport { .. } => "transport",
+            CallError::Timeout { .. } => "timeout",
+            CallError::CircuitOpen { .. } => "circuit_open",
+            CallError::Token(_) => "token",
+        }
+    }
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(Violation::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::InvalidRequest {
+                operation,
+                violations,
+            } => write!(
+                f,
+                "outgoing {operation} request is schema-invalid, not sent: {}",
+                list(violations)
+            ),
+            CallError::InvalidResponse {
+                operation,
+                status,
+                violations,
+            } => write!(
+                f,
+                "{} registry answered {operation} (HTTP {status}) with a schema-invalid response: {}",
+                operation.registry(),
+                list(violations)
+            ),
+            CallError::Fault {
+                operation,
+                status,
+                code,
+                message,
+                ..
+            } => write!(
+                f,
+                "{} registry answered {operation} with fault {code} (HTTP {status}): {message}",
+                operation.registry()
+            ),
+            CallError::Http {
+                operation, status, ..
+            } => write!(
+                f,
+                "{} registry answered {operation} with HTTP {status} and no SOAP message",
+                operation.registry()
+            ),
+            CallError::Transport { registry, message } => {
+                write!(f, "{registry} registry unreachable: {message}")
+            }
+            CallError::Timeout { registry, after } => write!(
+                f,
+                "{registry} registry call gave up after {} ms",
+                after.as_millis()
+            ),
+            CallError::CircuitOpen { registry, retry_in } => write!(
+                f,
+                "{registry} registry circuit open (too many failures); next try in {} ms",
+                retry_in.as_millis()
+            ),
+            CallError::Token(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}

@@ -1,0 +1,339 @@
+//! The message log: every exchange with a registry — request, response or fault, registry, operation,
+//! request id, attempt, outcome, timings — kept durably for a retention period. Bodies are kept masked
+//! (the default), whole, or not at all ([`BodyPolicy`]). Each row holds the whole envelope sent and
+//! received with its operation and status, which is what a replay fixture needs.
+//!
+//! [`MessageLog`] is the interface; [`SqliteMessageLog`] the embedded implementation (a PostgreSQL one
+//! comes with the store). SQLite writes happen on a writer thread in batches (one transaction per
+//! batch, WAL), so a call never waits for the disk; [`MessageLog::flush`] waits until everything
+//! recorded so far is committed. What a crash can lose is the batch not yet committed (milliseconds).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, params};
+
+use crate::registries::{Operation, Registry};
+use crate::xml::mask::mask_document;
+
+/// What the log keeps of message bodies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyPolicy {
+    /// Personal values masked ([`mask_document`]): the default.
+    #[default]
+    Masked,
+    /// Bodies as sent and received (for test environments with synthetic data only).
+    Full,
+    /// No bodies, metadata only.
+    Omitted,
+}
+
+impl BodyPolicy {
+    /// A body as this policy keeps it.
+    pub fn keep(self, body: &[u8]) -> Option<String> {
+        match self {
+            BodyPolicy::Masked => Some(mask_document(body)),
+            BodyPolicy::Full => Some(String::from_utf8_lossy(body).to_string()),
+            BodyPolicy::Omitted => None,
+        }
+    }
+}
+
+/// One attempt of one call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    /// When the attempt started.
+    pub at: SystemTime,
+    /// The originating request's id.
+    pub request_id: String,
+    /// The registry called.
+    pub registry: Registry,
+    /// The operation called.
+    pub operation: Operation,
+    /// 1 for the first attempt; 0 for a request refused before sending (schema-invalid).
+    pub attempt: u32,
+    /// `ok` or the [`CallError::kind`](super::error::CallError::kind) of the failure.
+    pub outcome: String,
+    /// HTTP status of the answer, if one came.
+    pub http_status: Option<u16>,
+    /// From sending to the end of the answer (or the failure).
+    pub duration: Duration,
+    /// The request envelope, as the body policy keeps it.
+    pub request: Option<String>,
+    /// The answer's body, as the body policy keeps it.
+    pub response: Option<String>,
+    /// The error message (never personal values).
+    pub error: Option<String>,
+}
+
+/// Where exchanges are kept.
+pub trait MessageLog: Send + Sync {
+    /// Keep one exchange (without waiting for the disk).
+    fn record(&self, exchange: Exchange);
+    /// Wait until everything recorded so far is durable.
+    fn flush(&self);
+}
+
+/// A log that keeps nothing (benchmarks of the pipeline without storage).
+#[derive(Debug, Default)]
+pub struct NoLog;
+
+impl MessageLog for NoLog {
+    fn record(&self, _exchange: Exchange) {}
+    fn flush(&self) {}
+}
+
+enum Command {
+    Record(Box<Exchange>),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The SQLite message log (`message_log.sqlite` under the data directory).
+pub struct SqliteMessageLog {
+    path: PathBuf,
+    tx: mpsc::Sender<Command>,
+}
+
+/// Why the log could not be opened or read.
+#[derive(Debug)]
+pub struct LogError(pub String);
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "message log: {}", self.0)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+impl From<rusqlite::Error> for LogError {
+    fn from(e: rusqlite::Error) -> LogError {
+        LogError(e.to_string())
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS exchanges (
+    id          INTEGER PRIMARY KEY,
+    at_ms       INTEGER NOT NULL,
+    request_id  TEXT    NOT NULL,
+    registry    TEXT    NOT NULL,
+    operation   TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,
+    http_status INTEGER,
+    duration_ms INTEGER NOT NULL,
+    request     TEXT,
+    response    TEXT,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS exchanges_at ON exchanges (at_ms);
+CREATE INDEX IF NOT EXISTS exchanges_request ON exchanges (request_id);
+";
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}
+
+fn open(path: &Path) -> Result<Connection, LogError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| LogError(format!("{}: {e}", dir.display())))?;
+    }
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl SqliteMessageLog {
+    /// Open (or create) the log at `path`, dropping exchanges older than `retention` now and every
+    /// hour after.
+    pub fn open(path: &Path, retention: Duration) -> Result<SqliteMessageLog, LogError> {
+        let conn = open(path)?;
+        conn.execute_batch(SCHEMA)?;
+        prune(&conn, retention)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("message-log".into())
+            .spawn(move || writer(conn, rx, retention))
+            .map_err(|e| LogError(e.to_string()))?;
+        Ok(SqliteMessageLog {
+            path: path.to_path_buf(),
+            tx,
+        })
+    }
+
+    /// The exchanges of one request id (all when `None`), oldest first.
+    pub fn exchanges(&self, request_id: Option<&str>) -> Result<Vec<Exchange>, LogError> {
+        self.flush();
+        let conn = open(&self.path)?;
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, request_id, registry, operation, attempt, outcome, http_status,
+                    duration_ms, request, response, error
+             FROM exchanges WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![request_id], |r| {
+            let registry: String = r.get(2)?;
+            let operation: String = r.get(3)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                registry,
+                operation,
+                r.get::<_, u32>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<u16>>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, request_id, registry, operation, attempt, outcome, status, ms, req, resp, err) =
+                row?;
+            let operation = Operation::ALL
+                .into_iter()
+                .find(|o| o.name() == operation && o.registry().name() == registry)
+                .ok_or_else(|| LogError(format!("unknown operation {registry}/{operation}")))?;
+            out.push(Exchange {
+                at: UNIX_EPOCH + Duration::from_millis(at.max(0) as u64),
+                request_id,
+                registry: operation.registry(),
+                operation,
+                attempt,
+                outcome,
+                http_status: status,
+                duration: Duration::from_millis(ms.max(0) as u64),
+                request: req,
+                response: resp,
+                error: err,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl MessageLog for SqliteMessageLog {
+    fn record(&self, exchange: Exchange) {
+        let _ = self.tx.send(Command::Record(Box::new(exchange)));
+    }
+
+    fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.tx.send(Command::Flush(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+}
+
+fn prune(conn: &Connection, retention: Duration) -> Result<usize, LogError> {
+    let cutoff = millis(SystemTime::now()) - retention.as_millis() as i64;
+    Ok(conn.execute("DELETE FROM exchanges WHERE at_ms < ?1", params![cutoff])?)
+}
+
+/// The writer thread: batches of up to 512 records per transaction, pruning hourly.
+fn writer(mut conn: Connection, rx: mpsc::Receiver<Command>, retention: Duration) {
+    let mut last_prune = std::time::Instant::now();
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        let mut waiting = Vec::new();
+        let result = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO exchanges (at_ms, request_id, registry, operation, attempt, outcome,
+                        http_status, duration_ms, request, response, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?;
+                for command in batch {
+                    match command {
+                        Command::Record(e) => {
+                            insert.execute(params![
+                                millis(e.at),
+                                e.request_id,
+                                e.registry.name(),
+                                e.operation.name(),
+                                e.attempt,
+                                e.outcome,
+                                e.http_status,
+                                e.duration.as_millis() as i64,
+                                e.request,
+                                e.response,
+                                e.error,
+                            ])?;
+                        }
+                        Command::Flush(done) => waiting.push(done),
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        if let Err(e) = result {
+            tracing::error!(error = %e, "message log write failed");
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
+        if last_prune.elapsed() > Duration::from_secs(3600) {
+            if let Err(e) = prune(&conn, retention) {
+                tracing::error!(error = %e, "message log pruning failed");
+            }
+            last_prune = std::time::Instant::now();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(request_id: &str, at: SystemTime) -> Exchange {
+        Exchange {
+            at,
+            request_id: request_id.to_string(),
+            registry: Registry::Snils,
+            operation: Operation::VerifySnils,
+            attempt: 1,
+            outcome: "ok".to_string(),
+            http_status: Some(200),
+            duration: Duration::from_millis(12),
+            request: BodyPolicy::Masked.keep(b"<Req><Snils>11223344595</Snils></Req>"),
+            response: Some("<Resp/>".to_string()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn exchanges_are_kept_masked_and_old_ones_pruned() {
+        let dir = std::env::temp_dir().join(format!("reggate-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("message_log.sqlite");
+        let log = SqliteMessageLog::open(&path, Duration::from_secs(3600)).expect("open");
+        let now = SystemTime::now();
+        log.record(exchange("r-1", now));
+        log.record(exchange("r-2", now - Duration::from_secs(7200)));
+        log.record(exchange("r-1", now));
+        let r1 = log.exchanges(Some("r-1")).expect("read");
+        assert_eq!(r1.len(), 2);
+        assert_eq!(r1[0].operation, Operation::VerifySnils);
+        let request = r1[0].request.as_deref().expect("request kept");
+        assert!(request.contains("***-***-*** 95") && !request.contains("11223344595"));
+        assert_eq!(log.exchanges(None).expect("all").len(), 3);
+        drop(log);
+        // Reopened: older than the retention is gone, the rest survived.
+        let log = SqliteMessageLog::open(&path, Duration::from_secs(3600)).expect("reopen");
+        let all = log.exchanges(None).expect("all");
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|e| e.request_id == "r-1"));
+    }
+}
