@@ -414,7 +414,7 @@ async fn a_client_certificate_rotation_under_load_fails_no_call() {
         dir.join("gateway-client.key"),
     );
     pki::issue(
-        &h.layout.dir(),
+        h.layout.dir(),
         "gateway-client",
         &cert,
         &key,
