@@ -73,9 +73,22 @@ pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as SOAP metadata carries it.
+pub fn timestamp(at: SystemTime) -> String {
+    let (y, m, d, h, min, sec) = utc_parts(at);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_utc_civil_time() {
+        assert_eq!(timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_782_900_000);
+        assert_eq!(timestamp(t), "2026-07-01T10:00:00Z");
+    }
 
     #[test]
     fn utc_parts_of_known_moments() {

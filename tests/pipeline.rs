@@ -13,6 +13,8 @@ use harness::{Harness, sample_adult};
 use reggate::clock::{Clock, SystemClock};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
+use reggate::registries::client::Registries;
+use reggate::registries::messages;
 use reggate::registries::{Operation, Registry};
 use reggate::soap::breaker::BreakerPolicy;
 use reggate::soap::client::{CallContext, Endpoint, RetryPolicy, Settings, SoapClient};
@@ -453,5 +455,187 @@ async fn a_client_certificate_rotation_under_load_fails_no_call() {
         h.state.counters.registry(Registry::Snils).requests["VerifySnils"].valid,
         320
     );
+    h.stop().await;
+}
+
+fn identity(v: &reggate::mock::population::PersonView) -> messages::Identity {
+    messages::Identity {
+        last_name: v.last_name.clone(),
+        first_name: v.first_name.clone(),
+        middle_name: v.middle_name.clone(),
+        birth_date: v.birth_date.clone(),
+        gender: match v.gender {
+            reggate::mock::population::Gender::Male => messages::Gender::Male,
+            reggate::mock::population::Gender::Female => messages::Gender::Female,
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_requests_of_every_operation_come_back_as_typed_answers() {
+    use messages::{Registration, Reply, Request, Verdict};
+    let h = Harness::start("pipe-typed").await;
+    let p = pipeline(&h, "typed", quick());
+    let registries = Registries::new(p.client.clone(), h.clock.clone() as Arc<dyn Clock>);
+    let ctx = CallContext::new("req-typed");
+    let pop = &h.state.population;
+    let adult = sample_adult(&h.state);
+    let person = identity(&adult);
+
+    let verify = Request::VerifySnils {
+        snils: adult.snils.clone(),
+        person: person.clone(),
+    };
+    assert_eq!(
+        registries.call(&ctx, &verify).await.expect("verify"),
+        Reply::Verification(Verdict::Match)
+    );
+    let mut wrong = person.clone();
+    wrong.first_name.push('а');
+    let reply = registries
+        .call(
+            &ctx,
+            &Request::VerifySnils {
+                snils: adult.snils.clone(),
+                person: wrong,
+            },
+        )
+        .await
+        .expect("verify wrong");
+    assert_eq!(
+        reply,
+        Reply::Verification(Verdict::NoMatch(vec!["FirstName".into()]))
+    );
+
+    let passport = adult.passport.clone().expect("passport");
+    let find = Request::FindInn {
+        person: person.clone(),
+        passport: messages::Passport {
+            series: passport.series,
+            number: passport.number,
+            issue_date: passport.issue_date,
+            issuer: passport.issuer,
+            issuer_code: passport.issuer_code,
+        },
+    };
+    assert_eq!(
+        registries.call(&ctx, &find).await.expect("find inn"),
+        Reply::Inn(adult.inn.clone())
+    );
+    let verify_inn = Request::VerifyInn {
+        inn: adult.inn.clone().expect("inn"),
+        person: person.clone(),
+    };
+    assert_eq!(
+        registries
+            .call(&ctx, &verify_inn)
+            .await
+            .expect("verify inn"),
+        Reply::Verification(Verdict::Match)
+    );
+    let statuses = Request::GetFamilyStatus {
+        snils: adult.snils.clone(),
+        on_date: Some("2026-07-01".into()),
+    };
+    assert!(matches!(
+        registries.call(&ctx, &statuses).await.expect("statuses"),
+        Reply::FamilyStatuses(Some(_))
+    ));
+
+    // A child with an assignment: its birth record names it and its parents.
+    let people = pop.export_people(50);
+    let child = people["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
+        .filter_map(|s| pop.person_by_snils(&s))
+        .find(|c| !pop.active_assignments(&c.snils).is_empty())
+        .expect("a child with an assignment");
+    let cert = child.birth_certificate.clone().expect("certificate");
+    let reply = registries
+        .call(
+            &ctx,
+            &Request::FindBirthRecord {
+                series: cert.series.clone(),
+                number: cert.number.clone(),
+            },
+        )
+        .await
+        .expect("birth record");
+    let Reply::BirthRecord(Some(record)) = reply else {
+        panic!("no record: {reply:?}");
+    };
+    assert_eq!(record.child.snils.as_deref(), Some(child.snils.as_str()));
+    assert_eq!(record.child.last_name, child.last_name);
+    assert!(!record.parents.is_empty());
+
+    let reply = registries
+        .call(
+            &ctx,
+            &Request::GetActiveAssignments {
+                child_snils: child.snils.clone(),
+            },
+        )
+        .await
+        .expect("assignments");
+    let Reply::Assignments(list) = reply else {
+        panic!("{reply:?}");
+    };
+    let existing = list.first().expect("an assignment").clone();
+    assert_eq!(existing.child_snils, child.snils);
+
+    // Registering the same benefit again under another number: a conflict naming the existing one.
+    let new = |number: &str, benefit: &str| messages::NewAssignment {
+        application_number: number.into(),
+        benefit_code: benefit.into(),
+        child_snils: child.snils.clone(),
+        recipient_snils: existing.recipient_snils.clone(),
+        from: existing.from.clone(),
+        to: existing.to.clone(),
+        amount: "1000.00".into(),
+        region_code: "77".into(),
+        decision_date: existing.from.clone(),
+        phone: None,
+        email: None,
+    };
+    let reply = registries
+        .call(
+            &ctx,
+            &Request::RegisterAssignment(new("APP-T-1", &existing.benefit_code)),
+        )
+        .await
+        .expect("register duplicate");
+    let Reply::Registration(Registration::Conflict(conflicts)) = reply else {
+        panic!("{reply:?}");
+    };
+    assert_eq!(
+        conflicts[0].assignment.assignment_id,
+        existing.assignment_id
+    );
+    // Another benefit: registered, then the repeat is recognised (idempotent by number).
+    let other = reggate::mock::population::Benefit::ALL
+        .into_iter()
+        .map(|b| b.code())
+        .find(|code| list.iter().all(|a| a.benefit_code != *code))
+        .expect("a benefit the child has not got");
+    let mut ids = Vec::new();
+    for fresh_expected in [true, false] {
+        let reply = registries
+            .call(&ctx, &Request::RegisterAssignment(new("APP-T-2", other)))
+            .await
+            .expect("register");
+        let Reply::Registration(Registration::Registered {
+            assignment_id,
+            fresh,
+        }) = reply
+        else {
+            panic!("{reply:?}");
+        };
+        assert_eq!(fresh, fresh_expected);
+        ids.push(assignment_id);
+    }
+    assert_eq!(ids[0], ids[1]);
     h.stop().await;
 }

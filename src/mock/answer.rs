@@ -2,7 +2,6 @@
 //! (lookups, identity matches, assignment registration), rendered as the response payload.
 
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use crate::mock::population::{NewAssignment, PersonView, RegisterOutcome};
 use crate::mock::render::{self, Registration};
@@ -22,13 +21,7 @@ pub fn response_meta(state: &MockState, request: &Payload) -> String {
         n & 0xFFFF_FFFF_FFFF
     );
     let reply_to = request.get("MessageId").unwrap_or("");
-    render::response_meta(&id, reply_to, &timestamp(state.clock.now()))
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as response metadata carries it.
-pub fn timestamp(at: SystemTime) -> String {
-    let (y, m, d, h, min, sec) = crate::clock::utc_parts(at);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}Z")
+    render::response_meta(&id, reply_to, &crate::clock::timestamp(state.clock.now()))
 }
 
 /// The identity fields of a request that differ from a person's record, in the schema's names.
@@ -153,7 +146,7 @@ fn register(state: &MockState, request: &Payload, meta: &str) -> String {
         amount: request.get("Amount").map(str::to_string),
         region_code: request.get("RegionCode").unwrap_or("").to_string(),
     };
-    let at = timestamp(state.clock.now());
+    let at = crate::clock::timestamp(state.clock.now());
     match state.population.register_assignment(&new) {
         RegisterOutcome::Registered { assignment } => render::register_response(
             meta,
@@ -191,17 +184,5 @@ fn register(state: &MockState, request: &Payload, meta: &str) -> String {
                 },
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_utc_civil_time() {
-        assert_eq!(timestamp(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_782_900_000);
-        assert_eq!(timestamp(t), "2026-07-01T10:00:00Z");
     }
 }

@@ -4,9 +4,11 @@
 
 use std::fmt;
 
+pub mod client;
+pub mod messages;
 mod payload;
 
-pub use payload::{Payload, ReadError, read_payload};
+pub use payload::{Node, Payload, ReadError, read_payload, read_tree};
 
 /// The SOAP 1.1 envelope namespace.
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";

@@ -119,9 +119,110 @@ pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
     }
 }
 
+/// An element of a payload as a small tree: what typed answers are read from (lists and nested
+/// records need more than [`Payload`]'s flat values).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Node {
+    /// Local name.
+    pub name: String,
+    /// Attributes by local name.
+    pub attributes: Vec<(String, String)>,
+    /// Its own text (whitespace-trimmed).
+    pub text: String,
+    /// Child elements in order.
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The first child with this local name.
+    pub fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Every child with this local name.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text of the first child with this local name.
+    pub fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_str())
+    }
+
+    /// An attribute's value.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The first element of `soap:Body` as a [`Node`] tree.
+pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
+    let mut reader = XmlReader::from_bytes(bytes, Limits::default());
+    let error = |message: String| ReadError { message };
+    let mut depth = 0usize;
+    let mut body_depth: Option<usize> = None;
+    // Open elements at or under the payload root.
+    let mut open: Vec<Node> = Vec::new();
+    loop {
+        match reader.next_event().map_err(|e| error(e.to_string()))? {
+            Event::Start(tag) => {
+                depth += 1;
+                let under_body = body_depth.is_some_and(|b| depth > b);
+                if body_depth.is_none() && tag.local == "Body" && tag.ns.as_deref() == Some(SOAP_NS)
+                {
+                    body_depth = Some(depth);
+                } else if under_body {
+                    open.push(Node {
+                        name: tag.local.clone(),
+                        attributes: tag
+                            .attributes
+                            .iter()
+                            .map(|a| (a.local.clone(), a.value.clone()))
+                            .collect(),
+                        ..Node::default()
+                    });
+                }
+            }
+            Event::Text(text, _) => {
+                if let Some(node) = open.last_mut() {
+                    node.text.push_str(&text);
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let Some(mut node) = open.pop() {
+                    node.text = node.text.trim().to_string();
+                    match open.last_mut() {
+                        Some(parent) => parent.children.push(node),
+                        None => return Ok(node),
+                    }
+                }
+            }
+            Event::Eof => return Err(error("soap:Body holds no element".to_string())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_payload_reads_as_a_tree() {
+        let xml = br#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><h:Id xmlns:h="urn:h">1</h:Id></s:Header><s:Body><a:R xmlns:a="urn:x" n="7"><a:L><a:I k="1"> x </a:I><a:I k="2">y</a:I></a:L></a:R></s:Body></s:Envelope>"#;
+        let root = read_tree(xml).expect("tree");
+        assert_eq!((root.name.as_str(), root.attribute("n")), ("R", Some("7")));
+        let items: Vec<_> = root.child("L").expect("L").children_named("I").collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            (items[0].text.as_str(), items[0].attribute("k")),
+            ("x", Some("1"))
+        );
+        assert!(read_tree(b"<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body/></s:Envelope>").is_err());
+    }
 
     #[test]
     fn leaves_are_collected_by_local_name() {

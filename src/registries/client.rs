@@ -1,0 +1,88 @@
+//! The typed registry client: a [`Request`] in, a [`Reply`] out, through the one outbound pipeline
+//! ([`SoapClient`]). It fills in the request metadata (a fresh message id, the time from the clock)
+//! and reads the validated answer into types.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+
+use crate::clock::Clock;
+use crate::registries::messages::{Metadata, Reply, Request};
+use crate::registries::read_tree;
+use crate::soap::client::{CallContext, SoapClient};
+use crate::soap::error::{CallError, Violation};
+
+/// Typed calls to the four registries.
+#[derive(Clone)]
+pub struct Registries {
+    soap: Arc<SoapClient>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Registries {
+    /// Typed calls through `soap`, timestamps from `clock`.
+    pub fn new(soap: Arc<SoapClient>, clock: Arc<dyn Clock>) -> Registries {
+        Registries { soap, clock }
+    }
+
+    /// The pipeline underneath (token managers, breakers).
+    pub fn soap(&self) -> &SoapClient {
+        &self.soap
+    }
+
+    /// Send `request` and read its answer.
+    pub async fn call(&self, ctx: &CallContext, request: &Request) -> Result<Reply, CallError> {
+        let operation = request.operation();
+        let meta = Metadata {
+            message_id: uuid_v4(),
+            timestamp: crate::clock::timestamp(self.clock.now()),
+        };
+        let answer = self
+            .soap
+            .call(ctx, operation, &request.to_xml(&meta))
+            .await?;
+        let unreadable = |message: String| CallError::InvalidResponse {
+            operation,
+            status: 200,
+            violations: vec![Violation {
+                path: format!("/Envelope/Body/{}", operation.response_element()),
+                rule: "reggate-answer".into(),
+                message,
+            }],
+        };
+        let root = read_tree(&answer.envelope).map_err(|e| unreadable(e.message))?;
+        Reply::read(operation, &root).map_err(|e| unreadable(e.message))
+    }
+}
+
+/// A random version-4 UUID, as request metadata needs.
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::rng().random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_version_4_uuids() {
+        let re = regex::Regex::new(
+            "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        )
+        .expect("regex");
+        let a = uuid_v4();
+        assert!(re.is_match(&a), "{a}");
+        assert_ne!(a, uuid_v4());
+    }
+}
