@@ -5,24 +5,21 @@
 //! `cargo bench --bench mock`. Criterion's "elem/s" is calls per second; each sample sends
 //! `CALLS` calls spread over `CONNECTIONS` connections opened beforehand.
 
-use std::path::PathBuf;
+#[path = "../tests/support/mock_harness.rs"]
+mod harness;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use harness::Harness;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use reggate::clock::{Clock, SystemClock};
-use reggate::mock::population::{Population, PopulationConfig};
 use reggate::mock::render;
-use reggate::mock::server::{Bind, MockServer, MockState, ServedFiles};
-use reggate::mock::token::TokenStore;
 use reggate::registries::{Operation, Registry};
-use reggate::tls::config::{client_config, server_config};
-use reggate::tls::pki::{self, PkiOptions};
-use reggate::xml::schema::Schema;
+use reggate::tls::config::client_config;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -31,34 +28,15 @@ const CONNECTIONS: usize = 16;
 const CALLS: usize = 1_600;
 
 struct Setup {
-    _server: MockServer,
+    _harness: Harness,
     senders: Vec<SendRequest<Full<Bytes>>>,
     token: String,
     payloads: Arc<Vec<Bytes>>,
 }
 
 async fn setup() -> Setup {
-    let dir = std::env::temp_dir().join(format!("reggate-bench-mock-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let layout = pki::init(&PkiOptions {
-        dir: dir.join("certs"),
-        lifetime_days: 30,
-        now: SystemTime::now() - Duration::from_secs(3600),
-        force: false,
-    })
-    .expect("pki");
-    let tls = server_config(
-        &layout.registry_server(),
-        &layout.registry_server_key(),
-        &layout.registry_ca(),
-    )
-    .expect("server config");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let schema = Schema::load(&[root.join("schemas")]).expect("schemas");
-    let population = Population::generate(&PopulationConfig {
-        seed: 7,
-        people: 100_000,
-    });
+    let h = Harness::start("bench-mock").await;
+    let population = &h.state.population;
     let people = population.export_people(200);
     let payloads: Vec<Bytes> = people["people"]
         .as_array()
@@ -68,19 +46,8 @@ async fn setup() -> Setup {
         .filter_map(|s| population.person_by_snils(s))
         .map(|p| Bytes::from(render::envelope(&render::snils_request(&p))))
         .collect();
-    let state = Arc::new(MockState::new(
-        schema,
-        population,
-        TokenStore::default(),
-        Arc::new(SystemClock) as Arc<dyn Clock>,
-        ServedFiles {
-            wsdl: root.join("wsdl"),
-            schemas: root.join("schemas"),
-        },
-    ));
-    let server = MockServer::start(state, tls, &Bind::loopback())
-        .await
-        .expect("mock");
+    let server = &h.server;
+    let layout = &h.layout;
     let connector = TlsConnector::from(
         client_config(
             &layout.registry_ca(),
@@ -116,7 +83,7 @@ async fn setup() -> Setup {
         v["access_token"].as_str().expect("token").to_string()
     };
     Setup {
-        _server: server,
+        _harness: h,
         senders,
         token,
         payloads: Arc::new(payloads),
