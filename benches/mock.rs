@@ -19,10 +19,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use reggate::mock::render;
 use reggate::registries::{Operation, Registry};
-use reggate::tls::config::client_config;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 const CONNECTIONS: usize = 16;
 const CALLS: usize = 1_600;
@@ -46,17 +44,8 @@ async fn setup() -> Setup {
         .filter_map(|s| population.person_by_snils(s))
         .map(|p| Bytes::from(render::envelope(&render::snils_request(&p))))
         .collect();
-    let server = &h.server;
-    let layout = &h.layout;
-    let connector = TlsConnector::from(
-        client_config(
-            &layout.registry_ca(),
-            &layout.gateway_client(),
-            &layout.gateway_client_key(),
-        )
-        .expect("client config"),
-    );
-    let addr = server.addr(Registry::Snils);
+    let connector = h.connector();
+    let addr = h.server.addr(Registry::Snils);
     let mut senders = Vec::new();
     for _ in 0..CONNECTIONS {
         let tcp = TcpStream::connect(addr).await.expect("connect");

@@ -7,7 +7,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{Harness, STEP, faultcode, sample_adult};
+use harness::{Harness, STEP, child_with_assignment, faultcode, sample_adult};
 use reggate::clock::{Clock, SystemClock};
 use reggate::mock::render;
 use reggate::registries::{Operation, Registry};
@@ -99,13 +99,7 @@ async fn every_operation_answers_with_a_valid_response() {
     assert_valid(&h.state.schema, &body);
 
     // A child with an assignment: birth record, assignments, and re-registering it (idempotent).
-    let child = entries
-        .iter()
-        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
-        .filter_map(|s| pop.person_by_snils(&s))
-        .find(|c| !pop.active_assignments(&c.snils).is_empty())
-        .expect("a child with an assignment");
+    let child = child_with_assignment(&h.state);
     let cert = child.birth_certificate.clone().expect("certificate");
     let (status, body) = h
         .soap(
@@ -427,15 +421,7 @@ async fn registering_an_assignment_is_idempotent_and_a_duplicate_is_a_conflict()
     let h = Harness::start("register").await;
     let token = h.token().await;
     let pop = &h.state.population;
-    let people = pop.export_people(50);
-    let child = people["people"]
-        .as_array()
-        .expect("people")
-        .iter()
-        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
-        .find(|s| !pop.active_assignments(s).is_empty())
-        .expect("a child with an assignment");
+    let child = child_with_assignment(&h.state).snils;
     let existing = pop.active_assignments(&child).remove(0);
     let recipient = pop
         .person_by_snils(&existing.recipient_snils)

@@ -478,7 +478,6 @@ async fn typed_requests_of_every_operation_come_back_as_typed_answers() {
     let p = pipeline(&h, "typed", quick());
     let registries = Registries::new(p.client.clone(), h.clock.clone() as Arc<dyn Clock>);
     let ctx = CallContext::new("req-typed");
-    let pop = &h.state.population;
     let adult = sample_adult(&h.state);
     let person = identity(&adult);
 
@@ -543,16 +542,7 @@ async fn typed_requests_of_every_operation_come_back_as_typed_answers() {
     ));
 
     // A child with an assignment: its birth record names it and its parents.
-    let people = pop.export_people(50);
-    let child = people["people"]
-        .as_array()
-        .expect("people")
-        .iter()
-        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
-        .filter_map(|s| pop.person_by_snils(&s))
-        .find(|c| !pop.active_assignments(&c.snils).is_empty())
-        .expect("a child with an assignment");
+    let child = harness::child_with_assignment(&h.state);
     let cert = child.birth_certificate.clone().expect("certificate");
     let reply = registries
         .call(

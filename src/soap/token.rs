@@ -314,27 +314,24 @@ mod tests {
         ));
         let fake = Fake::new(Duration::from_millis(50));
         let m = manager(fake.clone(), clock.clone());
-        let calls: Vec<_> = (0..100)
-            .map(|_| {
-                let m = m.clone();
-                tokio::spawn(async move { m.token().await })
-            })
-            .collect();
-        for c in calls {
-            assert_eq!(c.await.unwrap().unwrap(), "t1");
-        }
+        let hundred = |expected: &'static str| {
+            let calls: Vec<_> = (0..100)
+                .map(|_| {
+                    let m = m.clone();
+                    tokio::spawn(async move { m.token().await })
+                })
+                .collect();
+            async move {
+                for c in calls {
+                    assert_eq!(c.await.unwrap().unwrap(), expected);
+                }
+            }
+        };
+        hundred("t1").await;
         assert_eq!(fake.n.load(Ordering::SeqCst), 1);
         // Expired: again a hundred callers, one refresh.
         clock.advance(Duration::from_secs(400));
-        let calls: Vec<_> = (0..100)
-            .map(|_| {
-                let m = m.clone();
-                tokio::spawn(async move { m.token().await })
-            })
-            .collect();
-        for c in calls {
-            assert_eq!(c.await.unwrap().unwrap(), "t2");
-        }
+        hundred("t2").await;
         assert_eq!(fake.n.load(Ordering::SeqCst), 2);
     }
 

@@ -289,16 +289,9 @@ impl Harness {
             .await
     }
 
-    /// A SOAP call whose outcome may be anything: what came over the wire within `wait`.
+    /// See [`Client::soap_raw`].
     pub async fn soap_raw(&self, op: Operation, token: &str, payload: &str, wait: Duration) -> Raw {
-        let head = Harness::soap_head(op, Some(token));
-        self.raw(
-            op.registry(),
-            &head,
-            render::envelope(payload).as_bytes(),
-            wait,
-        )
-        .await
+        self.client.soap_raw(op, token, payload, wait).await
     }
 
     /// Set a registry's fault rules directly.
@@ -343,6 +336,21 @@ impl Harness {
             .await
             .expect("stops in time");
     }
+}
+
+/// A child of the sample people with at least one active assignment.
+pub fn child_with_assignment(state: &MockState) -> reggate::mock::population::PersonView {
+    let pop = &state.population;
+    let people = pop.export_people(50);
+    people["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .flat_map(|e| e["children"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["person"]["snils"].as_str().map(str::to_string))
+        .filter_map(|s| pop.person_by_snils(&s))
+        .find(|c| !pop.active_assignments(&c.snils).is_empty())
+        .expect("a child with an assignment")
 }
 
 /// The first adult of the sample who is a valid case.
