@@ -60,16 +60,10 @@ pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
         Err(e) => -(e.duration().as_secs() as i64),
     };
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    // ±100 million days is ±270,000 years: far beyond any real moment, and safe in i32 arithmetic.
+    let days = days.clamp(-100_000_000, 100_000_000) as i32;
+    let (y, m, d) = crate::domain::calendar::civil_from_days(days);
+    let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 

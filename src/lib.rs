@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod domain;
 pub mod mock;
 pub mod registries;
 pub mod soap;

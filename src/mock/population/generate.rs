@@ -10,11 +10,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::data::{self, NONE, Pool, REGIONS};
-use super::ids::{self, Permutation, add_months, days_from_civil};
+use super::ids::Permutation;
 use super::{
     Adult, Assignment, Benefit, CHILD, Child, Disability, DisabilityGroup, Gender, Household,
     LowIncome, MAX_PEOPLE, Members, Population, PopulationConfig, REF, Registry,
 };
+use crate::domain::calendar::{self, add_months, days_from_civil};
+use crate::domain::identifiers;
 
 /// Random numbers reduced to ranges by multiply-shift, which depends only on the ChaCha stream
 /// (not on how a `rand` version samples ranges), so the data stays the same across versions.
@@ -232,7 +234,7 @@ impl Generator {
     fn next_snils(&mut self) -> u64 {
         let body = 101_000_000 + self.snils.apply(self.people_seq) as u32;
         self.people_seq += 1;
-        ids::snils_from_body(body)
+        identifiers::snils_from_body(body)
     }
 
     /// One household of at most `remaining` people.
@@ -402,8 +404,9 @@ impl Generator {
         let snils = self.next_snils();
         let snils_registered =
             (birth + 16 * YEAR).max(days_from_civil(1997, 1, 1)) + self.rng.range(0, 5 * YEAR);
-        let inn =
-            ids::inn_from_body(u64::from(region) * 100_000_000 + self.inn.apply(u64::from(i)));
+        let inn = identifiers::inn_from_body(
+            u64::from(region) * 100_000_000 + self.inn.apply(u64::from(i)),
+        );
         let inn_registered =
             (birth + 14 * YEAR).max(days_from_civil(1999, 1, 1)) + self.rng.range(0, 6 * YEAR);
         // Passports are replaced at 14, 20 and 45; the current one is the latest due.
@@ -414,7 +417,7 @@ impl Generator {
             .unwrap_or(birth + 14 * YEAR);
         let passport_issued = (due + self.rng.range(0, 60)).min(REF - 1);
         let passport_series =
-            u16::from(region) * 100 + (ids::year_of(passport_issued) % 100) as u16;
+            u16::from(region) * 100 + (calendar::year_of(passport_issued) % 100) as u16;
         let issuer_code = u32::from(region) * 10_000
             + self.rng.below(4) as u32 * 1000
             + 1
@@ -488,7 +491,7 @@ impl Generator {
         let act_number = 1_000_000_000_000_000
             + u64::from(region) * 10_000_000_000_000
             + (office as u64 + 1) * 10_000_000_000
-            + ids::year_of(act_date) as u64 * 1_000_000
+            + calendar::year_of(act_date) as u64 * 1_000_000
             + self.act.apply(u64::from(i));
         let disability = if self.rng.chance(25) {
             let from = birth + self.rng.range(30, (REF - birth).max(31));
@@ -676,7 +679,7 @@ impl Assigner<'_> {
         amount: u64,
     ) {
         let seq = self.reg.next_seq;
-        let year = ids::year_of(from);
+        let year = calendar::year_of(from);
         self.reg.push(Assignment {
             child,
             recipient,

@@ -27,16 +27,16 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::calendar::{self, add_months, fmt_date, parse_date};
+pub use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 use data::{NONE, Pool};
-use ids::{add_months, fmt_date, parse_date};
-pub use ids::{inn_is_valid, snils_is_valid};
 pub use views::*;
 
 /// The date the population is consistent on (ages, active/expired states), as `YYYY-MM-DD`.
 pub const REFERENCE_DATE: &str = "2026-07-01";
 
 /// [`REFERENCE_DATE`] as a day number.
-const REF: i32 = ids::days_from_civil(2026, 7, 1);
+const REF: i32 = calendar::days_from_civil(2026, 7, 1);
 
 /// The largest population generated; larger requests are clamped (passport and birth certificate
 /// numbers have six digits, so more people could not all get unique ones).
@@ -670,7 +670,7 @@ impl Population {
             recipient,
             benefit: r.benefit,
             region,
-            year: u16::try_from(ids::year_of(from)).unwrap_or(0),
+            year: u16::try_from(calendar::year_of(from)).unwrap_or(0),
             seq: 0,
             from,
             to,
@@ -951,7 +951,7 @@ impl Population {
                             k % 10_000,
                             1 + k % 9,
                             c.birth_region,
-                            ids::year_of(d.from)
+                            calendar::year_of(d.from)
                         ),
                         issue_date: fmt_date(d.from),
                         issuer: "Бюро медико-социальной экспертизы".to_owned(),

@@ -9,12 +9,13 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 
 use super::data::{NONE, Pool};
-use super::ids::{fmt_date, inn_is_valid, parse_date, snils_is_valid};
 use super::{
     Adult, Assignment, Benefit, Child, Disability, DisabilityGroup, Gender, Household, LowIncome,
     Members, Population, PopulationError, REFERENCE_DATE, Registry, fmt_amount, fmt_region,
     fmt_snils, mask, parse_amount, parse_digits, parse_region, valid_application_number,
 };
+use crate::domain::calendar::{fmt_date, parse_date};
+use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 
 /// The file inside the data directory.
 pub(crate) const FILE_NAME: &str = "population.json";

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::ids::{inn_from_body, snils_check};
 use super::*;
+use crate::domain::calendar as ids;
+use crate::domain::identifiers::{inn_from_body, snils_check};
 use crate::xml::regex::XsdRegex;
 use crate::xml::schema::Schema;
 use crate::xml::validate::{Options, validate_bytes};
@@ -83,7 +84,7 @@ fn dates_round_trip_and_reject_unreal_days() {
 
 #[test]
 fn permutation_is_a_bijection() {
-    let p = ids::Permutation::new(10_000, [1, 2, 3, 4]);
+    let p = super::ids::Permutation::new(10_000, [1, 2, 3, 4]);
     let mut seen = vec![false; 10_000];
     for i in 0..10_000 {
         let y = p.apply(i) as usize;

@@ -1,0 +1,5 @@
+//! The cabinet domain: benefits, applicants' identifiers and dates, and the rules applications are
+//! judged by (DESIGN.md, "Domain rules").
+
+pub mod calendar;
+pub mod identifiers;
