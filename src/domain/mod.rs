@@ -1,5 +1,6 @@
 //! The cabinet domain: benefits, applicants' identifiers and dates, and the rules applications are
 //! judged by (DESIGN.md, "Domain rules").
 
+pub mod application;
 pub mod calendar;
 pub mod identifiers;
