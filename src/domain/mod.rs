@@ -4,3 +4,4 @@
 pub mod application;
 pub mod calendar;
 pub mod identifiers;
+pub mod status;
