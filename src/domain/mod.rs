@@ -3,5 +3,8 @@
 
 pub mod application;
 pub mod calendar;
+pub mod eligibility;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod identifiers;
 pub mod status;
