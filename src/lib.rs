@@ -14,5 +14,6 @@ pub mod domain;
 pub mod mock;
 pub mod registries;
 pub mod soap;
+pub mod store;
 pub mod tls;
 pub mod xml;

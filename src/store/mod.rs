@@ -1,0 +1,220 @@
+//! Durable applications: the [`Store`] trait and its two implementations, SQLite (embedded default,
+//! [`sqlite`]) and PostgreSQL ([`postgres`]), both run through one conformance suite
+//! (`tests/store.rs`).
+//!
+//! What the trait promises, whichever backend:
+//! - [`Store::submit`] writes the application, its `submitted` journal entry and its outbox event in
+//!   one transaction; the same idempotency key with the same request hash returns the same
+//!   application, with another hash a conflict.
+//! - [`Store::claim`] hands a `submitted` application (or one whose worker's lease ran out) to one
+//!   worker only, under a lease.
+//! - [`Store::transition`] moves an application from the state the caller saw to the next, with a
+//!   journal entry and an outbox event, in one transaction — or not at all if the state moved
+//!   meanwhile or the caller's lease is gone. So a decision is written exactly once.
+//! - At most one approved application per child and benefit (a unique index): of two filed at the
+//!   same moment, exactly one is approved.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::status::Status;
+
+/// What a store call returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store failure (the database's own message; never personal values, which travel as parameters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// An application to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewApplication {
+    /// Its id (UUID).
+    pub id: String,
+    /// Its human-readable number.
+    pub number: String,
+    /// The caller's idempotency key.
+    pub idempotency_key: String,
+    /// SHA-256 of the request body, to tell a repeat from a different request under the same key.
+    pub request_hash: String,
+    /// Benefit code.
+    pub benefit: String,
+    /// The applicant's SNILS (for filters).
+    pub applicant_snils: String,
+    /// The child's SNILS (for duplicate checks).
+    pub child_snils: String,
+    /// The validated input.
+    pub input: serde_json::Value,
+    /// Who submitted it (certificate subject or API key id).
+    pub actor: String,
+    /// The address the cabinet passed on.
+    pub origin: String,
+    /// The originating request id.
+    pub request_id: String,
+    /// When.
+    pub at: SystemTime,
+}
+
+/// One journal entry: a transition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+    /// From (none for `submitted`).
+    pub from: Option<Status>,
+    /// To.
+    pub to: Status,
+    /// Who.
+    pub actor: String,
+    /// From where.
+    pub origin: String,
+    /// Reason codes and messages (JSON array).
+    pub reasons: serde_json::Value,
+    /// Free comment.
+    pub comment: Option<String>,
+    /// The request id that caused it.
+    pub request_id: String,
+}
+
+/// A stored application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplicationRecord {
+    /// Id.
+    pub id: String,
+    /// Number.
+    pub number: String,
+    /// Status now.
+    pub status: Status,
+    /// Benefit code.
+    pub benefit: String,
+    /// The applicant's SNILS.
+    pub applicant_snils: String,
+    /// The child's SNILS.
+    pub child_snils: String,
+    /// The validated input.
+    pub input: serde_json::Value,
+    /// Submitted at (ms).
+    pub submitted_ms: i64,
+    /// In the current status since (ms).
+    pub status_since_ms: i64,
+    /// The journal, oldest first.
+    pub journal: Vec<JournalEntry>,
+}
+
+/// What [`Store::submit`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submitted {
+    /// Stored now.
+    Created(ApplicationRecord),
+    /// The same key and body came before: that application.
+    Repeated(ApplicationRecord),
+    /// The key came before with another body.
+    KeyConflict,
+}
+
+/// A transition to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    /// The application.
+    pub id: String,
+    /// The status the caller saw (the write happens only if it is still so).
+    pub from: Status,
+    /// The new status.
+    pub to: Status,
+    /// Who.
+    pub actor: String,
+    /// From where.
+    pub origin: String,
+    /// Reasons (JSON array).
+    pub reasons: serde_json::Value,
+    /// Comment.
+    pub comment: Option<String>,
+    /// Request id.
+    pub request_id: String,
+    /// When.
+    pub at: SystemTime,
+    /// The worker whose lease must still hold (none for API-driven transitions).
+    pub lease_holder: Option<String>,
+}
+
+/// What [`Store::transition`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transitioned {
+    /// Written.
+    Done(ApplicationRecord),
+    /// Not written: the status moved on, or the lease is gone.
+    Stale,
+    /// Not written: another application for this child and benefit is already approved.
+    DuplicateApproval,
+}
+
+/// A status-change event from the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the outbox (the cursor).
+    pub seq: i64,
+    /// The application.
+    pub application_id: String,
+    /// Its number.
+    pub number: String,
+    /// `submitted`, `status_changed`, `documents_requested`, `final_decision`.
+    pub kind: String,
+    /// The status it moved to.
+    pub status: Status,
+    /// When (ms).
+    pub at_ms: i64,
+}
+
+/// The durable store.
+pub trait Store: Send + Sync {
+    /// Store a new application (see the module docs).
+    fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted>;
+    /// An application by id or number, with its journal.
+    fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>>;
+    /// Give one claimable application to `worker` for `lease`, moving a `submitted` one to
+    /// `in_review`.
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        now: SystemTime,
+        lease: Duration,
+    ) -> StoreFuture<'a, Option<ApplicationRecord>>;
+    /// Write a transition (see the module docs).
+    fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned>;
+    /// Outbox events after `after`, at most `limit`, in order.
+    fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
+    /// Applications approved for a child (for the duplicate rule).
+    fn approved_for_child<'a>(
+        &'a self,
+        child_snils: &'a str,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>>;
+}
+
+/// Milliseconds since the epoch.
+pub fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}
+
+/// The outbox event kind of a transition to `to`.
+pub fn event_kind(to: Status) -> &'static str {
+    match to {
+        Status::Submitted => "submitted",
+        Status::NeedsClarification => "documents_requested",
+        Status::Approved | Status::Rejected => "final_decision",
+        Status::InReview | Status::AppealReview => "status_changed",
+    }
+}

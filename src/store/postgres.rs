@@ -1,0 +1,501 @@
+//! The PostgreSQL store: tokio-postgres over a bb8 pool. Several gateway processes may share one
+//! database: claims take rows with `FOR UPDATE SKIP LOCKED`, so no application is processed twice,
+//! and transitions re-check state and lease under the row lock.
+
+use std::time::{Duration, SystemTime};
+
+use bb8_postgres::PostgresConnectionManager;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{GenericClient, NoTls};
+
+use crate::domain::status::Status;
+use crate::store::{
+    ApplicationRecord, Event, JournalEntry, NewApplication, Store, StoreError, StoreFuture,
+    Submitted, Transition, Transitioned, event_kind, millis,
+};
+
+type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
+
+/// Versioned migrations, applied in order, each once (under an advisory lock, so processes starting
+/// together do not race).
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE applications (
+    id              TEXT PRIMARY KEY,
+    number          TEXT NOT NULL UNIQUE,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    request_hash    TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    benefit         TEXT NOT NULL,
+    applicant_snils TEXT NOT NULL,
+    child_snils     TEXT NOT NULL,
+    input           TEXT NOT NULL,
+    submitted_ms    BIGINT NOT NULL,
+    status_since_ms BIGINT NOT NULL,
+    lease_holder    TEXT,
+    lease_until_ms  BIGINT
+);
+CREATE UNIQUE INDEX applications_one_approval ON applications (child_snils, benefit)
+    WHERE status = 'approved';
+CREATE INDEX applications_claim ON applications (status, submitted_ms);
+CREATE INDEX applications_applicant ON applications (applicant_snils);
+CREATE TABLE journal (
+    id             BIGSERIAL PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    at_ms          BIGINT NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT NOT NULL,
+    actor          TEXT NOT NULL,
+    origin         TEXT NOT NULL,
+    reasons        TEXT NOT NULL,
+    comment        TEXT,
+    request_id     TEXT NOT NULL
+);
+CREATE INDEX journal_application ON journal (application_id, id);
+CREATE TABLE outbox (
+    seq            BIGSERIAL PRIMARY KEY,
+    application_id TEXT NOT NULL,
+    number         TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    at_ms          BIGINT NOT NULL
+);
+",
+)];
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// Errors of the pool, with the database's own message.
+fn pool_err(e: bb8::RunError<tokio_postgres::Error>) -> StoreError {
+    StoreError(format!("PostgreSQL pool: {e}"))
+}
+
+impl PostgresStore {
+    /// Connect to `url` (a libpq-style connection string) and bring the schema up to date. With
+    /// `schema`, everything lives in that PostgreSQL schema (created if missing): tests use one
+    /// each, deployments may too.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<PostgresStore, StoreError> {
+        let mut url = url.to_string();
+        if let Some(schema) = schema {
+            let ok = schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(StoreError(format!(
+                    "schema name '{schema}' must be [A-Za-z0-9_]"
+                )));
+            }
+            let (client, conn) = tokio_postgres::connect(&url, NoTls).await.map_err(err)?;
+            let task = tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await
+                .map_err(err)?;
+            drop(client);
+            let _ = task.await;
+            url.push_str(&format!(" options='-c search_path={schema}'"));
+        }
+        let manager = PostgresConnectionManager::new_from_stringlike(url, NoTls).map_err(err)?;
+        let pool = bb8::Pool::builder()
+            .max_size(16)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .await
+            .map_err(err)?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await.map_err(pool_err)?;
+        let tx = conn.transaction().await.map_err(err)?;
+        // One migrator at a time across processes.
+        tx.execute("SELECT pg_advisory_xact_lock(7263551)", &[])
+            .await
+            .map_err(err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(err)?;
+        for (version, sql) in MIGRATIONS {
+            let done = tx
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await
+                .map_err(err)?;
+            if done.is_none() {
+                tx.batch_execute(sql).await.map_err(err)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
+                    &[version, &millis(SystemTime::now())],
+                )
+                .await
+                .map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)
+    }
+}
+
+fn status(s: &str) -> Result<Status, StoreError> {
+    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
+}
+
+async fn load(
+    c: &impl GenericClient,
+    id_or_number: &str,
+) -> Result<Option<ApplicationRecord>, StoreError> {
+    let Some(row) = c
+        .query_opt(
+            "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
+                    status_since_ms
+             FROM applications WHERE id = $1 OR number = $1",
+            &[&id_or_number],
+        )
+        .await
+        .map_err(err)?
+    else {
+        return Ok(None);
+    };
+    let id: String = row.get(0);
+    let rows = c
+        .query(
+            "SELECT at_ms, from_status, to_status, actor, origin, reasons, comment, request_id
+             FROM journal WHERE application_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await
+        .map_err(err)?;
+    let mut journal = Vec::new();
+    for r in rows {
+        let from: Option<String> = r.get(1);
+        let to: String = r.get(2);
+        let reasons: String = r.get(5);
+        journal.push(JournalEntry {
+            at_ms: r.get(0),
+            from: from.as_deref().map(status).transpose()?,
+            to: status(&to)?,
+            actor: r.get(3),
+            origin: r.get(4),
+            reasons: serde_json::from_str(&reasons).map_err(err)?,
+            comment: r.get(6),
+            request_id: r.get(7),
+        });
+    }
+    let st: String = row.get(2);
+    let input: String = row.get(6);
+    Ok(Some(ApplicationRecord {
+        id,
+        number: row.get(1),
+        status: status(&st)?,
+        benefit: row.get(3),
+        applicant_snils: row.get(4),
+        child_snils: row.get(5),
+        input: serde_json::from_str(&input).map_err(err)?,
+        submitted_ms: row.get(7),
+        status_since_ms: row.get(8),
+        journal,
+    }))
+}
+
+/// Journal entry and outbox event of a transition, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn record_transition(
+    tx: &impl GenericClient,
+    id: &str,
+    from: Option<Status>,
+    to: Status,
+    actor: &str,
+    origin: &str,
+    reasons: &serde_json::Value,
+    comment: Option<&str>,
+    request_id: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO journal (application_id, at_ms, from_status, to_status, actor, origin, reasons,
+             comment, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &id,
+            &at_ms,
+            &from.map(Status::as_str),
+            &to.as_str(),
+            &actor,
+            &origin,
+            &reasons.to_string(),
+            &comment,
+            &request_id,
+        ],
+    )
+    .await
+    .map_err(err)?;
+    tx.execute(
+        "INSERT INTO outbox (application_id, number, kind, status, at_ms)
+         SELECT id, number, $2, $3, $4 FROM applications WHERE id = $1",
+        &[&id, &event_kind(to), &to.as_str(), &at_ms],
+    )
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+impl Store for PostgresStore {
+    fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await.map_err(pool_err)?;
+            let tx = conn.transaction().await.map_err(err)?;
+            let at = millis(new.at);
+            // Insert first: the unique key decides between concurrent submissions of one key.
+            let inserted = tx
+                .execute(
+                    "INSERT INTO applications (id, number, idempotency_key, request_hash, status,
+                         benefit, applicant_snils, child_snils, input, submitted_ms, status_since_ms)
+                     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $9)
+                     ON CONFLICT (idempotency_key) DO NOTHING",
+                    &[
+                        &new.id,
+                        &new.number,
+                        &new.idempotency_key,
+                        &new.request_hash,
+                        &new.benefit,
+                        &new.applicant_snils,
+                        &new.child_snils,
+                        &new.input.to_string(),
+                        &at,
+                    ],
+                )
+                .await
+                .map_err(err)?;
+            if inserted == 0 {
+                let row = tx
+                    .query_one(
+                        "SELECT id, request_hash FROM applications WHERE idempotency_key = $1",
+                        &[&new.idempotency_key],
+                    )
+                    .await
+                    .map_err(err)?;
+                let (id, hash): (String, String) = (row.get(0), row.get(1));
+                if hash != new.request_hash {
+                    return Ok(Submitted::KeyConflict);
+                }
+                let record = load(&tx, &id)
+                    .await?
+                    .ok_or_else(|| StoreError("vanished".into()))?;
+                return Ok(Submitted::Repeated(record));
+            }
+            record_transition(
+                &tx,
+                &new.id,
+                None,
+                Status::Submitted,
+                &new.actor,
+                &new.origin,
+                &serde_json::json!([]),
+                None,
+                &new.request_id,
+                at,
+            )
+            .await?;
+            let record = load(&tx, &new.id)
+                .await?
+                .ok_or_else(|| StoreError("vanished".into()))?;
+            tx.commit().await.map_err(err)?;
+            Ok(Submitted::Created(record))
+        })
+    }
+
+    fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            load(&*conn, id_or_number).await
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        now: SystemTime,
+        lease: Duration,
+    ) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        Box::pin(async move {
+            let now_ms = millis(now);
+            let until = now_ms + lease.as_millis() as i64;
+            let mut conn = self.pool.get().await.map_err(pool_err)?;
+            let tx = conn.transaction().await.map_err(err)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT id, status FROM applications
+                     WHERE status = 'submitted'
+                        OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < $1))
+                     ORDER BY submitted_ms LIMIT 1
+                     FOR UPDATE SKIP LOCKED",
+                    &[&now_ms],
+                )
+                .await
+                .map_err(err)?
+            else {
+                return Ok(None);
+            };
+            let (id, st): (String, String) = (row.get(0), row.get(1));
+            if st == "submitted" {
+                tx.execute(
+                    "UPDATE applications SET status = 'in_review', status_since_ms = $2,
+                         lease_holder = $3, lease_until_ms = $4 WHERE id = $1",
+                    &[&id, &now_ms, &worker, &until],
+                )
+                .await
+                .map_err(err)?;
+                record_transition(
+                    &tx,
+                    &id,
+                    Some(Status::Submitted),
+                    Status::InReview,
+                    &format!("worker:{worker}"),
+                    "reggate",
+                    &serde_json::json!([]),
+                    None,
+                    "",
+                    now_ms,
+                )
+                .await?;
+            } else {
+                tx.execute(
+                    "UPDATE applications SET lease_holder = $2, lease_until_ms = $3 WHERE id = $1",
+                    &[&id, &worker, &until],
+                )
+                .await
+                .map_err(err)?;
+            }
+            let record = load(&tx, &id).await?;
+            tx.commit().await.map_err(err)?;
+            Ok(record)
+        })
+    }
+
+    fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned> {
+        Box::pin(async move {
+            let at = millis(t.at);
+            let mut conn = self.pool.get().await.map_err(pool_err)?;
+            let tx = conn.transaction().await.map_err(err)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT status, lease_holder, lease_until_ms FROM applications WHERE id = $1
+                     FOR UPDATE",
+                    &[&t.id],
+                )
+                .await
+                .map_err(err)?
+            else {
+                return Ok(Transitioned::Stale);
+            };
+            let st: String = row.get(0);
+            let holder: Option<String> = row.get(1);
+            let until: Option<i64> = row.get(2);
+            if status(&st)? != t.from {
+                return Ok(Transitioned::Stale);
+            }
+            if let Some(worker) = &t.lease_holder
+                && (holder.as_deref() != Some(worker.as_str()) || until.is_none_or(|u| u < at))
+            {
+                return Ok(Transitioned::Stale);
+            }
+            let updated = tx
+                .execute(
+                    "UPDATE applications SET status = $2, status_since_ms = $3, lease_holder = NULL,
+                         lease_until_ms = NULL WHERE id = $1",
+                    &[&t.id, &t.to.as_str(), &at],
+                )
+                .await;
+            match updated {
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    return Ok(Transitioned::DuplicateApproval);
+                }
+                Err(e) => return Err(err(e)),
+                Ok(_) => {}
+            }
+            record_transition(
+                &tx,
+                &t.id,
+                Some(t.from),
+                t.to,
+                &t.actor,
+                &t.origin,
+                &t.reasons,
+                t.comment.as_deref(),
+                &t.request_id,
+                at,
+            )
+            .await?;
+            let record = load(&tx, &t.id)
+                .await?
+                .ok_or_else(|| StoreError("vanished".into()))?;
+            tx.commit().await.map_err(err)?;
+            Ok(Transitioned::Done(record))
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let rows = conn
+                .query(
+                    "SELECT seq, application_id, number, kind, status, at_ms FROM outbox
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &(limit as i64)],
+                )
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|r| {
+                    let st: String = r.get(4);
+                    Ok(Event {
+                        seq: r.get(0),
+                        application_id: r.get(1),
+                        number: r.get(2),
+                        kind: r.get(3),
+                        status: status(&st)?,
+                        at_ms: r.get(5),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn approved_for_child<'a>(
+        &'a self,
+        child_snils: &'a str,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let rows = conn
+                .query(
+                    "SELECT id FROM applications WHERE child_snils = $1 AND status = 'approved'",
+                    &[&child_snils],
+                )
+                .await
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for r in rows {
+                let id: String = r.get(0);
+                if let Some(record) = load(&*conn, &id).await? {
+                    out.push(record);
+                }
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,504 @@
+//! The embedded store: SQLite (rusqlite, bundled) in WAL mode with `synchronous=FULL`, one
+//! connection behind a mutex, work on tokio's blocking pool. Claims and transitions run in
+//! `BEGIN IMMEDIATE` transactions, so several processes on one file take turns instead of racing.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::domain::status::Status;
+use crate::store::{
+    ApplicationRecord, Event, JournalEntry, NewApplication, Store, StoreError, StoreFuture,
+    Submitted, Transition, Transitioned, event_kind, millis,
+};
+
+/// Versioned migrations, applied in order, each once.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE applications (
+    id              TEXT PRIMARY KEY,
+    number          TEXT NOT NULL UNIQUE,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    request_hash    TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    benefit         TEXT NOT NULL,
+    applicant_snils TEXT NOT NULL,
+    child_snils     TEXT NOT NULL,
+    input           TEXT NOT NULL,
+    submitted_ms    INTEGER NOT NULL,
+    status_since_ms INTEGER NOT NULL,
+    lease_holder    TEXT,
+    lease_until_ms  INTEGER
+);
+CREATE UNIQUE INDEX applications_one_approval ON applications (child_snils, benefit)
+    WHERE status = 'approved';
+CREATE INDEX applications_claim ON applications (status, submitted_ms);
+CREATE INDEX applications_applicant ON applications (applicant_snils);
+CREATE TABLE journal (
+    id             INTEGER PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    at_ms          INTEGER NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT NOT NULL,
+    actor          TEXT NOT NULL,
+    origin         TEXT NOT NULL,
+    reasons        TEXT NOT NULL,
+    comment        TEXT,
+    request_id     TEXT NOT NULL
+);
+CREATE INDEX journal_application ON journal (application_id, id);
+CREATE TABLE outbox (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    application_id TEXT NOT NULL,
+    number         TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    at_ms          INTEGER NOT NULL
+);
+",
+)];
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Open (or create) the store at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Run `f` with the connection on the blocking pool.
+    fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        let conn = self.conn.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut conn)
+            })
+            .await
+            .map_err(err)?
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+    )
+    .map_err(err)?;
+    for (version, sql) in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let done: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                params![version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if done.is_none() {
+            tx.execute_batch(sql).map_err(err)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
+                params![version, millis(SystemTime::now())],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
+fn status(s: &str) -> Result<Status, StoreError> {
+    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
+}
+
+fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecord>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
+                    status_since_ms
+             FROM applications WHERE id = ?1 OR number = ?1",
+            params![id_or_number],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, i64>(8)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(err)?;
+    let Some((id, number, st, benefit, applicant_snils, child_snils, input, submitted_ms, since)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT at_ms, from_status, to_status, actor, origin, reasons, comment, request_id
+             FROM journal WHERE application_id = ?1 ORDER BY id",
+        )
+        .map_err(err)?;
+    let rows = stmt
+        .query_map(params![id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })
+        .map_err(err)?;
+    let mut journal = Vec::new();
+    for row in rows {
+        let (at_ms, from, to, actor, origin, reasons, comment, request_id) = row.map_err(err)?;
+        journal.push(JournalEntry {
+            at_ms,
+            from: from.as_deref().map(status).transpose()?,
+            to: status(&to)?,
+            actor,
+            origin,
+            reasons: serde_json::from_str(&reasons).map_err(err)?,
+            comment,
+            request_id,
+        });
+    }
+    Ok(Some(ApplicationRecord {
+        id,
+        number,
+        status: status(&st)?,
+        benefit,
+        applicant_snils,
+        child_snils,
+        input: serde_json::from_str(&input).map_err(err)?,
+        submitted_ms,
+        status_since_ms: since,
+        journal,
+    }))
+}
+
+/// Journal entry and outbox event of a transition, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn record_transition(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    from: Option<Status>,
+    to: Status,
+    actor: &str,
+    origin: &str,
+    reasons: &serde_json::Value,
+    comment: Option<&str>,
+    request_id: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO journal (application_id, at_ms, from_status, to_status, actor, origin, reasons,
+             comment, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            id,
+            at_ms,
+            from.map(Status::as_str),
+            to.as_str(),
+            actor,
+            origin,
+            reasons.to_string(),
+            comment,
+            request_id
+        ],
+    )
+    .map_err(err)?;
+    tx.execute(
+        "INSERT INTO outbox (application_id, number, kind, status, at_ms)
+         SELECT id, number, ?2, ?3, ?4 FROM applications WHERE id = ?1",
+        params![id, event_kind(to), to.as_str(), at_ms],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+impl Store for SqliteStore {
+    fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted> {
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let earlier: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, request_hash FROM applications WHERE idempotency_key = ?1",
+                    params![new.idempotency_key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            if let Some((id, hash)) = earlier {
+                if hash != new.request_hash {
+                    return Ok(Submitted::KeyConflict);
+                }
+                let record = load(&tx, &id)?.ok_or_else(|| StoreError("vanished".into()))?;
+                return Ok(Submitted::Repeated(record));
+            }
+            let at = millis(new.at);
+            tx.execute(
+                "INSERT INTO applications (id, number, idempotency_key, request_hash, status, benefit,
+                     applicant_snils, child_snils, input, submitted_ms, status_since_ms)
+                 VALUES (?1, ?2, ?3, ?4, 'submitted', ?5, ?6, ?7, ?8, ?9, ?9)",
+                params![
+                    new.id,
+                    new.number,
+                    new.idempotency_key,
+                    new.request_hash,
+                    new.benefit,
+                    new.applicant_snils,
+                    new.child_snils,
+                    new.input.to_string(),
+                    at
+                ],
+            )
+            .map_err(err)?;
+            record_transition(
+                &tx,
+                &new.id,
+                None,
+                Status::Submitted,
+                &new.actor,
+                &new.origin,
+                &serde_json::json!([]),
+                None,
+                &new.request_id,
+                at,
+            )?;
+            let record = load(&tx, &new.id)?.ok_or_else(|| StoreError("vanished".into()))?;
+            tx.commit().map_err(err)?;
+            Ok(Submitted::Created(record))
+        })
+    }
+
+    fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        let key = id_or_number.to_string();
+        self.with(move |conn| load(conn, &key))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        worker: &'a str,
+        now: SystemTime,
+        lease: Duration,
+    ) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        let worker = worker.to_string();
+        self.with(move |conn| {
+            let now_ms = millis(now);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, status FROM applications
+                     WHERE status = 'submitted'
+                        OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < ?1))
+                     ORDER BY submitted_ms LIMIT 1",
+                    params![now_ms],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some((id, st)) = found else {
+                return Ok(None);
+            };
+            let until = now_ms + lease.as_millis() as i64;
+            if st == "submitted" {
+                tx.execute(
+                    "UPDATE applications SET status = 'in_review', status_since_ms = ?2,
+                         lease_holder = ?3, lease_until_ms = ?4 WHERE id = ?1",
+                    params![id, now_ms, worker, until],
+                )
+                .map_err(err)?;
+                record_transition(
+                    &tx,
+                    &id,
+                    Some(Status::Submitted),
+                    Status::InReview,
+                    &format!("worker:{worker}"),
+                    "reggate",
+                    &serde_json::json!([]),
+                    None,
+                    "",
+                    now_ms,
+                )?;
+            } else {
+                tx.execute(
+                    "UPDATE applications SET lease_holder = ?2, lease_until_ms = ?3 WHERE id = ?1",
+                    params![id, worker, until],
+                )
+                .map_err(err)?;
+            }
+            let record = load(&tx, &id)?;
+            tx.commit().map_err(err)?;
+            Ok(record)
+        })
+    }
+
+    fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned> {
+        self.with(move |conn| {
+            let at = millis(t.at);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let current: Option<(String, Option<String>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT status, lease_holder, lease_until_ms FROM applications WHERE id = ?1",
+                    params![t.id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some((st, holder, until)) = current else {
+                return Ok(Transitioned::Stale);
+            };
+            if status(&st)? != t.from {
+                return Ok(Transitioned::Stale);
+            }
+            if let Some(worker) = &t.lease_holder
+                && (holder.as_deref() != Some(worker.as_str()) || until.is_none_or(|u| u < at))
+            {
+                return Ok(Transitioned::Stale);
+            }
+            let updated = tx.execute(
+                "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
+                     lease_until_ms = NULL WHERE id = ?1",
+                params![t.id, t.to.as_str(), at],
+            );
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Ok(Transitioned::DuplicateApproval),
+                Err(e) => return Err(err(e)),
+                Ok(_) => {}
+            }
+            record_transition(
+                &tx,
+                &t.id,
+                Some(t.from),
+                t.to,
+                &t.actor,
+                &t.origin,
+                &t.reasons,
+                t.comment.as_deref(),
+                &t.request_id,
+                at,
+            )?;
+            let record = load(&tx, &t.id)?.ok_or_else(|| StoreError("vanished".into()))?;
+            tx.commit().map_err(err)?;
+            Ok(Transitioned::Done(record))
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>> {
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, application_id, number, kind, status, at_ms FROM outbox
+                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![after, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, application_id, number, kind, st, at_ms) = row.map_err(err)?;
+                out.push(Event {
+                    seq,
+                    application_id,
+                    number,
+                    kind,
+                    status: status(&st)?,
+                    at_ms,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn approved_for_child<'a>(
+        &'a self,
+        child_snils: &'a str,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>> {
+        let child = child_snils.to_string();
+        self.with(move |conn| {
+            let ids: Vec<String> = {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id FROM applications WHERE child_snils = ?1 AND status = 'approved'",
+                    )
+                    .map_err(err)?;
+                let rows = stmt
+                    .query_map(params![child], |r| r.get::<_, String>(0))
+                    .map_err(err)?;
+                rows.collect::<Result<_, _>>().map_err(err)?
+            };
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(r) = load(conn, &id)? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+    }
+}

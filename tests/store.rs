@@ -1,0 +1,345 @@
+//! One conformance suite for both stores: SQLite in a temp dir, and the real PostgreSQL at
+//! 127.0.0.1:5432 (database `test`; `REGGATE_TEST_PG` overrides the connection string), each test in
+//! a schema of its own.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reggate::domain::status::Status;
+use reggate::store::postgres::PostgresStore;
+use reggate::store::sqlite::SqliteStore;
+use reggate::store::{NewApplication, Store, Submitted, Transition, Transitioned};
+
+fn pg_url() -> String {
+    std::env::var("REGGATE_TEST_PG")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".to_string())
+}
+
+async fn sqlite(name: &str) -> Arc<dyn Store> {
+    let dir = std::env::temp_dir().join(format!("reggate-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("sqlite"))
+}
+
+fn schema(name: &str) -> String {
+    format!("t_{}_{name}", std::process::id())
+}
+
+async fn drop_schema(schema: &str) {
+    let (client, conn) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .expect("drop schema");
+}
+
+async fn postgres(name: &str) -> Arc<dyn Store> {
+    let schema = schema(name);
+    drop_schema(&schema).await;
+    Arc::new(
+        PostgresStore::connect(&pg_url(), Some(&schema))
+            .await
+            .expect("postgres"),
+    )
+}
+
+fn new_app(n: u32, child: &str, key: &str) -> NewApplication {
+    NewApplication {
+        id: format!("00000000-0000-4000-8000-{n:012}"),
+        number: format!("RG-2026-{n:06}"),
+        idempotency_key: key.to_string(),
+        request_hash: "h1".to_string(),
+        benefit: "childcare_under_1_5".to_string(),
+        applicant_snils: "11223344595".to_string(),
+        child_snils: child.to_string(),
+        input: serde_json::json!({"benefit": "childcare_under_1_5", "n": n}),
+        actor: "cert:cabinet".to_string(),
+        origin: "203.0.113.7".to_string(),
+        request_id: format!("req-{n}"),
+        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000 + u64::from(n)),
+    }
+}
+
+fn transition(
+    id: &str,
+    from: Status,
+    to: Status,
+    worker: Option<&str>,
+    at: SystemTime,
+) -> Transition {
+    Transition {
+        id: id.to_string(),
+        from,
+        to,
+        actor: worker.map_or("reviewer:1".to_string(), |w| format!("worker:{w}")),
+        origin: "reggate".to_string(),
+        reasons: serde_json::json!([{"code": "ok"}]),
+        comment: None,
+        request_id: "req-t".to_string(),
+        at,
+        lease_holder: worker.map(str::to_string),
+    }
+}
+
+async fn submit_is_idempotent_by_key(store: Arc<dyn Store>) {
+    let Submitted::Created(a) = store
+        .submit(new_app(1, "22233344455", "key-1"))
+        .await
+        .expect("submit")
+    else {
+        panic!("not created");
+    };
+    assert_eq!(a.status, Status::Submitted);
+    assert_eq!(a.journal.len(), 1);
+    assert_eq!(a.journal[0].to, Status::Submitted);
+    assert_eq!(a.journal[0].actor, "cert:cabinet");
+    assert_eq!(a.journal[0].origin, "203.0.113.7");
+    let again = store
+        .submit(new_app(2, "22233344455", "key-1"))
+        .await
+        .expect("again");
+    assert_eq!(
+        again,
+        Submitted::Repeated(a.clone()),
+        "same key, same body: the same application"
+    );
+    let mut other = new_app(3, "22233344455", "key-1");
+    other.request_hash = "h2".to_string();
+    assert_eq!(
+        store.submit(other).await.expect("conflict"),
+        Submitted::KeyConflict
+    );
+    assert_eq!(store.get(&a.number).await.expect("get").as_ref(), Some(&a));
+    assert_eq!(store.get(&a.id).await.expect("get").as_ref(), Some(&a));
+    assert_eq!(store.get("RG-0000-000000").await.expect("get"), None);
+    let events = store.events_after(0, 10).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].kind.as_str(), events[0].status),
+        ("submitted", Status::Submitted)
+    );
+}
+
+async fn claims_lease_and_decide_exactly_once(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_950_000);
+    let lease = Duration::from_secs(60);
+    let Submitted::Created(a) = store
+        .submit(new_app(10, "33344455566", "key-10"))
+        .await
+        .expect("submit")
+    else {
+        panic!("not created");
+    };
+    let claimed = store
+        .claim("w1", t0, lease)
+        .await
+        .expect("claim")
+        .expect("one to claim");
+    assert_eq!(
+        (claimed.id.as_str(), claimed.status),
+        (a.id.as_str(), Status::InReview)
+    );
+    assert!(
+        store.claim("w2", t0, lease).await.expect("claim").is_none(),
+        "leased to w1"
+    );
+    // w1 dies; after the lease another worker takes it over.
+    let later = t0 + Duration::from_secs(61);
+    let taken = store
+        .claim("w2", later, lease)
+        .await
+        .expect("claim")
+        .expect("expired lease");
+    assert_eq!(taken.id, a.id);
+    // The old worker's decision is refused; the new one's is written, once.
+    let stale = store
+        .transition(transition(
+            &a.id,
+            Status::InReview,
+            Status::Approved,
+            Some("w1"),
+            later,
+        ))
+        .await
+        .expect("stale");
+    assert_eq!(stale, Transitioned::Stale);
+    let done = store
+        .transition(transition(
+            &a.id,
+            Status::InReview,
+            Status::Approved,
+            Some("w2"),
+            later,
+        ))
+        .await
+        .expect("done");
+    let Transitioned::Done(record) = done else {
+        panic!("{done:?}");
+    };
+    assert_eq!(record.status, Status::Approved);
+    let kinds: Vec<_> = record.journal.iter().map(|j| j.to).collect();
+    assert_eq!(
+        kinds,
+        [Status::Submitted, Status::InReview, Status::Approved]
+    );
+    let again = store
+        .transition(transition(
+            &a.id,
+            Status::InReview,
+            Status::Approved,
+            Some("w2"),
+            later,
+        ))
+        .await
+        .expect("again");
+    assert_eq!(again, Transitioned::Stale, "a decision is written once");
+    let events = store.events_after(0, 100).await.expect("events");
+    let statuses: Vec<_> = events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Submitted, Status::InReview, Status::Approved]
+    );
+    assert_eq!(events[2].kind, "final_decision");
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    let tail = store
+        .events_after(events[0].seq, 100)
+        .await
+        .expect("after cursor");
+    assert_eq!(tail.len(), 2);
+    assert_eq!(
+        store
+            .approved_for_child("33344455566")
+            .await
+            .expect("approved")
+            .len(),
+        1
+    );
+}
+
+async fn concurrent_claims_never_share(stores: Vec<Arc<dyn Store>>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_783_000_000);
+    for n in 0..30 {
+        let s = &stores[0];
+        let r = s
+            .submit(new_app(
+                100 + n,
+                &format!("444{n:08}"),
+                &format!("key-c{n}"),
+            ))
+            .await;
+        assert!(matches!(r, Ok(Submitted::Created(_))));
+    }
+    let mut tasks = Vec::new();
+    for (w, store) in (0..6).map(|w| (w, stores[w % stores.len()].clone())) {
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(a) = store
+                .claim(&format!("w{w}"), t0, Duration::from_secs(300))
+                .await
+                .expect("claim")
+            {
+                mine.push(a.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("worker"));
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 30, "every application claimed");
+    assert_eq!(unique.len(), 30, "none claimed twice");
+}
+
+async fn one_approval_per_child_and_benefit(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_783_100_000);
+    let child = "55566677788";
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let Ok(Submitted::Created(a)) = store
+            .submit(new_app(200 + n, child, &format!("key-d{n}")))
+            .await
+        else {
+            panic!("submit");
+        };
+        ids.push(a.id);
+    }
+    // Both in review (claimed by two workers), approved at the same moment: exactly one wins.
+    for w in ["a", "b"] {
+        store
+            .claim(w, t0, Duration::from_secs(60))
+            .await
+            .expect("claim")
+            .expect("one");
+    }
+    let holders = ["a", "b"];
+    let mut outcomes = Vec::new();
+    let attempts: Vec<_> = ids
+        .iter()
+        .zip(holders)
+        .map(|(id, w)| {
+            let store = store.clone();
+            let t = transition(id, Status::InReview, Status::Approved, Some(w), t0);
+            tokio::spawn(async move { store.transition(t).await })
+        })
+        .collect();
+    for a in attempts {
+        outcomes.push(a.await.expect("task").expect("transition"));
+    }
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, Transitioned::Done(_)))
+        .count();
+    let dup = outcomes
+        .iter()
+        .filter(|o| **o == Transitioned::DuplicateApproval)
+        .count();
+    assert_eq!((done, dup), (1, 1), "{outcomes:?}");
+}
+
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_store() {
+                $body(sqlite(stringify!($name)).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_store() {
+                $body(postgres(stringify!($name)).await).await;
+                drop_schema(&schema(stringify!($name))).await;
+            }
+        }
+    };
+}
+
+both!(idempotency, submit_is_idempotent_by_key);
+both!(claims, claims_lease_and_decide_exactly_once);
+both!(approvals, one_approval_per_child_and_benefit);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_on_sqlite() {
+    concurrent_claims_never_share(vec![sqlite("concurrent").await]).await;
+}
+
+/// Two gateways on one PostgreSQL: separate pools (as separate processes have) on one schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_on_one_postgres_never_process_the_same_application() {
+    let name = "two_gateways";
+    let first = postgres(name).await;
+    let second: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(&pg_url(), Some(&schema(name)))
+            .await
+            .expect("second pool"),
+    );
+    concurrent_claims_never_share(vec![first, second]).await;
+    drop_schema(&schema(name)).await;
+}
