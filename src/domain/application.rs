@@ -48,6 +48,18 @@ impl Benefit {
         Benefit::ALL.into_iter().find(|b| b.code() == code)
     }
 
+    /// The monthly amount registered with the Ministry of Labour, roubles. The real amounts depend on
+    /// region and income; these are the federal base figures the development setup uses until an
+    /// amount rule is specified.
+    pub fn monthly_amount(self) -> &'static str {
+        match self {
+            Benefit::UnifiedAllowance => "8606.00",
+            Benefit::ChildcareUnder1_5 => "9227.24",
+            Benefit::LargeFamily => "1000.00",
+            Benefit::DisabledChild => "19259.00",
+        }
+    }
+
     /// Whether a child of school age (7 or older) needs a school certificate for it.
     fn needs_school_certificate(self) -> bool {
         matches!(self, Benefit::UnifiedAllowance | Benefit::LargeFamily)

@@ -74,3 +74,8 @@ pub fn add_months(day: i32, months: i32) -> i32 {
 pub fn year_of(day: i32) -> i32 {
     civil_from_days(day).0
 }
+
+/// The day number (UTC) of a moment given in milliseconds since the epoch.
+pub fn day_of(ms: i64) -> i32 {
+    ms.div_euclid(86_400_000).clamp(-100_000_000, 100_000_000) as i32
+}

@@ -7,4 +7,5 @@ pub mod eligibility;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod identifiers;
+pub mod process;
 pub mod status;

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+pub mod checks;
 pub mod client;
 pub mod messages;
 mod payload;

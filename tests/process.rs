@@ -1,0 +1,356 @@
+//! Applications processed end to end below the HTTP API: validated input stored in SQLite, a worker
+//! claims it, asks the mock registries (over mTLS, through the whole pipeline) and writes the
+//! decision. People come from the mock population's sample cases, on its reference date.
+
+#[path = "support/mock_harness.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use harness::Harness;
+use reggate::clock::{Clock, SystemClock};
+use reggate::domain::application::ApplicationInput;
+use reggate::domain::process::{Processed, Worker};
+use reggate::domain::status::Status;
+use reggate::mock::faults::{FaultKind, Rule};
+use reggate::registries::Registry;
+use reggate::registries::client::Registries;
+use reggate::soap::client::{Endpoint, RetryPolicy, Settings, SoapClient};
+use reggate::soap::log::NoLog;
+use reggate::store::sqlite::SqliteStore;
+use reggate::store::{NewApplication, Store, Submitted};
+use reggate::tls::config::{ReloadableClientCert, client_config_with};
+use serde_json::{Value, json};
+
+/// The population's reference date, 2026-07-01 10:00 UTC.
+const REFERENCE: u64 = 1_782_900_000;
+
+struct Setup {
+    h: Harness,
+    registries: Registries,
+    store: Arc<dyn Store>,
+    worker: Worker,
+}
+
+async fn setup(name: &str) -> Setup {
+    let h = Harness::start(&format!("process-{name}")).await;
+    h.clock
+        .set(SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE));
+    let cert = Arc::new(
+        ReloadableClientCert::load(
+            &h.layout.gateway_client(),
+            &h.layout.gateway_client_key(),
+            Arc::new(SystemClock) as Arc<dyn Clock>,
+        )
+        .expect("cert"),
+    );
+    let tls = client_config_with(&h.layout.registry_ca(), Some(cert), Arc::new(SystemClock))
+        .expect("tls");
+    let endpoints: Vec<_> = Registry::ALL
+        .into_iter()
+        .map(|r| {
+            let e = Endpoint {
+                url: h.server.url(r).parse().expect("url"),
+                token_url: h.server.token_url(r).parse().expect("url"),
+            };
+            (r, e)
+        })
+        .collect();
+    let settings = Settings {
+        call_deadline: Duration::from_secs(3),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        },
+        ..Settings::default()
+    };
+    let soap = SoapClient::new(
+        h.state.schema.clone(),
+        tls,
+        &endpoints,
+        h.clock.clone() as Arc<dyn Clock>,
+        Arc::new(NoLog),
+        settings,
+    );
+    let registries = Registries::new(Arc::new(soap), h.clock.clone() as Arc<dyn Clock>);
+    let dir = harness::tempdir(&format!("process-store-{name}"));
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
+    Setup {
+        h,
+        registries,
+        store,
+        worker: Worker {
+            name: "w1".into(),
+            lease: Duration::from_secs(60),
+        },
+    }
+}
+
+fn doc(kind: &str) -> Value {
+    json!({"type": kind, "media_type": "application/pdf", "size": 1000, "sha256": "0".repeat(64)})
+}
+
+/// An application from a sample entry for its child `k` and `benefit`.
+fn application(entry: &Value, k: usize, benefit: &str) -> Value {
+    let a = &entry["applicant"];
+    let child = &entry["children"][k]["birth_record"];
+    let c = &child["child"];
+    let lower = |v: &Value| v.as_str().unwrap_or("").to_ascii_lowercase();
+    let mut documents = vec![doc("birth_certificate"), doc("passport"), doc("snils")];
+    for extra in ["medical_certificate", "school_certificate"] {
+        documents.push(doc(extra));
+    }
+    json!({
+        "benefit": benefit,
+        "applicant": {
+            "last_name": a["last_name"], "first_name": a["first_name"], "middle_name": a["middle_name"],
+            "birth_date": a["birth_date"], "gender": lower(&a["gender"]),
+            "passport": {
+                "series": a["passport"]["series"], "number": a["passport"]["number"],
+                "issue_date": a["passport"]["issue_date"], "issuer": a["passport"]["issuer"],
+                "issuer_code": a["passport"]["issuer_code"]
+            },
+            "snils": a["snils"], "inn": a["inn"],
+            "registration_address": {
+                "postal_code": a["registration_address"]["postal_code"],
+                "region_code": a["registration_address"]["region_code"],
+                "locality": a["registration_address"]["locality"],
+                "street": a["registration_address"]["street"],
+                "house": a["registration_address"]["house"],
+                "apartment": a["registration_address"]["apartment"]
+            },
+            "phone": a["phone"], "email": a["email"]
+        },
+        "child": {
+            "last_name": c["last_name"], "first_name": c["first_name"], "middle_name": c["middle_name"],
+            "birth_date": c["birth_date"], "gender": lower(&c["gender"]),
+            "birth_place": child["birth_place"]["locality"],
+            "birth_certificate": {
+                "series": child["certificate"]["series"], "number": child["certificate"]["number"],
+                "issue_date": child["certificate"]["issue_date"]
+            },
+            "snils": c["snils"]
+        },
+        "documents": documents
+    })
+}
+
+async fn submit(s: &Setup, n: u32, input: Value) -> String {
+    let today = reggate::domain::calendar::day_of(reggate::store::millis(s.h.clock.now()));
+    let input: ApplicationInput = serde_json::from_value(strip_nulls(input)).expect("shape");
+    let input = input.validate(today).expect("valid input");
+    let new = NewApplication {
+        id: format!("00000000-0000-4000-8000-{n:012}"),
+        number: format!("RG-2026-{n:06}"),
+        idempotency_key: format!("k{n}"),
+        request_hash: "h".into(),
+        benefit: input.benefit.clone(),
+        applicant_snils: input.applicant.snils.clone().unwrap_or_default(),
+        child_snils: input.child.snils.clone(),
+        input: serde_json::to_value(&input).expect("json"),
+        actor: "test".into(),
+        origin: "127.0.0.1".into(),
+        request_id: format!("req-{n}"),
+        at: s.h.clock.now(),
+    };
+    match s.store.submit(new).await.expect("submit") {
+        Submitted::Created(r) => r.id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// JSON nulls (absent optional fields in the sample) dropped.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+async fn decide(s: &Setup) -> reggate::store::ApplicationRecord {
+    match s
+        .worker
+        .process_one(
+            s.store.as_ref(),
+            &s.registries,
+            &(s.h.clock.clone() as Arc<dyn Clock>),
+        )
+        .await
+        .expect("process")
+    {
+        Processed::Decided(r) => r,
+        other => panic!("not decided: {other:?}"),
+    }
+}
+
+fn case<'a>(people: &'a Value, name: &str) -> &'a Value {
+    people["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|e| e["case"] == name)
+        .unwrap_or_else(|| panic!("no {name} case"))
+}
+
+/// A child of the sample and a benefit it qualifies for by the sample's own data, with no assignment
+/// of that benefit yet: a baby for childcare, or a child with an active disability status.
+fn eligible(people: &Value) -> Option<(&Value, usize, &'static str)> {
+    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    for entry in people["people"].as_array()? {
+        if entry["case"] != "valid" && entry["case"] != "disabled_child" {
+            continue;
+        }
+        let disabled: Vec<&str> = entry["statuses"]
+            .as_array()?
+            .iter()
+            .filter(|st| st["kind"] == "child_disability" && st["status"] == "active")
+            .filter_map(|st| st["child_snils"].as_str())
+            .collect();
+        for (k, child) in entry["children"].as_array()?.iter().enumerate() {
+            let record = &child["birth_record"]["child"];
+            let snils = record["snils"].as_str().unwrap_or("");
+            let has = |benefit: &str| {
+                child["assignments"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|a| a["benefit_code"] == benefit))
+            };
+            let born = record["birth_date"]
+                .as_str()
+                .and_then(reggate::domain::calendar::parse_date)
+                .unwrap_or(0);
+            let baby = reference < reggate::domain::calendar::add_months(born, 18);
+            if baby && !has("childcare_under_1_5") {
+                return Some((entry, k, "childcare_under_1_5"));
+            }
+            if disabled.contains(&snils) && !has("disabled_child") {
+                return Some((entry, k, "disabled_child"));
+            }
+        }
+    }
+    None
+}
+
+fn reason_codes(r: &reggate::store::ApplicationRecord) -> Vec<(String, String)> {
+    let last = r.journal.last().expect("journal");
+    last.reasons
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|x| {
+            (
+                x["pointer"].as_str().unwrap_or("").to_string(),
+                x["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eligible_application_is_approved_and_registered() {
+    let s = setup("approve").await;
+    let people = s.h.state.population.export_people(200);
+    let (entry, k, benefit) = eligible(&people).expect("an eligible child in the sample");
+    let id = submit(&s, 1, application(entry, k, benefit)).await;
+    let record = decide(&s).await;
+    assert_eq!(record.id, id);
+    assert_eq!(
+        record.status,
+        Status::Approved,
+        "{:?}",
+        reason_codes(&record)
+    );
+    let path: Vec<_> = record.journal.iter().map(|j| j.to).collect();
+    assert_eq!(
+        path,
+        [Status::Submitted, Status::InReview, Status::Approved]
+    );
+    let labour = s.h.state.counters.registry(Registry::Labour);
+    assert_eq!(labour.requests["RegisterAssignment"].valid, 1);
+    // The Ministry of Labour now lists it for the child.
+    let child = record.child_snils.clone();
+    assert!(
+        s.h.state
+            .population
+            .active_assignments(&child)
+            .iter()
+            .any(|a| a.application_number == record.number)
+    );
+    s.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_child_name_goes_to_clarification_and_a_duplicate_is_rejected() {
+    let s = setup("clarify").await;
+    let people = s.h.state.population.export_people(40);
+    let entry = case(&people, "disabled_child");
+    let mut input = application(entry, 0, "disabled_child");
+    input["child"]["first_name"] = json!("Аглая");
+    submit(&s, 1, input).await;
+    let record = decide(&s).await;
+    assert_eq!(record.status, Status::NeedsClarification);
+    assert_eq!(
+        reason_codes(&record),
+        [("/child/first_name".into(), "birth_record_mismatch".into())]
+    );
+
+    let dup = case(&people, "duplicate_same_recipient");
+    let benefit = dup["benefit"].as_str().expect("benefit");
+    let existing = dup["existing_assignment_id"].as_str().expect("existing");
+    submit(&s, 2, application(dup, 0, benefit)).await;
+    let record = decide(&s).await;
+    assert_eq!(record.status, Status::Rejected);
+    let last = record.journal.last().expect("journal");
+    let duplicate = last
+        .reasons
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .find(|r| r["code"] == "duplicate_benefit");
+    let message = duplicate.expect("a duplicate reason")["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(message.contains(existing), "{message}");
+    s.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_outage_parks_the_application_until_it_is_over() {
+    let s = setup("outage").await;
+    let people = s.h.state.population.export_people(40);
+    let entry = case(&people, "disabled_child");
+    let mut input = application(entry, 0, "disabled_child");
+    input["child"]["first_name"] = json!("Аглая");
+    let id = submit(&s, 1, input).await;
+    s.h.set_faults(Registry::Children, &[Rule::new(FaultKind::ServerFault)]);
+    let parked = s
+        .worker
+        .process_one(
+            s.store.as_ref(),
+            &s.registries,
+            &(s.h.clock.clone() as Arc<dyn Clock>),
+        )
+        .await
+        .expect("process");
+    assert!(
+        matches!(&parked, Processed::Parked { id: p, .. } if *p == id),
+        "{parked:?}"
+    );
+    let record = s.store.get(&id).await.expect("get").expect("kept");
+    assert_eq!(record.status, Status::InReview, "not failed, only parked");
+    // Over: after the lease another claim decides it.
+    s.h.set_faults(Registry::Children, &[]);
+    s.h.clock.advance(Duration::from_secs(61));
+    let record = decide(&s).await;
+    assert_eq!(record.id, id);
+    assert_eq!(record.status, Status::NeedsClarification);
+    s.h.stop().await;
+}
