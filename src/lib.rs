@@ -8,6 +8,7 @@
 //! - [`clock`]: the injectable clock every lifetime and expiry rule reads.
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod domain;

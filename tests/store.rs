@@ -222,6 +222,7 @@ async fn claims_lease_and_decide_exactly_once(store: Arc<dyn Store>) {
 
 async fn concurrent_claims_never_share(stores: Vec<Arc<dyn Store>>) {
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_783_000_000);
+    assert_eq!(stores[0].backlog().await.expect("backlog"), 0);
     for n in 0..30 {
         let s = &stores[0];
         let r = s
@@ -233,6 +234,7 @@ async fn concurrent_claims_never_share(stores: Vec<Arc<dyn Store>>) {
             .await;
         assert!(matches!(r, Ok(Submitted::Created(_))));
     }
+    assert_eq!(stores[0].backlog().await.expect("backlog"), 30);
     let mut tasks = Vec::new();
     for (w, store) in (0..6).map(|w| (w, stores[w % stores.len()].clone())) {
         tasks.push(tokio::spawn(async move {
@@ -251,6 +253,11 @@ async fn concurrent_claims_never_share(stores: Vec<Arc<dyn Store>>) {
     for t in tasks {
         all.extend(t.await.expect("worker"));
     }
+    assert_eq!(
+        stores[0].backlog().await.expect("backlog"),
+        0,
+        "nothing left waiting"
+    );
     let unique: HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), 30, "every application claimed");
     assert_eq!(unique.len(), 30, "none claimed twice");

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use rand::RngExt;
-
 use crate::clock::Clock;
 use crate::registries::messages::{Metadata, Reply, Request};
 use crate::registries::read_tree;
@@ -34,7 +32,7 @@ impl Registries {
     pub async fn call(&self, ctx: &CallContext, request: &Request) -> Result<Reply, CallError> {
         let operation = request.operation();
         let meta = Metadata {
-            message_id: uuid_v4(),
+            message_id: crate::domain::identifiers::uuid_v4(),
             timestamp: crate::clock::timestamp(self.clock.now()),
         };
         let answer = self
@@ -55,25 +53,9 @@ impl Registries {
     }
 }
 
-/// A random version-4 UUID, as request metadata needs.
-fn uuid_v4() -> String {
-    let mut b: [u8; 16] = rand::rng().random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::domain::identifiers::uuid_v4;
 
     #[test]
     fn message_ids_are_version_4_uuids() {

@@ -197,6 +197,8 @@ pub trait Store: Send + Sync {
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned>;
     /// Outbox events after `after`, at most `limit`, in order.
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
+    /// How many applications wait in `submitted` (admission control).
+    fn backlog(&self) -> StoreFuture<'_, u64>;
     /// Applications approved for a child (for the duplicate rule).
     fn approved_for_child<'a>(
         &'a self,

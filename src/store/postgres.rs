@@ -475,6 +475,20 @@ impl Store for PostgresStore {
         })
     }
 
+    fn backlog(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let row = conn
+                .query_one(
+                    "SELECT count(*) FROM applications WHERE status = 'submitted'",
+                    &[],
+                )
+                .await
+                .map_err(err)?;
+            Ok(row.get::<_, i64>(0).max(0) as u64)
+        })
+    }
+
     fn approved_for_child<'a>(
         &'a self,
         child_snils: &'a str,

@@ -475,6 +475,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn backlog(&self) -> StoreFuture<'_, u64> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT count(*) FROM applications WHERE status = 'submitted'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(err)
+        })
+    }
+
     fn approved_for_child<'a>(
         &'a self,
         child_snils: &'a str,

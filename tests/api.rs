@@ -1,0 +1,432 @@
+//! The HTTP API on the SQLite store with registries faked (their real behaviour is covered by
+//! tests/process.rs and tests/pipeline.rs): authentication, idempotent submission, every error path
+//! answered as problem+json, admission control, reading back, events, eligibility dry runs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use reggate::api::{ApiState, router, sha256_hex};
+use reggate::clock::{Clock, ManualClock};
+use reggate::domain::application::ApplicationInput;
+use reggate::domain::eligibility::Facts;
+use reggate::domain::identifiers::{inn_from_body, snils_from_body};
+use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
+use reggate::registries::messages::{
+    BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
+};
+use reggate::store::Store;
+use reggate::store::sqlite::SqliteStore;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const KEY: &str = "test-key-1";
+
+/// Registries that confirm whatever the application says, or are down.
+struct Fake {
+    down: bool,
+}
+
+impl RegistryChecks for Fake {
+    fn facts<'a>(&'a self, _: &'a str, app: &'a ApplicationInput) -> Pending<'a, Facts> {
+        Box::pin(async move {
+            if self.down {
+                return Err(Unavailable("children registry: HTTP 503".into()));
+            }
+            let person = |last: &str, first: &str, birth: &str, snils: &str| RecordPerson {
+                last_name: last.into(),
+                first_name: first.into(),
+                middle_name: None,
+                birth_date: birth.into(),
+                snils: Some(snils.into()),
+                role: None,
+            };
+            let a = &app.applicant;
+            let c = &app.child;
+            Ok(Facts {
+                applicant_snils: Verdict::Match,
+                applicant_inn: Verdict::Match,
+                birth_record: Some(BirthRecord {
+                    status: "active".into(),
+                    child: RecordPerson {
+                        middle_name: c.middle_name.clone(),
+                        ..person(&c.last_name, "Пётр", &c.birth_date, &c.snils)
+                    },
+                    parents: vec![person(
+                        &a.last_name,
+                        &a.first_name,
+                        &a.birth_date,
+                        a.snils.as_deref().unwrap_or(""),
+                    )],
+                }),
+                statuses: Some(Vec::new()),
+                assignments: Vec::new(),
+                own_approved: Vec::new(),
+            })
+        })
+    }
+
+    fn register<'a>(&'a self, _: &'a str, _: &'a NewAssignment) -> Pending<'a, Registration> {
+        Box::pin(async { Err(Unavailable("not used".into())) })
+    }
+}
+
+struct Api {
+    app: axum::Router,
+    store: Arc<dyn Store>,
+}
+
+fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
+    let dir = std::env::temp_dir().join(format!("reggate-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000),
+    ));
+    let state = ApiState {
+        store: store.clone(),
+        checks: Arc::new(Fake { down }),
+        clock,
+        api_keys: HashMap::from([(sha256_hex(KEY.as_bytes()), "cabinet-1".to_string())]),
+        backlog_limit,
+    };
+    Api {
+        app: router(Arc::new(state)),
+        store,
+    }
+}
+
+fn application() -> Value {
+    let doc = |kind: &str| json!({"type": kind, "media_type": "application/pdf", "size": 1000, "sha256": "a".repeat(64)});
+    json!({
+        "benefit": "childcare_under_1_5",
+        "applicant": {
+            "last_name": "Иванова", "first_name": "Мария", "birth_date": "1994-03-12", "gender": "female",
+            "passport": {"series": "4510", "number": "123456", "issue_date": "2014-04-01",
+                         "issuer": "ОВД", "issuer_code": "770-001"},
+            "snils": format!("{:011}", snils_from_body(112_233_445)),
+            "inn": format!("{:012}", inn_from_body(7_707_083_893)),
+            "registration_address": {"postal_code": "125009", "region_code": "77", "locality": "Москва", "house": "1"},
+            "phone": "+79161234567", "email": "maria@example.ru"
+        },
+        "child": {
+            "last_name": "Иванов", "first_name": "Пётр", "birth_date": "2025-11-20", "gender": "male",
+            "birth_place": "Москва",
+            "birth_certificate": {"series": "IV-МЮ", "number": "654321", "issue_date": "2025-11-25"},
+            "snils": format!("{:011}", snils_from_body(223_344_556))
+        },
+        "documents": [doc("birth_certificate"), doc("passport"), doc("snils")]
+    })
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, HashMap<String, String>, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let heads = res
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, heads, value)
+}
+
+const AUTH: (&str, &str) = ("authorization", "Bearer test-key-1");
+
+#[tokio::test]
+async fn submitting_is_authenticated_idempotent_and_readable() {
+    let a = api("submit", 1000, false);
+    let body = application().to_string();
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[("idempotency-key", "k1")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(problem["status"], 401);
+    let (status, _, _) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[("authorization", "Bearer wrong"), ("idempotency-key", "k1")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, problem) = call(&a.app, "POST", "/v1/applications", &[AUTH], &body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Idempotency-Key")
+    );
+
+    let headers = [
+        AUTH,
+        ("idempotency-key", "k1"),
+        ("x-request-id", "req-abc"),
+        ("x-forwarded-for", "203.0.113.9, 10.0.0.1"),
+    ];
+    let (status, heads, created) = call(&a.app, "POST", "/v1/applications", &headers, &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(
+        heads.get("x-request-id").map(String::as_str),
+        Some("req-abc")
+    );
+    let id = created["id"].as_str().expect("id").to_string();
+    let number = created["number"].as_str().expect("number").to_string();
+    assert!(number.starts_with("RG-20260701-"), "{number}");
+    assert_eq!(created["submitted_at"], "2026-07-01T10:00:00Z");
+    assert_eq!(
+        heads.get("location").map(String::as_str),
+        Some(format!("/v1/applications/{id}").as_str())
+    );
+
+    // The same key and body: the same application. Another body: 409.
+    let (status, _, again) = call(&a.app, "POST", "/v1/applications", &headers, &body).await;
+    assert_eq!(
+        (status, &again["id"]),
+        (StatusCode::ACCEPTED, &created["id"])
+    );
+    let mut other = application();
+    other["child"]["first_name"] = json!("Павел");
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &headers,
+        &other.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        problem["type"],
+        "urn:reggate:problem:idempotency-key-reused"
+    );
+
+    for key in [id.as_str(), number.as_str()] {
+        let (status, _, view) = call(
+            &a.app,
+            "GET",
+            &format!("/v1/applications/{key}"),
+            &[AUTH],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(view["status"], "submitted");
+        assert_eq!(view["journal"][0]["actor"], "key:cabinet-1");
+        assert_eq!(view["journal"][0]["origin"], "203.0.113.9");
+        assert_eq!(view["journal"][0]["request_id"], "req-abc");
+        assert_eq!(view["overdue"], false);
+    }
+    let (status, _, _) = call(&a.app, "GET", "/v1/applications/RG-nothing", &[AUTH], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _, feed) = call(&a.app, "GET", "/v1/events?after=0", &[AUTH], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(feed["events"][0]["kind"], "submitted");
+    assert_eq!(feed["events"][0]["number"], number.as_str());
+    let next = feed["next"].as_i64().expect("cursor");
+    let (_, _, rest) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/events?after={next}"),
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(rest["events"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn bad_input_is_answered_with_every_field_named() {
+    let a = api("bad-input", 1000, false);
+    let headers = [AUTH, ("idempotency-key", "k2")];
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &headers,
+        "{\"benefit\": ",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["type"], "urn:reggate:problem:malformed-json");
+    let mut typo = application();
+    typo["applicant"]["frist_name"] = json!("x");
+    let (_, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &headers,
+        &typo.to_string(),
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("frist_name"),
+        "{problem}"
+    );
+
+    let mut bad = application();
+    bad["applicant"]["phone"] = json!("12345");
+    bad["child"]["birth_certificate"]["series"] = json!("4-AB");
+    bad["documents"][0]["media_type"] = json!("text/plain");
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &headers,
+        &bad.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    assert_eq!(
+        pointers,
+        [
+            "/applicant/phone",
+            "/child/birth_certificate/series",
+            "/documents/0/media_type"
+        ]
+    );
+
+    let mut no_inn = application();
+    no_inn["applicant"]
+        .as_object_mut()
+        .expect("object")
+        .remove("inn");
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &headers,
+        &no_inn.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["type"], "urn:reggate:problem:missing-identifier");
+    assert_eq!(
+        a.store.backlog().await.expect("backlog"),
+        0,
+        "nothing stored"
+    );
+
+    let huge = format!("{{\"benefit\": \"{}\"}}", "x".repeat(300 * 1024));
+    let (status, _, _) = call(&a.app, "POST", "/v1/applications", &headers, &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
+    let a = api("backlog", 1, false);
+    let body = application().to_string();
+    let (status, _, _) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "a")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut second = application();
+    second["child"]["snils"] = json!(format!("{:011}", snils_from_body(334_455_667)));
+    let (status, heads, problem) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "b")],
+        &second.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(heads.get("retry-after").map(String::as_str), Some("5"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nothing was stored")
+    );
+    assert_eq!(
+        a.store.backlog().await.expect("backlog"),
+        1,
+        "the accepted one is kept"
+    );
+}
+
+#[tokio::test]
+async fn eligibility_is_a_dry_run() {
+    let a = api("eligibility", 1000, false);
+    let (status, _, answer) = call(
+        &a.app,
+        "POST",
+        "/v1/eligibility",
+        &[AUTH],
+        &application().to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["eligible"], true);
+    let mut wrong = application();
+    wrong["child"]["first_name"] = json!("Павел");
+    let (_, _, answer) = call(
+        &a.app,
+        "POST",
+        "/v1/eligibility",
+        &[AUTH],
+        &wrong.to_string(),
+    )
+    .await;
+    assert_eq!(answer["outcome"], "needs_clarification");
+    assert_eq!(answer["reasons"][0]["pointer"], "/child/first_name");
+    assert_eq!(
+        a.store.events_after(0, 10).await.expect("events").len(),
+        0,
+        "nothing stored"
+    );
+
+    let down = api("eligibility-down", 1000, true);
+    let (status, heads, problem) = call(
+        &down.app,
+        "POST",
+        "/v1/eligibility",
+        &[AUTH],
+        &application().to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(heads.contains_key("retry-after"));
+    assert!(problem["detail"].as_str().unwrap_or("").contains("503"));
+}
