@@ -12,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod gateway;
 pub mod mock;
 pub mod registries;
 pub mod soap;

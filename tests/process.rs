@@ -2,12 +2,15 @@
 //! claims it, asks the mock registries (over mTLS, through the whole pipeline) and writes the
 //! decision. People come from the mock population's sample cases, on its reference date.
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/mock_harness.rs"]
 mod harness;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use cases::{application, case, eligible, strip_nulls};
 use harness::Harness;
 use reggate::clock::{Clock, SystemClock};
 use reggate::domain::application::ApplicationInput;
@@ -89,55 +92,6 @@ async fn setup(name: &str) -> Setup {
     }
 }
 
-fn doc(kind: &str) -> Value {
-    json!({"type": kind, "media_type": "application/pdf", "size": 1000, "sha256": "0".repeat(64)})
-}
-
-/// An application from a sample entry for its child `k` and `benefit`.
-fn application(entry: &Value, k: usize, benefit: &str) -> Value {
-    let a = &entry["applicant"];
-    let child = &entry["children"][k]["birth_record"];
-    let c = &child["child"];
-    let lower = |v: &Value| v.as_str().unwrap_or("").to_ascii_lowercase();
-    let mut documents = vec![doc("birth_certificate"), doc("passport"), doc("snils")];
-    for extra in ["medical_certificate", "school_certificate"] {
-        documents.push(doc(extra));
-    }
-    json!({
-        "benefit": benefit,
-        "applicant": {
-            "last_name": a["last_name"], "first_name": a["first_name"], "middle_name": a["middle_name"],
-            "birth_date": a["birth_date"], "gender": lower(&a["gender"]),
-            "passport": {
-                "series": a["passport"]["series"], "number": a["passport"]["number"],
-                "issue_date": a["passport"]["issue_date"], "issuer": a["passport"]["issuer"],
-                "issuer_code": a["passport"]["issuer_code"]
-            },
-            "snils": a["snils"], "inn": a["inn"],
-            "registration_address": {
-                "postal_code": a["registration_address"]["postal_code"],
-                "region_code": a["registration_address"]["region_code"],
-                "locality": a["registration_address"]["locality"],
-                "street": a["registration_address"]["street"],
-                "house": a["registration_address"]["house"],
-                "apartment": a["registration_address"]["apartment"]
-            },
-            "phone": a["phone"], "email": a["email"]
-        },
-        "child": {
-            "last_name": c["last_name"], "first_name": c["first_name"], "middle_name": c["middle_name"],
-            "birth_date": c["birth_date"], "gender": lower(&c["gender"]),
-            "birth_place": child["birth_place"]["locality"],
-            "birth_certificate": {
-                "series": child["certificate"]["series"], "number": child["certificate"]["number"],
-                "issue_date": child["certificate"]["issue_date"]
-            },
-            "snils": c["snils"]
-        },
-        "documents": documents
-    })
-}
-
 async fn submit(s: &Setup, n: u32, input: Value) -> String {
     let today = reggate::domain::calendar::day_of(reggate::store::millis(s.h.clock.now()));
     let input: ApplicationInput = serde_json::from_value(strip_nulls(input)).expect("shape");
@@ -162,20 +116,6 @@ async fn submit(s: &Setup, n: u32, input: Value) -> String {
     }
 }
 
-/// JSON nulls (absent optional fields in the sample) dropped.
-fn strip_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
-        other => other,
-    }
-}
-
 async fn decide(s: &Setup) -> reggate::store::ApplicationRecord {
     match s
         .worker
@@ -190,53 +130,6 @@ async fn decide(s: &Setup) -> reggate::store::ApplicationRecord {
         Processed::Decided(r) => r,
         other => panic!("not decided: {other:?}"),
     }
-}
-
-fn case<'a>(people: &'a Value, name: &str) -> &'a Value {
-    people["people"]
-        .as_array()
-        .expect("people")
-        .iter()
-        .find(|e| e["case"] == name)
-        .unwrap_or_else(|| panic!("no {name} case"))
-}
-
-/// A child of the sample and a benefit it qualifies for by the sample's own data, with no assignment
-/// of that benefit yet: a baby for childcare, or a child with an active disability status.
-fn eligible(people: &Value) -> Option<(&Value, usize, &'static str)> {
-    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
-    for entry in people["people"].as_array()? {
-        if entry["case"] != "valid" && entry["case"] != "disabled_child" {
-            continue;
-        }
-        let disabled: Vec<&str> = entry["statuses"]
-            .as_array()?
-            .iter()
-            .filter(|st| st["kind"] == "child_disability" && st["status"] == "active")
-            .filter_map(|st| st["child_snils"].as_str())
-            .collect();
-        for (k, child) in entry["children"].as_array()?.iter().enumerate() {
-            let record = &child["birth_record"]["child"];
-            let snils = record["snils"].as_str().unwrap_or("");
-            let has = |benefit: &str| {
-                child["assignments"]
-                    .as_array()
-                    .is_some_and(|l| l.iter().any(|a| a["benefit_code"] == benefit))
-            };
-            let born = record["birth_date"]
-                .as_str()
-                .and_then(reggate::domain::calendar::parse_date)
-                .unwrap_or(0);
-            let baby = reference < reggate::domain::calendar::add_months(born, 18);
-            if baby && !has("childcare_under_1_5") {
-                return Some((entry, k, "childcare_under_1_5"));
-            }
-            if disabled.contains(&snils) && !has("disabled_child") {
-                return Some((entry, k, "disabled_child"));
-            }
-        }
-    }
-    None
 }
 
 fn reason_codes(r: &reggate::store::ApplicationRecord) -> Vec<(String, String)> {
@@ -258,7 +151,9 @@ fn reason_codes(r: &reggate::store::ApplicationRecord) -> Vec<(String, String)> 
 async fn an_eligible_application_is_approved_and_registered() {
     let s = setup("approve").await;
     let people = s.h.state.population.export_people(200);
-    let (entry, k, benefit) = eligible(&people).expect("an eligible child in the sample");
+    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let (entry, k, benefit) =
+        eligible(&people, reference).expect("an eligible child in the sample");
     let id = submit(&s, 1, application(entry, k, benefit)).await;
     let record = decide(&s).await;
     assert_eq!(record.id, id);

@@ -1,9 +1,10 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
 //! `validate` checks messages, `certs` manages the development PKI, `mock` serves the synthetic
-//! registry population.
+//! registry population, `serve` runs the gateway.
 
 pub mod certs;
 pub mod mock;
+pub mod serve;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -24,8 +25,10 @@ pub enum Command {
     Validate(validate::Args),
     /// The development PKI: create it, show expiry, rotate a certificate.
     Certs(certs::Args),
-    /// The mock registries (for now: export sample people of the synthetic population).
+    /// The mock registries alone (or sample people of their population).
     Mock(mock::Args),
+    /// The gateway on embedded defaults, with in-process mock registries.
+    Serve(serve::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -34,5 +37,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Validate(args) => validate::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Mock(args) => mock::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
