@@ -66,6 +66,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
         checks: Arc::new(NoRegistries),
         clock: Arc::new(SystemClock) as Arc<dyn Clock>,
         api_keys: HashMap::from([(sha256_hex(b"bench"), "bench".to_string())]),
+        reviewers: Vec::new(),
         backlog_limit: u64::MAX,
     };
     let app = router(Arc::new(state));

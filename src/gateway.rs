@@ -39,6 +39,8 @@ pub struct GatewayConfig {
     pub files: ServedFiles,
     /// API keys accepted (plain); none: one is generated into `<data>/dev-api-key`.
     pub api_keys: Vec<String>,
+    /// Key ids with the reviewer role (configured keys are `configured-0`, `configured-1`, …).
+    pub reviewers: Vec<String>,
     /// Workers processing applications.
     pub workers: usize,
     /// Submitted applications beyond which new ones get 429.
@@ -57,6 +59,7 @@ impl Default for GatewayConfig {
             certs: PathBuf::from("certs"),
             files: ServedFiles::default(),
             api_keys: Vec::new(),
+            reviewers: Vec::new(),
             workers: 2,
             backlog_limit: 100_000,
             population: PopulationConfig {
@@ -178,6 +181,7 @@ impl Gateway {
             checks: checks.clone(),
             clock: clock.clone(),
             api_keys,
+            reviewers: config.reviewers.clone(),
             backlog_limit: config.backlog_limit,
         });
         let listener = TcpListener::bind(config.listen)

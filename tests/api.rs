@@ -15,15 +15,17 @@ use reggate::domain::application::ApplicationInput;
 use reggate::domain::eligibility::Facts;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
+use reggate::domain::status::Status;
 use reggate::registries::messages::{
     BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
 };
-use reggate::store::Store;
 use reggate::store::sqlite::SqliteStore;
+use reggate::store::{Store, Transition, Transitioned};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const KEY: &str = "test-key-1";
+const REVIEWER: &str = "reviewer-key";
 
 /// Registries that confirm whatever the application says, or are down.
 struct Fake {
@@ -70,13 +72,22 @@ impl RegistryChecks for Fake {
     }
 
     fn register<'a>(&'a self, _: &'a str, _: &'a NewAssignment) -> Pending<'a, Registration> {
-        Box::pin(async { Err(Unavailable("not used".into())) })
+        Box::pin(async move {
+            if self.down {
+                return Err(Unavailable("labour registry: HTTP 503".into()));
+            }
+            Ok(Registration::Registered {
+                assignment_id: "77-2026-0000000042".into(),
+                fresh: true,
+            })
+        })
     }
 }
 
 struct Api {
     app: axum::Router,
     store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
 }
 
 fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
@@ -84,19 +95,25 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
     let _ = std::fs::remove_dir_all(&dir);
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+    let manual = Arc::new(ManualClock::new(
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000),
     ));
+    let clock: Arc<dyn Clock> = manual.clone();
     let state = ApiState {
         store: store.clone(),
         checks: Arc::new(Fake { down }),
         clock,
-        api_keys: HashMap::from([(sha256_hex(KEY.as_bytes()), "cabinet-1".to_string())]),
+        api_keys: HashMap::from([
+            (sha256_hex(KEY.as_bytes()), "cabinet-1".to_string()),
+            (sha256_hex(REVIEWER.as_bytes()), "reviewer-1".to_string()),
+        ]),
+        reviewers: vec!["reviewer-1".to_string()],
         backlog_limit,
     };
     Api {
         app: router(Arc::new(state)),
         store,
+        clock: manual,
     }
 }
 
@@ -429,4 +446,146 @@ async fn eligibility_is_a_dry_run() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(heads.contains_key("retry-after"));
     assert!(problem["detail"].as_str().unwrap_or("").contains("503"));
+}
+
+/// Submit the sample application and drive it to `to` through the store, as a worker would.
+async fn application_in(a: &Api, key: &str, to: Status) -> String {
+    let (status, _, created) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", key)],
+        &application().to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    let now = a.clock.now();
+    a.store
+        .claim("w", now, Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let t = Transition {
+        id: id.clone(),
+        from: Status::InReview,
+        to,
+        actor: "worker:w".into(),
+        origin: "reggate".into(),
+        reasons: json!([{"pointer": "/child/first_name", "code": "birth_record_mismatch"}]),
+        comment: None,
+        request_id: "r".into(),
+        at: now,
+        lease_holder: Some("w".into()),
+        input: None,
+    };
+    assert!(matches!(
+        a.store.transition(t).await.expect("transition"),
+        Transitioned::Done(_)
+    ));
+    id
+}
+
+#[tokio::test]
+async fn a_clarification_sends_corrected_fields_back_to_review() {
+    let a = api("clarify", 1000, false);
+    let id = application_in(&a, "c1", Status::NeedsClarification).await;
+    let path = format!("/v1/applications/{id}/clarification");
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        &path,
+        &[AUTH],
+        r#"{"applicant": {"phone": "123"}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["pointer"], "/applicant/phone");
+    let (status, _, view) = call(
+        &a.app,
+        "POST",
+        &path,
+        &[AUTH],
+        r#"{"child": {"first_name": "Павел"}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "in_review");
+    assert_eq!(view["reasons"][0]["pointer"], "/child/first_name");
+    let stored = a.store.get(&id).await.expect("get").expect("kept");
+    assert_eq!(stored.input["child"]["first_name"], "Павел");
+    assert_eq!(
+        stored.input["child"]["last_name"], "Иванов",
+        "the rest is kept"
+    );
+    // Not in needs_clarification any more: 409 naming the state.
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        &path,
+        &[AUTH],
+        r#"{"child": {"first_name": "Пётр"}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("in_review"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
+    let a = api("appeal", 1000, false);
+    let id = application_in(&a, "p1", Status::Rejected).await;
+    let appeal = format!("/v1/applications/{id}/appeal");
+    let (status, _, _) = call(&a.app, "POST", &appeal, &[AUTH], r#"{"arguments": ""}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    a.clock.advance(Duration::from_secs(29 * 86_400));
+    let (status, _, view) = call(
+        &a.app,
+        "POST",
+        &appeal,
+        &[AUTH],
+        r#"{"arguments": "the name was mistyped by the registry office"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "appeal_review");
+    let decide = format!("/v1/applications/{id}/decision");
+    let body = r#"{"decision": "approved", "comment": "birth record corrected"}"#;
+    let (status, _, _) = call(&a.app, "POST", &decide, &[AUTH], body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only reviewers decide");
+    let reviewer = ("authorization", "Bearer reviewer-key");
+    let (status, _, view) = call(&a.app, "POST", &decide, &[reviewer], body).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "approved");
+    let last = view["journal"]
+        .as_array()
+        .expect("journal")
+        .last()
+        .expect("entry")
+        .clone();
+    assert_eq!(last["actor"], "key:reviewer-1");
+    assert_eq!(last["comment"], "birth record corrected");
+
+    // Too late: 31 days after a rejection the appeal is refused.
+    let late = application_in(&a, "p2", Status::Rejected).await;
+    a.clock.advance(Duration::from_secs(31 * 86_400));
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        &format!("/v1/applications/{late}/appeal"),
+        &[AUTH],
+        r#"{"arguments": "late"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("30-day"),
+        "{problem}"
+    );
 }

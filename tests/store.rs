@@ -82,6 +82,7 @@ fn transition(
         request_id: "req-t".to_string(),
         at,
         lease_holder: worker.map(str::to_string),
+        input: None,
     }
 }
 

@@ -6,29 +6,29 @@
 //! `GET /v1/events`, `GET /v1/health`. Callers authenticate with a bearer API key (client
 //! certificates of the internal CA come with the TLS front end).
 
+pub mod applications;
+pub mod eligibility;
 pub mod problem;
+pub mod review;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand::RngExt;
-use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Rejection};
 use crate::domain::calendar::day_of;
-use crate::domain::eligibility::{Decision, OwnApproval, decide};
 use crate::domain::identifiers::uuid_v4;
 use crate::domain::process::RegistryChecks;
 use crate::domain::status::is_overdue;
-use crate::store::{ApplicationRecord, NewApplication, Store, Submitted, millis};
+use crate::store::{ApplicationRecord, Store, millis};
 use problem::Problem;
 
 /// Largest request body accepted (an application with its manifest is a few KiB).
@@ -44,6 +44,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// API keys: SHA-256 hex of the key → key id.
     pub api_keys: HashMap<String, String>,
+    /// Key ids (or certificate subjects) with the reviewer role.
+    pub reviewers: Vec<String>,
     /// Applications waiting in `submitted` beyond which new ones get 429.
     pub backlog_limit: u64,
 }
@@ -60,10 +62,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/eligibility", post(eligibility))
-        .route("/v1/applications", post(submit))
-        .route("/v1/applications/{id}", get(application))
-        .route("/v1/events", get(events))
+        .route("/v1/eligibility", post(eligibility::eligibility))
+        .route("/v1/applications", post(applications::submit))
+        .route("/v1/applications/{id}", get(applications::application))
+        .route(
+            "/v1/applications/{id}/clarification",
+            post(review::clarification),
+        )
+        .route("/v1/applications/{id}/appeal", post(review::appeal))
+        .route("/v1/applications/{id}/decision", post(review::decision))
+        .route("/v1/events", get(applications::events))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -73,6 +81,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
 pub struct Caller {
     /// `key:<id>` or `cert:<subject>`.
     pub actor: String,
+    /// May decide appeals and manual reviews.
+    pub reviewer: bool,
 }
 
 impl FromRequestParts<Arc<ApiState>> for Caller {
@@ -95,6 +105,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
         match key.and_then(|k| state.api_keys.get(&sha256_hex(k.as_bytes()))) {
             Some(id) => Ok(Caller {
                 actor: format!("key:{id}"),
+                reviewer: state.reviewers.iter().any(|r| r == id),
             }),
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
@@ -144,7 +155,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 }
 
 /// A human-readable application number: `RG-YYYYMMDD-` and 8 characters of an unambiguous alphabet.
-fn new_number(clock: &dyn Clock) -> String {
+pub fn new_number(clock: &dyn Clock) -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     let (y, m, d, ..) = crate::clock::utc_parts(clock.now());
     let mut rng = rand::rng();
@@ -154,7 +165,8 @@ fn new_number(clock: &dyn Clock) -> String {
     format!("RG-{y:04}{m:02}{d:02}-{tail}")
 }
 
-fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
+/// The body as an application, or a 400 naming what does not parse.
+pub fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
     serde_json::from_slice(body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -165,7 +177,8 @@ fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
     })
 }
 
-fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ApplicationInput, Problem> {
+/// The input rules on today's date, as a 422 listing every field.
+pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ApplicationInput, Problem> {
     input
         .validate(day_of(millis(clock.now())))
         .map_err(|rejection| match rejection {
@@ -186,7 +199,8 @@ fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ApplicationInp
         })
 }
 
-fn with_request_id(mut r: Response, meta: &RequestMeta) -> Response {
+/// The response with the request's `x-request-id`.
+pub fn with_request_id(mut r: Response, meta: &RequestMeta) -> Response {
     if let Ok(v) = axum::http::HeaderValue::from_str(&meta.request_id) {
         r.headers_mut().insert("x-request-id", v);
     }
@@ -197,137 +211,15 @@ async fn health() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// `POST /v1/eligibility`: the registry checks and the decision, stored nowhere (the exchanges are
-/// in the message log).
-async fn eligibility(
-    State(state): State<Arc<ApiState>>,
-    _caller: Caller,
-    meta: RequestMeta,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
-    let mut facts = state
-        .checks
-        .facts(&meta.request_id, &input)
-        .await
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "registries-unavailable",
-                "Registries unavailable",
-                format!("a registry could not be asked: {}", e.0),
-            )
-            .retry_after(30)
-        })?;
-    for own in state.store.approved_for_child(&input.child.snils).await? {
-        if let Ok(other) = serde_json::from_value::<ApplicationInput>(own.input.clone())
-            && let (Some(benefit), Some(recipient)) = (other.benefit(), other.applicant.snils)
-        {
-            facts.own_approved.push(OwnApproval {
-                application_number: own.number.clone(),
-                benefit,
-                recipient_snils: recipient,
-                from: other
-                    .period
-                    .as_ref()
-                    .map(|p| p.from.clone())
-                    .unwrap_or_default(),
-                to: other.period.and_then(|p| p.to),
-            });
-        }
-    }
-    let decision = decide(&input, &facts, day_of(millis(state.clock.now())));
-    let (outcome, reasons) = match decision {
-        Decision::Approved => ("eligible", Vec::new()),
-        Decision::Rejected(r) => ("not_eligible", r),
-        Decision::NeedsClarification(r) => ("needs_clarification", r),
-    };
-    let body = serde_json::json!({
-        "eligible": outcome == "eligible",
-        "outcome": outcome,
-        "reasons": reasons,
-    });
-    Ok(with_request_id(axum::Json(body).into_response(), &meta))
-}
-
-/// `POST /v1/applications`.
-async fn submit(
-    State(state): State<Arc<ApiState>>,
-    caller: Caller,
-    meta: RequestMeta,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 128)
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency-key-required",
-                "Idempotency-Key required",
-                "send an Idempotency-Key header (1 to 128 characters) so a retried submission is not filed twice",
-            )
-        })?
-        .to_string();
-    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
-    let backlog = state.store.backlog().await?;
-    if backlog >= state.backlog_limit {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "backlog-full",
-            "Too many applications waiting",
-            format!("{backlog} applications are waiting to be processed; retry later, nothing was stored"),
-        )
-        .retry_after(5));
-    }
-    let new = NewApplication {
-        id: uuid_v4(),
-        number: new_number(state.clock.as_ref()),
-        idempotency_key: format!("{}:{key}", caller.actor),
-        request_hash: sha256_hex(&body),
-        benefit: input.benefit.clone(),
-        applicant_snils: input.applicant.snils.clone().unwrap_or_default(),
-        child_snils: input.child.snils.clone(),
-        input: serde_json::to_value(&input).unwrap_or_default(),
-        actor: caller.actor.clone(),
-        origin: meta.origin.clone(),
-        request_id: meta.request_id.clone(),
-        at: state.clock.now(),
-    };
-    let record = match state.store.submit(new).await? {
-        Submitted::Created(r) | Submitted::Repeated(r) => r,
-        Submitted::KeyConflict => {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "idempotency-key-reused",
-                "Idempotency-Key reused",
-                "this Idempotency-Key was used with a different request body",
-            ));
-        }
-    };
-    let body = serde_json::json!({
-        "id": record.id,
-        "number": record.number,
-        "status": record.status,
-        "submitted_at": crate::clock::timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_millis(record.submitted_ms.max(0) as u64)),
-    });
-    let mut r = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/applications/{}", record.id)) {
-        r.headers_mut().insert(axum::http::header::LOCATION, v);
-    }
-    Ok(with_request_id(r, &meta))
-}
-
-fn at(ms: i64) -> String {
+/// Milliseconds since the epoch as an API timestamp.
+pub fn at(ms: i64) -> String {
     crate::clock::timestamp(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
     )
 }
 
-fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
+/// An application as the API shows it.
+pub fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
     let last = record.journal.last();
     serde_json::json!({
         "id": record.id,
@@ -349,59 +241,4 @@ fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
             "request_id": j.request_id,
         })).collect::<Vec<_>>(),
     })
-}
-
-/// `GET /v1/applications/{id}` (id or number).
-async fn application(
-    State(state): State<Arc<ApiState>>,
-    _caller: Caller,
-    meta: RequestMeta,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    match state.store.get(&id).await? {
-        Some(r) => Ok(with_request_id(
-            axum::Json(view(&r, millis(state.clock.now()))).into_response(),
-            &meta,
-        )),
-        None => Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such application",
-            "no application has this id or number",
-        )),
-    }
-}
-
-/// `?after=&limit=` of the events feed.
-#[derive(Debug, Deserialize)]
-struct EventsQuery {
-    #[serde(default)]
-    after: i64,
-    #[serde(default)]
-    limit: Option<usize>,
-}
-
-/// `GET /v1/events?after=CURSOR`: status changes in order; `next` is the cursor to pass next time.
-async fn events(
-    State(state): State<Arc<ApiState>>,
-    _caller: Caller,
-    Query(q): Query<EventsQuery>,
-) -> Result<Response, Problem> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let events = state.store.events_after(q.after, limit).await?;
-    let next = events.last().map_or(q.after, |e| e.seq);
-    let list: Vec<_> = events
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "seq": e.seq,
-                "application_id": e.application_id,
-                "number": e.number,
-                "kind": e.kind,
-                "status": e.status,
-                "at": at(e.at_ms),
-            })
-        })
-        .collect();
-    Ok(axum::Json(serde_json::json!({"events": list, "next": next})).into_response())
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Benefit};
-use crate::domain::calendar::fmt_date;
+use crate::domain::calendar::{day_of, fmt_date};
 use crate::domain::eligibility::{Decision, Facts, OwnApproval, Reason, decide};
 use crate::domain::status::Status;
 use crate::registries::messages::{NewAssignment, Registration};
@@ -56,6 +56,64 @@ pub enum Processed {
         /// The application.
         id: String,
     },
+}
+
+/// reggate's own approvals for the application's child, other than `except` (the duplicate rule).
+pub async fn own_approvals(
+    store: &dyn Store,
+    input: &ApplicationInput,
+    except: Option<&str>,
+) -> Result<Vec<OwnApproval>, StoreError> {
+    let mut out = Vec::new();
+    for own in store.approved_for_child(&input.child.snils).await? {
+        if Some(own.id.as_str()) == except {
+            continue;
+        }
+        let Ok(other) = serde_json::from_value::<ApplicationInput>(own.input.clone()) else {
+            continue;
+        };
+        if let (Some(benefit), Some(recipient)) = (other.benefit(), other.applicant.snils.clone()) {
+            out.push(OwnApproval {
+                application_number: own.number.clone(),
+                benefit,
+                recipient_snils: recipient,
+                from: other
+                    .period
+                    .as_ref()
+                    .map(|p| p.from.clone())
+                    .unwrap_or_else(|| crate::domain::calendar::fmt_date(day_of(own.submitted_ms))),
+                to: other.period.and_then(|p| p.to),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The assignment to register for an approved application (its number is the idempotency key).
+pub fn assignment_for(
+    record: &ApplicationRecord,
+    app: &ApplicationInput,
+    today: i32,
+) -> NewAssignment {
+    let benefit = app.benefit().unwrap_or(Benefit::ChildcareUnder1_5);
+    let from = app
+        .period
+        .as_ref()
+        .map(|p| p.from.clone())
+        .unwrap_or_else(|| fmt_date(today));
+    NewAssignment {
+        application_number: record.number.clone(),
+        benefit_code: benefit.code().to_string(),
+        child_snils: app.child.snils.clone(),
+        recipient_snils: app.applicant.snils.clone().unwrap_or_default(),
+        from,
+        to: app.period.as_ref().and_then(|p| p.to.clone()),
+        amount: benefit.monthly_amount().to_string(),
+        region_code: app.applicant.registration_address.region_code.clone(),
+        decision_date: fmt_date(today),
+        phone: Some(app.applicant.phone.clone()).filter(|p| !p.is_empty()),
+        email: Some(app.applicant.email.clone()).filter(|e| !e.is_empty()),
+    }
 }
 
 /// A worker's settings.
@@ -103,29 +161,7 @@ impl Worker {
                 });
             }
         };
-        for own in store.approved_for_child(&record.child_snils).await? {
-            if own.id == record.id {
-                continue;
-            }
-            let Ok(input) = serde_json::from_value::<ApplicationInput>(own.input.clone()) else {
-                continue;
-            };
-            let (Some(benefit), Some(recipient)) = (input.benefit(), input.applicant.snils.clone())
-            else {
-                continue;
-            };
-            let period = input.period.clone();
-            facts.own_approved.push(OwnApproval {
-                application_number: own.number.clone(),
-                benefit,
-                recipient_snils: recipient,
-                from: period
-                    .as_ref()
-                    .map(|p| p.from.clone())
-                    .unwrap_or_else(|| fmt_date(crate::domain::calendar::day_of(own.submitted_ms))),
-                to: period.and_then(|p| p.to),
-            });
-        }
+        facts.own_approved = own_approvals(store, &app, Some(&record.id)).await?;
         let today = crate::domain::calendar::day_of(crate::store::millis(clock.now()));
         let mut decision = decide(&app, &facts, today);
         if decision == Decision::Approved {
@@ -158,6 +194,7 @@ impl Worker {
             request_id,
             at: clock.now(),
             lease_holder: Some(self.name.clone()),
+            input: None,
         };
         match store.transition(t.clone()).await? {
             Transitioned::Done(r) => Ok(Processed::Decided(r)),
@@ -194,25 +231,7 @@ impl Worker {
         app: &ApplicationInput,
         today: i32,
     ) -> Result<Decision, Unavailable> {
-        let benefit = app.benefit().unwrap_or(Benefit::ChildcareUnder1_5);
-        let from = app
-            .period
-            .as_ref()
-            .map(|p| p.from.clone())
-            .unwrap_or_else(|| fmt_date(today));
-        let new = NewAssignment {
-            application_number: record.number.clone(),
-            benefit_code: benefit.code().to_string(),
-            child_snils: app.child.snils.clone(),
-            recipient_snils: app.applicant.snils.clone().unwrap_or_default(),
-            from,
-            to: app.period.as_ref().and_then(|p| p.to.clone()),
-            amount: benefit.monthly_amount().to_string(),
-            region_code: app.applicant.registration_address.region_code.clone(),
-            decision_date: fmt_date(today),
-            phone: Some(app.applicant.phone.clone()).filter(|p| !p.is_empty()),
-            email: Some(app.applicant.email.clone()).filter(|e| !e.is_empty()),
-        };
+        let new = assignment_for(record, app, today);
         Ok(match checks.register(request_id, &new).await? {
             Registration::Registered { .. } => Decision::Approved,
             Registration::Conflict(conflicts) => Decision::Rejected(

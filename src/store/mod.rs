@@ -149,6 +149,8 @@ pub struct Transition {
     pub at: SystemTime,
     /// The worker whose lease must still hold (none for API-driven transitions).
     pub lease_holder: Option<String>,
+    /// A corrected input replacing the stored one (clarification).
+    pub input: Option<serde_json::Value>,
 }
 
 /// What [`Store::transition`] did.

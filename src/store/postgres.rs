@@ -416,8 +416,8 @@ impl Store for PostgresStore {
             let updated = tx
                 .execute(
                     "UPDATE applications SET status = $2, status_since_ms = $3, lease_holder = NULL,
-                         lease_until_ms = NULL WHERE id = $1",
-                    &[&t.id, &t.to.as_str(), &at],
+                         lease_until_ms = NULL, input = COALESCE($4, input) WHERE id = $1",
+                    &[&t.id, &t.to.as_str(), &at, &t.input.as_ref().map(|v| v.to_string())],
                 )
                 .await;
             match updated {

@@ -413,8 +413,13 @@ impl Store for SqliteStore {
             }
             let updated = tx.execute(
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
-                     lease_until_ms = NULL WHERE id = ?1",
-                params![t.id, t.to.as_str(), at],
+                     lease_until_ms = NULL, input = COALESCE(?4, input) WHERE id = ?1",
+                params![
+                    t.id,
+                    t.to.as_str(),
+                    at,
+                    t.input.as_ref().map(|v| v.to_string())
+                ],
             );
             match updated {
                 Err(e) if is_unique_violation(&e) => return Ok(Transitioned::DuplicateApproval),

@@ -1,0 +1,52 @@
+//! The eligibility dry run.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::problem::Problem;
+use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate, with_request_id};
+use crate::domain::calendar::day_of;
+use crate::domain::eligibility::{Decision, decide};
+use crate::domain::process::own_approvals;
+use crate::store::millis;
+
+/// `POST /v1/eligibility`: the registry checks and the decision, stored nowhere (the exchanges are
+/// in the message log).
+pub async fn eligibility(
+    State(state): State<Arc<ApiState>>,
+    _caller: Caller,
+    meta: RequestMeta,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
+    let mut facts = state
+        .checks
+        .facts(&meta.request_id, &input)
+        .await
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "registries-unavailable",
+                "Registries unavailable",
+                format!("a registry could not be asked: {}", e.0),
+            )
+            .retry_after(30)
+        })?;
+    facts.own_approved = own_approvals(state.store.as_ref(), &input, None).await?;
+    let decision = decide(&input, &facts, day_of(millis(state.clock.now())));
+    let (outcome, reasons) = match decision {
+        Decision::Approved => ("eligible", Vec::new()),
+        Decision::Rejected(r) => ("not_eligible", r),
+        Decision::NeedsClarification(r) => ("needs_clarification", r),
+    };
+    let body = serde_json::json!({
+        "eligible": outcome == "eligible",
+        "outcome": outcome,
+        "reasons": reasons,
+    });
+    Ok(with_request_id(axum::Json(body).into_response(), &meta))
+}
