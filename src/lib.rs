@@ -9,6 +9,7 @@
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod api;
+pub mod channel_body;
 pub mod cli;
 pub mod clock;
 pub mod domain;

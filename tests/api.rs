@@ -589,3 +589,101 @@ async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
         "{problem}"
     );
 }
+
+#[tokio::test]
+async fn listing_filters_pages_and_exports_csv() {
+    let a = api("list", 1000, false);
+    for n in 0..3u32 {
+        let mut body = application();
+        body["child"]["snils"] = json!(format!("{:011}", snils_from_body(400_000_000 + n)));
+        if n == 2 {
+            body["benefit"] = json!("disabled_child");
+            body["documents"].as_array_mut().expect("docs").push(json!({"type": "medical_certificate", "media_type": "image/png", "size": 10, "sha256": "b".repeat(64)}));
+        }
+        let (status, _, created) = call(
+            &a.app,
+            "POST",
+            "/v1/applications",
+            &[AUTH, ("idempotency-key", &format!("l{n}"))],
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    }
+    let (status, _, page) = call(&a.app, "GET", "/v1/applications?limit=2", &[AUTH], "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page["next_cursor"].as_str().expect("more").to_string();
+    let (_, _, rest) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/applications?limit=2&cursor={cursor}"),
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
+    assert!(rest["next_cursor"].is_null());
+    let (_, _, disabled) = call(
+        &a.app,
+        "GET",
+        "/v1/applications?benefit=disabled_child&status=submitted&from=2026-07-01&to=2026-07-01",
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(
+        disabled["items"].as_array().map(Vec::len),
+        Some(1),
+        "{disabled}"
+    );
+    let (status, _, problem) = call(
+        &a.app,
+        "GET",
+        "/v1/applications?from=2026-02-30",
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("from:"),
+        "{problem}"
+    );
+    let (status, _, _) = call(&a.app, "GET", "/v1/applications?colour=red", &[AUTH], "").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown parameters are refused"
+    );
+
+    let req = Request::builder()
+        .uri("/v1/applications/export.csv?status=submitted")
+        .header("authorization", "Bearer test-key-1")
+        .body(Body::empty())
+        .expect("request");
+    let res = a.app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = String::from_utf8(
+        res.into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf-8");
+    let lines: Vec<_> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "number,id,status,benefit,applicant_snils,submitted_at,status_since,overdue"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    let snils = format!("{:011}", snils_from_body(112_233_445));
+    assert!(!csv.contains(&snils), "SNILS masked in the export");
+    assert!(lines[1].contains("***-***-***"));
+}

@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 use reggate::domain::status::Status;
 use reggate::store::postgres::PostgresStore;
 use reggate::store::sqlite::SqliteStore;
-use reggate::store::{NewApplication, Store, Submitted, Transition, Transitioned};
+use reggate::store::{
+    Cursor, ListFilter, NewApplication, Store, Submitted, Transition, Transitioned,
+};
 
 fn pg_url() -> String {
     std::env::var("REGGATE_TEST_PG")
@@ -310,6 +312,100 @@ async fn one_approval_per_child_and_benefit(store: Arc<dyn Store>) {
     assert_eq!((done, dup), (1, 1), "{outcomes:?}");
 }
 
+async fn listing_filters_and_pages(store: Arc<dyn Store>) {
+    for n in 0..5u32 {
+        let mut a = new_app(300 + n, &format!("666{n:08}"), &format!("key-l{n}"));
+        if n % 2 == 1 {
+            a.benefit = "large_family".into();
+            a.applicant_snils = "99988877766".into();
+        }
+        assert!(matches!(store.submit(a).await, Ok(Submitted::Created(_))));
+    }
+    let all = ListFilter::default();
+    let page1 = store.list(&all, None, 2).await.expect("page 1");
+    let cursor = Cursor {
+        submitted_ms: page1[1].submitted_ms,
+        id: page1[1].id.clone(),
+    };
+    assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor.clone()));
+    let page2 = store.list(&all, Some(&cursor), 2).await.expect("page 2");
+    let page3 = store
+        .list(
+            &all,
+            Some(&Cursor {
+                submitted_ms: page2[1].submitted_ms,
+                id: page2[1].id.clone(),
+            }),
+            2,
+        )
+        .await
+        .expect("page 3");
+    let numbers: Vec<_> = page1
+        .iter()
+        .chain(&page2)
+        .chain(&page3)
+        .map(|s| s.number.clone())
+        .collect();
+    assert_eq!(
+        numbers,
+        (300..305)
+            .map(|n| format!("RG-2026-{n:06}"))
+            .collect::<Vec<_>>()
+    );
+    let large = ListFilter {
+        benefit: Some("large_family".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        store.list(&large, None, 10).await.expect("benefit").len(),
+        2
+    );
+    let by = ListFilter {
+        applicant_snils: Some("99988877766".into()),
+        status: Some(Status::Submitted),
+        ..ListFilter::default()
+    };
+    assert_eq!(store.list(&by, None, 10).await.expect("applicant").len(), 2);
+    let window = ListFilter {
+        submitted_from_ms: Some(page1[1].submitted_ms),
+        submitted_to_ms: Some(page2[1].submitted_ms),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        store.list(&window, None, 10).await.expect("period").len(),
+        2
+    );
+    // One goes into review; 31 days later it is overdue, the others (submitted) are not.
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_783_200_000);
+    store
+        .claim("w", t0, Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("one");
+    let overdue = |days: u64| ListFilter {
+        overdue_at_ms: Some(reggate::store::millis(
+            t0 + Duration::from_secs(days * 86_400),
+        )),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        store
+            .list(&overdue(29), None, 10)
+            .await
+            .expect("not yet")
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .list(&overdue(31), None, 10)
+            .await
+            .expect("overdue")
+            .len(),
+        1
+    );
+}
+
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -332,6 +428,7 @@ macro_rules! both {
 both!(idempotency, submit_is_idempotent_by_key);
 both!(claims, claims_lease_and_decide_exactly_once);
 both!(approvals, one_approval_per_child_and_benefit);
+both!(listing, listing_filters_and_pages);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_workers_on_sqlite() {

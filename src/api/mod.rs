@@ -63,7 +63,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/eligibility", post(eligibility::eligibility))
-        .route("/v1/applications", post(applications::submit))
+        .route(
+            "/v1/applications",
+            post(applications::submit).get(applications::list),
+        )
+        .route("/v1/applications/export.csv", get(applications::export_csv))
         .route("/v1/applications/{id}", get(applications::application))
         .route(
             "/v1/applications/{id}/clarification",

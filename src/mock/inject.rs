@@ -3,17 +3,15 @@
 //! at all. Faults that break the connection act through its [`Connection`], which the server puts in
 //! every request's extensions.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::{mpsc, watch};
 
+use crate::channel_body::ChannelBody;
 use crate::mock::faults::{FaultKind, Rule};
 use crate::mock::render;
 use crate::mock::token::TokenError;
@@ -245,38 +243,8 @@ where
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(feed(body, tx));
     real.head(length)
-        .body(Body::new(ChannelBody {
-            rx,
-            left: length as u64,
-        }))
+        .body(Body::new(ChannelBody::new(rx, Some(length as u64))))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
-/// A response body fed through a channel, declaring its whole length up front.
-struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-    left: u64,
-}
-
-impl HttpBody for ChannelBody {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|chunk| {
-            chunk.map(|c| {
-                self.left = self.left.saturating_sub(c.len() as u64);
-                Ok(Frame::data(c))
-            })
-        })
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.left)
-    }
 }
 
 /// The answer with its closing envelope tag misspelt: not well-formed, found only at the very end,

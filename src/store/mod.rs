@@ -181,6 +181,70 @@ pub struct Event {
     pub at_ms: i64,
 }
 
+/// Which applications a listing wants (all conditions hold).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListFilter {
+    /// In this status.
+    pub status: Option<Status>,
+    /// For this benefit code.
+    pub benefit: Option<String>,
+    /// Submitted at or after (ms).
+    pub submitted_from_ms: Option<i64>,
+    /// Submitted before (ms).
+    pub submitted_to_ms: Option<i64>,
+    /// By this applicant (SNILS, 11 digits).
+    pub applicant_snils: Option<String>,
+    /// Overdue at this moment (ms): under review since more than 30 days before it.
+    pub overdue_at_ms: Option<i64>,
+}
+
+/// An application in a listing (no input, no journal).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Id.
+    pub id: String,
+    /// Number.
+    pub number: String,
+    /// Status.
+    pub status: Status,
+    /// Benefit code.
+    pub benefit: String,
+    /// The applicant's SNILS.
+    pub applicant_snils: String,
+    /// Submitted at (ms).
+    pub submitted_ms: i64,
+    /// In the status since (ms).
+    pub status_since_ms: i64,
+}
+
+/// Where a listing page ends: the next page starts after it (order: submission time, then id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Submission time of the last row.
+    pub submitted_ms: i64,
+    /// Its id.
+    pub id: String,
+}
+
+impl Cursor {
+    /// The opaque text form (`<ms>.<id>`).
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.submitted_ms, self.id)
+    }
+
+    /// Read the text form.
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (ms, id) = s.split_once('.')?;
+        Some(Cursor {
+            submitted_ms: ms.parse().ok()?,
+            id: id.to_string(),
+        })
+    }
+}
+
+/// The 30 days after which a review is overdue, in ms.
+pub const OVERDUE_MS: i64 = crate::domain::status::THIRTY_DAYS * 1000;
+
 /// The durable store.
 pub trait Store: Send + Sync {
     /// Store a new application (see the module docs).
@@ -199,6 +263,13 @@ pub trait Store: Send + Sync {
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned>;
     /// Outbox events after `after`, at most `limit`, in order.
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
+    /// A page of applications matching `filter`, after `after`, in submission order.
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+        after: Option<&'a Cursor>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Summary>>;
     /// How many applications wait in `submitted` (admission control).
     fn backlog(&self) -> StoreFuture<'_, u64>;
     /// Applications approved for a child (for the duplicate rule).

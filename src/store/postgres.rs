@@ -10,8 +10,8 @@ use tokio_postgres::{GenericClient, NoTls};
 
 use crate::domain::status::Status;
 use crate::store::{
-    ApplicationRecord, Event, JournalEntry, NewApplication, Store, StoreError, StoreFuture,
-    Submitted, Transition, Transitioned, event_kind, millis,
+    ApplicationRecord, Cursor, Event, JournalEntry, ListFilter, NewApplication, OVERDUE_MS, Store,
+    StoreError, StoreFuture, Submitted, Summary, Transition, Transitioned, event_kind, millis,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -469,6 +469,59 @@ impl Store for PostgresStore {
                         kind: r.get(3),
                         status: status(&st)?,
                         at_ms: r.get(5),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+        after: Option<&'a Cursor>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Summary>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let rows = conn
+                .query(
+                    "SELECT id, number, status, benefit, applicant_snils, submitted_ms, status_since_ms
+                     FROM applications
+                     WHERE ($1::TEXT IS NULL OR status = $1)
+                       AND ($2::TEXT IS NULL OR benefit = $2)
+                       AND ($3::BIGINT IS NULL OR submitted_ms >= $3)
+                       AND ($4::BIGINT IS NULL OR submitted_ms < $4)
+                       AND ($5::TEXT IS NULL OR applicant_snils = $5)
+                       AND ($6::BIGINT IS NULL OR (status IN ('in_review', 'appeal_review')
+                                                   AND status_since_ms < $6 - $10))
+                       AND ($7::BIGINT IS NULL OR (submitted_ms, id) > ($7, $8::TEXT))
+                     ORDER BY submitted_ms, id LIMIT $9",
+                    &[
+                        &filter.status.map(Status::as_str),
+                        &filter.benefit,
+                        &filter.submitted_from_ms,
+                        &filter.submitted_to_ms,
+                        &filter.applicant_snils,
+                        &filter.overdue_at_ms,
+                        &after.map(|c| c.submitted_ms),
+                        &after.map(|c| c.id.clone()),
+                        &(limit as i64),
+                        &OVERDUE_MS,
+                    ],
+                )
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(|r| {
+                    let st: String = r.get(2);
+                    Ok(Summary {
+                        id: r.get(0),
+                        number: r.get(1),
+                        status: status(&st)?,
+                        benefit: r.get(3),
+                        applicant_snils: r.get(4),
+                        submitted_ms: r.get(5),
+                        status_since_ms: r.get(6),
                     })
                 })
                 .collect()

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::domain::status::Status;
 use crate::store::{
-    ApplicationRecord, Event, JournalEntry, NewApplication, Store, StoreError, StoreFuture,
-    Submitted, Transition, Transitioned, event_kind, millis,
+    ApplicationRecord, Cursor, Event, JournalEntry, ListFilter, NewApplication, OVERDUE_MS, Store,
+    StoreError, StoreFuture, Submitted, Summary, Transition, Transitioned, event_kind, millis,
 };
 
 /// Versioned migrations, applied in order, each once.
@@ -474,6 +474,75 @@ impl Store for SqliteStore {
                     kind,
                     status: status(&st)?,
                     at_ms,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+        after: Option<&'a Cursor>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Summary>> {
+        let filter = filter.clone();
+        let after = after.cloned();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, number, status, benefit, applicant_snils, submitted_ms, status_since_ms
+                     FROM applications
+                     WHERE (?1 IS NULL OR status = ?1)
+                       AND (?2 IS NULL OR benefit = ?2)
+                       AND (?3 IS NULL OR submitted_ms >= ?3)
+                       AND (?4 IS NULL OR submitted_ms < ?4)
+                       AND (?5 IS NULL OR applicant_snils = ?5)
+                       AND (?6 IS NULL OR (status IN ('in_review', 'appeal_review')
+                                           AND status_since_ms < ?6 - ?10))
+                       AND (?7 IS NULL OR (submitted_ms, id) > (?7, ?8))
+                     ORDER BY submitted_ms, id LIMIT ?9",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        filter.status.map(Status::as_str),
+                        filter.benefit,
+                        filter.submitted_from_ms,
+                        filter.submitted_to_ms,
+                        filter.applicant_snils,
+                        filter.overdue_at_ms,
+                        after.as_ref().map(|c| c.submitted_ms),
+                        after.as_ref().map(|c| c.id.clone()),
+                        limit as i64,
+                        OVERDUE_MS,
+                    ],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    },
+                )
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, number, st, benefit, applicant_snils, submitted_ms, status_since_ms) =
+                    row.map_err(err)?;
+                out.push(Summary {
+                    id,
+                    number,
+                    status: status(&st)?,
+                    benefit,
+                    applicant_snils,
+                    submitted_ms,
+                    status_since_ms,
                 });
             }
             Ok(out)
