@@ -68,6 +68,10 @@ async fn run(name: &str, store: Arc<dyn Store>) {
         api_keys: HashMap::from([(sha256_hex(b"bench"), "bench".to_string())]),
         reviewers: Vec::new(),
         backlog_limit: u64::MAX,
+        documents: reggate::api::documents::DocumentStore {
+            dir: std::env::temp_dir().join(format!("reggate-bench-docs-{}", std::process::id())),
+            wait_for_documents: true,
+        },
     };
     let app = router(Arc::new(state));
     let bodies: Arc<Vec<String>> = Arc::new((0..APPLICATIONS).map(body).collect());

@@ -183,6 +183,10 @@ impl Gateway {
             api_keys,
             reviewers: config.reviewers.clone(),
             backlog_limit: config.backlog_limit,
+            documents: crate::api::documents::DocumentStore {
+                dir: config.data.join("documents"),
+                wait_for_documents: true,
+            },
         });
         let listener = TcpListener::bind(config.listen)
             .await

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use reggate::api::documents::DocumentStore;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
 use reggate::domain::application::ApplicationInput;
@@ -109,6 +110,10 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
         ]),
         reviewers: vec!["reviewer-1".to_string()],
         backlog_limit,
+        documents: DocumentStore {
+            dir: dir.join("documents"),
+            wait_for_documents: true,
+        },
     };
     Api {
         app: router(Arc::new(state)),
@@ -117,8 +122,15 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
     }
 }
 
+fn pdf(kind: &str) -> String {
+    format!("%PDF-1.4\n% {kind}\n%%EOF\n")
+}
+
 fn application() -> Value {
-    let doc = |kind: &str| json!({"type": kind, "media_type": "application/pdf", "size": 1000, "sha256": "a".repeat(64)});
+    let doc = |kind: &str| {
+        let bytes = pdf(kind);
+        json!({"type": kind, "media_type": "application/pdf", "size": bytes.len(), "sha256": sha256_hex(bytes.as_bytes())})
+    };
     json!({
         "benefit": "childcare_under_1_5",
         "applicant": {
@@ -448,6 +460,20 @@ async fn eligibility_is_a_dry_run() {
     assert!(problem["detail"].as_str().unwrap_or("").contains("503"));
 }
 
+async fn upload_all(a: &Api, id: &str) {
+    for kind in ["birth_certificate", "passport", "snils"] {
+        let (status, _, stored) = call(
+            &a.app,
+            "PUT",
+            &format!("/v1/applications/{id}/documents/{kind}"),
+            &[AUTH],
+            &pdf(kind),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+    }
+}
+
 /// Submit the sample application and drive it to `to` through the store, as a worker would.
 async fn application_in(a: &Api, key: &str, to: Status) -> String {
     let (status, _, created) = call(
@@ -460,6 +486,7 @@ async fn application_in(a: &Api, key: &str, to: Status) -> String {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
+    upload_all(a, &id).await;
     let now = a.clock.now();
     a.store
         .claim("w", now, Duration::from_secs(60))
@@ -686,4 +713,105 @@ async fn listing_filters_pages_and_exports_csv() {
     let snils = format!("{:011}", snils_from_body(112_233_445));
     assert!(!csv.contains(&snils), "SNILS masked in the export");
     assert!(lines[1].contains("***-***-***"));
+}
+
+#[tokio::test]
+async fn documents_are_checked_by_content_size_and_digest_before_processing() {
+    let a = api("documents", 1000, false);
+    let (_, _, created) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "d1")],
+        &application().to_string(),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_string();
+    let put = |name: &str| format!("/v1/applications/{id}/documents/{name}");
+    let now = a.clock.now();
+    assert!(
+        a.store
+            .claim("w", now, Duration::from_secs(60))
+            .await
+            .expect("claim")
+            .is_none(),
+        "waits for documents"
+    );
+
+    let (status, _, problem) =
+        call(&a.app, "PUT", &put("passport"), &[AUTH], "GIF89a not a pdf").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("PDF, JPEG, PNG"),
+        "{problem}"
+    );
+    let (status, _, problem) = call(
+        &a.app,
+        "PUT",
+        &put("passport"),
+        &[AUTH],
+        "%PDF-1.4 other bytes",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("SHA-256"),
+        "{problem}"
+    );
+    let big = format!("%PDF-{}", "x".repeat(6 * 1024 * 1024));
+    let (status, _, problem) = call(&a.app, "PUT", &put("passport"), &[AUTH], &big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let detail = problem["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains("5242880") && detail.contains("received"),
+        "{detail}"
+    );
+    let (status, _, problem) = call(
+        &a.app,
+        "PUT",
+        &put("medical_certificate"),
+        &[AUTH],
+        &pdf("x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("birth_certificate"),
+        "{problem}"
+    );
+
+    let (status, _, stored) =
+        call(&a.app, "PUT", &put("passport"), &[AUTH], &pdf("passport")).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    assert_eq!(stored["documents_missing"], 2);
+    // The same bytes again: accepted, nothing changes.
+    let (status, _, again) = call(&a.app, "PUT", &put("passport"), &[AUTH], &pdf("passport")).await;
+    assert_eq!(
+        (status, &again["documents_missing"]),
+        (StatusCode::CREATED, &json!(2))
+    );
+    upload_all(&a, &id).await;
+    let (_, _, view) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/applications/{id}"),
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(view["documents_missing"], json!([]));
+    assert!(
+        a.store
+            .claim("w", now, Duration::from_secs(60))
+            .await
+            .expect("claim")
+            .is_some(),
+        "complete: processed"
+    );
 }

@@ -109,6 +109,7 @@ async fn submit(s: &Setup, n: u32, input: Value) -> String {
         origin: "127.0.0.1".into(),
         request_id: format!("req-{n}"),
         at: s.h.clock.now(),
+        documents: Vec::new(),
     };
     match s.store.submit(new).await.expect("submit") {
         Submitted::Created(r) => r.id,

@@ -9,7 +9,7 @@ mod cases;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cases::{application, case, eligible, strip_nulls};
+use cases::{application, case, doc_bytes, eligible, strip_nulls};
 use reggate::clock::{Clock, ManualClock};
 use reggate::gateway::{Gateway, GatewayConfig};
 use reggate::mock::population::{Population, PopulationConfig};
@@ -67,6 +67,19 @@ async fn submit_and_wait(gw: &Gateway, key: &str, input: &Value) -> Value {
     .await;
     assert_eq!(status, 202, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
+    // It waits for its documents.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, waiting) = http(gw.api, "GET", &format!("/v1/applications/{id}"), &[], "").await;
+    assert_eq!(
+        waiting["status"], "submitted",
+        "waits for its documents: {waiting}"
+    );
+    for d in input["documents"].as_array().expect("documents") {
+        let kind = d["type"].as_str().expect("type");
+        let path = format!("/v1/applications/{id}/documents/{kind}");
+        let (status, stored) = http(gw.api, "PUT", &path, &[], &doc_bytes(kind)).await;
+        assert_eq!(status, 201, "{stored}");
+    }
     for _ in 0..200 {
         let (status, view) = http(gw.api, "GET", &format!("/v1/applications/{id}"), &[], "").await;
         assert_eq!(status, 200);

@@ -63,6 +63,7 @@ fn new_app(n: u32, child: &str, key: &str) -> NewApplication {
         origin: "203.0.113.7".to_string(),
         request_id: format!("req-{n}"),
         at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000 + u64::from(n)),
+        documents: Vec::new(),
     }
 }
 

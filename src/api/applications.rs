@@ -63,6 +63,11 @@ pub async fn submit(
         origin: meta.origin.clone(),
         request_id: meta.request_id.clone(),
         at: state.clock.now(),
+        documents: if state.documents.wait_for_documents {
+            input.manifest_names()
+        } else {
+            Vec::new()
+        },
     };
     let record = match state.store.submit(new).await? {
         Submitted::Created(r) | Submitted::Repeated(r) => r,

@@ -7,6 +7,7 @@
 //! certificates of the internal CA come with the TLS front end).
 
 pub mod applications;
+pub mod documents;
 pub mod eligibility;
 pub mod problem;
 pub mod review;
@@ -48,6 +49,8 @@ pub struct ApiState {
     pub reviewers: Vec<String>,
     /// Applications waiting in `submitted` beyond which new ones get 429.
     pub backlog_limit: u64,
+    /// Document bytes.
+    pub documents: documents::DocumentStore,
 }
 
 /// SHA-256 of bytes as lower-case hex.
@@ -77,6 +80,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/applications/{id}/decision", post(review::decision))
         .route("/v1/events", get(applications::events))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Documents have their own limit (5 MiB), checked while reading so the refusal can say so.
+        .route(
+            "/v1/applications/{id}/documents/{name}",
+            axum::routing::put(documents::upload).layer(DefaultBodyLimit::disable()),
+        )
         .with_state(state)
 }
 
@@ -234,6 +242,7 @@ pub fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
         "status_since": at(record.status_since_ms),
         "overdue": is_overdue(record.status, (now_ms - record.status_since_ms) / 1000),
         "reasons": last.map(|j| j.reasons.clone()).unwrap_or_default(),
+        "documents_missing": record.documents_missing,
         "journal": record.journal.iter().map(|j| serde_json::json!({
             "at": at(j.at_ms),
             "from": j.from,

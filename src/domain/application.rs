@@ -629,6 +629,30 @@ impl ApplicationInput {
         Ok(self)
     }
 
+    /// The names of its manifest entries, under which their bytes are uploaded: the document type,
+    /// numbered from the second of a type on (`other`, `other-2`).
+    pub fn manifest_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.documents {
+            let seen = out
+                .iter()
+                .filter(|n| *n == &d.kind || n.starts_with(&format!("{}-", d.kind)))
+                .count();
+            out.push(if seen == 0 {
+                d.kind.clone()
+            } else {
+                format!("{}-{}", d.kind, seen + 1)
+            });
+        }
+        out
+    }
+
+    /// The manifest entry of a name from [`ApplicationInput::manifest_names`].
+    pub fn manifest_entry(&self, name: &str) -> Option<&Document> {
+        let at = self.manifest_names().iter().position(|n| n == name)?;
+        self.documents.get(at)
+    }
+
     /// The benefit (valid after [`ApplicationInput::validate`]).
     pub fn benefit(&self) -> Option<Benefit> {
         Benefit::from_code(&self.benefit)

@@ -6,8 +6,8 @@
 //! - [`Store::submit`] writes the application, its `submitted` journal entry and its outbox event in
 //!   one transaction; the same idempotency key with the same request hash returns the same
 //!   application, with another hash a conflict.
-//! - [`Store::claim`] hands a `submitted` application (or one whose worker's lease ran out) to one
-//!   worker only, under a lease.
+//! - [`Store::claim`] hands a `submitted` application whose documents have all arrived (or one whose
+//!   worker's lease ran out) to one worker only, under a lease.
 //! - [`Store::transition`] moves an application from the state the caller saw to the next, with a
 //!   journal entry and an outbox event, in one transaction — or not at all if the state moved
 //!   meanwhile or the caller's lease is gone. So a decision is written exactly once.
@@ -67,6 +67,8 @@ pub struct NewApplication {
     pub request_id: String,
     /// When.
     pub at: SystemTime,
+    /// Names of the manifest entries whose bytes must arrive before the application is processed.
+    pub documents: Vec<String>,
 }
 
 /// One journal entry: a transition.
@@ -111,6 +113,8 @@ pub struct ApplicationRecord {
     pub submitted_ms: i64,
     /// In the current status since (ms).
     pub status_since_ms: i64,
+    /// Manifest entries whose bytes have not arrived yet.
+    pub documents_missing: Vec<String>,
     /// The journal, oldest first.
     pub journal: Vec<JournalEntry>,
 }
@@ -179,6 +183,31 @@ pub struct Event {
     pub status: Status,
     /// When (ms).
     pub at_ms: i64,
+}
+
+/// A document's bytes, as stored (by digest) for a manifest entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The manifest entry's name.
+    pub name: String,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Bytes.
+    pub size: u64,
+    /// Media type found in the bytes.
+    pub media_type: String,
+}
+
+/// What [`Store::attach_document`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attached {
+    /// Recorded; this many entries are still missing.
+    Done {
+        /// Entries still missing.
+        missing: usize,
+    },
+    /// No such application or no such pending entry.
+    Unknown,
 }
 
 /// Which applications a listing wants (all conditions hold).
@@ -270,6 +299,13 @@ pub trait Store: Send + Sync {
         after: Option<&'a Cursor>,
         limit: usize,
     ) -> StoreFuture<'a, Vec<Summary>>;
+    /// Record that a manifest entry's bytes arrived (stored by digest elsewhere).
+    fn attach_document<'a>(
+        &'a self,
+        id: &'a str,
+        document: &'a StoredDocument,
+        at: SystemTime,
+    ) -> StoreFuture<'a, Attached>;
     /// How many applications wait in `submitted` (admission control).
     fn backlog(&self) -> StoreFuture<'_, u64>;
     /// Applications approved for a child (for the duplicate rule).

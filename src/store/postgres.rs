@@ -10,17 +10,19 @@ use tokio_postgres::{GenericClient, NoTls};
 
 use crate::domain::status::Status;
 use crate::store::{
-    ApplicationRecord, Cursor, Event, JournalEntry, ListFilter, NewApplication, OVERDUE_MS, Store,
-    StoreError, StoreFuture, Submitted, Summary, Transition, Transitioned, event_kind, millis,
+    ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
+    OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
+    Transitioned, event_kind, millis,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
 
 /// Versioned migrations, applied in order, each once (under an advisory lock, so processes starting
 /// together do not race).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE applications (
     id              TEXT PRIMARY KEY,
     number          TEXT NOT NULL UNIQUE,
@@ -62,7 +64,24 @@ CREATE TABLE outbox (
     at_ms          BIGINT NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        "
+ALTER TABLE applications ADD COLUMN documents_missing TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE applications ADD COLUMN documents_pending INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE documents (
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    name           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    size           BIGINT NOT NULL,
+    media_type     TEXT NOT NULL,
+    stored_ms      BIGINT NOT NULL,
+    PRIMARY KEY (application_id, name)
+);
+",
+    ),
+];
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -161,7 +180,7 @@ async fn load(
     let Some(row) = c
         .query_opt(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms
+                    status_since_ms, documents_missing
              FROM applications WHERE id = $1 OR number = $1",
             &[&id_or_number],
         )
@@ -207,6 +226,7 @@ async fn load(
         input: serde_json::from_str(&input).map_err(err)?,
         submitted_ms: row.get(7),
         status_since_ms: row.get(8),
+        documents_missing: serde_json::from_str(&row.get::<_, String>(9)).map_err(err)?,
         journal,
     }))
 }
@@ -263,8 +283,9 @@ impl Store for PostgresStore {
             let inserted = tx
                 .execute(
                     "INSERT INTO applications (id, number, idempotency_key, request_hash, status,
-                         benefit, applicant_snils, child_snils, input, submitted_ms, status_since_ms)
-                     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $9)
+                         benefit, applicant_snils, child_snils, input, submitted_ms, status_since_ms,
+                         documents_missing, documents_pending)
+                     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $9, $10, $11)
                      ON CONFLICT (idempotency_key) DO NOTHING",
                     &[
                         &new.id,
@@ -276,6 +297,8 @@ impl Store for PostgresStore {
                         &new.child_snils,
                         &new.input.to_string(),
                         &at,
+                        &serde_json::to_string(&new.documents).map_err(err)?,
+                        &(new.documents.len() as i64),
                     ],
                 )
                 .await
@@ -339,7 +362,7 @@ impl Store for PostgresStore {
             let Some(row) = tx
                 .query_opt(
                     "SELECT id, status FROM applications
-                     WHERE status = 'submitted'
+                     WHERE (status = 'submitted' AND documents_pending = 0)
                         OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < $1))
                      ORDER BY submitted_ms LIMIT 1
                      FOR UPDATE SKIP LOCKED",
@@ -525,6 +548,62 @@ impl Store for PostgresStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn attach_document<'a>(
+        &'a self,
+        id: &'a str,
+        document: &'a StoredDocument,
+        at: SystemTime,
+    ) -> StoreFuture<'a, Attached> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await.map_err(pool_err)?;
+            let tx = conn.transaction().await.map_err(err)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT documents_missing FROM applications WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .await
+                .map_err(err)?
+            else {
+                return Ok(Attached::Unknown);
+            };
+            let mut missing: Vec<String> =
+                serde_json::from_str(&row.get::<_, String>(0)).map_err(err)?;
+            let Some(at_index) = missing.iter().position(|m| *m == document.name) else {
+                return Ok(Attached::Unknown);
+            };
+            missing.remove(at_index);
+            tx.execute(
+                "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &id,
+                    &document.name,
+                    &document.sha256,
+                    &(document.size as i64),
+                    &document.media_type,
+                    &millis(at),
+                ],
+            )
+            .await
+            .map_err(err)?;
+            tx.execute(
+                "UPDATE applications SET documents_missing = $2, documents_pending = $3 WHERE id = $1",
+                &[
+                    &id,
+                    &serde_json::to_string(&missing).map_err(err)?,
+                    &(missing.len() as i64),
+                ],
+            )
+            .await
+            .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            Ok(Attached::Done {
+                missing: missing.len(),
+            })
         })
     }
 

@@ -10,14 +10,16 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::domain::status::Status;
 use crate::store::{
-    ApplicationRecord, Cursor, Event, JournalEntry, ListFilter, NewApplication, OVERDUE_MS, Store,
-    StoreError, StoreFuture, Submitted, Summary, Transition, Transitioned, event_kind, millis,
+    ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
+    OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
+    Transitioned, event_kind, millis,
 };
 
 /// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE applications (
     id              TEXT PRIMARY KEY,
     number          TEXT NOT NULL UNIQUE,
@@ -59,7 +61,24 @@ CREATE TABLE outbox (
     at_ms          INTEGER NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        "
+ALTER TABLE applications ADD COLUMN documents_missing TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE applications ADD COLUMN documents_pending INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE documents (
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    name           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    media_type     TEXT NOT NULL,
+    stored_ms      INTEGER NOT NULL,
+    PRIMARY KEY (application_id, name)
+);
+",
+    ),
+];
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -146,7 +165,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
     let row = conn
         .query_row(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms
+                    status_since_ms, documents_missing
              FROM applications WHERE id = ?1 OR number = ?1",
             params![id_or_number],
             |r| {
@@ -160,13 +179,24 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
                     r.get::<_, String>(6)?,
                     r.get::<_, i64>(7)?,
                     r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             },
         )
         .optional()
         .map_err(err)?;
-    let Some((id, number, st, benefit, applicant_snils, child_snils, input, submitted_ms, since)) =
-        row
+    let Some((
+        id,
+        number,
+        st,
+        benefit,
+        applicant_snils,
+        child_snils,
+        input,
+        submitted_ms,
+        since,
+        missing,
+    )) = row
     else {
         return Ok(None);
     };
@@ -214,6 +244,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         input: serde_json::from_str(&input).map_err(err)?,
         submitted_ms,
         status_since_ms: since,
+        documents_missing: serde_json::from_str(&missing).map_err(err)?,
         journal,
     }))
 }
@@ -289,8 +320,9 @@ impl Store for SqliteStore {
             let at = millis(new.at);
             tx.execute(
                 "INSERT INTO applications (id, number, idempotency_key, request_hash, status, benefit,
-                     applicant_snils, child_snils, input, submitted_ms, status_since_ms)
-                 VALUES (?1, ?2, ?3, ?4, 'submitted', ?5, ?6, ?7, ?8, ?9, ?9)",
+                     applicant_snils, child_snils, input, submitted_ms, status_since_ms,
+                     documents_missing, documents_pending)
+                 VALUES (?1, ?2, ?3, ?4, 'submitted', ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
                 params![
                     new.id,
                     new.number,
@@ -300,7 +332,9 @@ impl Store for SqliteStore {
                     new.applicant_snils,
                     new.child_snils,
                     new.input.to_string(),
-                    at
+                    at,
+                    serde_json::to_string(&new.documents).map_err(err)?,
+                    new.documents.len() as i64
                 ],
             )
             .map_err(err)?;
@@ -342,7 +376,7 @@ impl Store for SqliteStore {
             let found: Option<(String, String)> = tx
                 .query_row(
                     "SELECT id, status FROM applications
-                     WHERE status = 'submitted'
+                     WHERE (status = 'submitted' AND documents_pending = 0)
                         OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < ?1))
                      ORDER BY submitted_ms LIMIT 1",
                     params![now_ms],
@@ -546,6 +580,62 @@ impl Store for SqliteStore {
                 });
             }
             Ok(out)
+        })
+    }
+
+    fn attach_document<'a>(
+        &'a self,
+        id: &'a str,
+        document: &'a StoredDocument,
+        at: SystemTime,
+    ) -> StoreFuture<'a, Attached> {
+        let (id, document) = (id.to_string(), document.clone());
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let missing: Option<String> = tx
+                .query_row(
+                    "SELECT documents_missing FROM applications WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some(missing) = missing else {
+                return Ok(Attached::Unknown);
+            };
+            let mut missing: Vec<String> = serde_json::from_str(&missing).map_err(err)?;
+            let Some(at_index) = missing.iter().position(|m| *m == document.name) else {
+                return Ok(Attached::Unknown);
+            };
+            missing.remove(at_index);
+            tx.execute(
+                "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id,
+                    document.name,
+                    document.sha256,
+                    document.size as i64,
+                    document.media_type,
+                    millis(at)
+                ],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "UPDATE applications SET documents_missing = ?2, documents_pending = ?3 WHERE id = ?1",
+                params![
+                    id,
+                    serde_json::to_string(&missing).map_err(err)?,
+                    missing.len() as i64
+                ],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok(Attached::Done {
+                missing: missing.len(),
+            })
         })
     }
 

@@ -5,9 +5,20 @@
 
 use serde_json::{Value, json};
 
-/// A manifest entry of `kind`.
+/// The bytes of a test document of `kind`: a minimal PDF.
+pub fn doc_bytes(kind: &str) -> String {
+    format!("%PDF-1.4\n% reggate test document: {kind}\n%%EOF\n")
+}
+
+/// A manifest entry of `kind` describing [`doc_bytes`].
 pub fn doc(kind: &str) -> Value {
-    json!({"type": kind, "media_type": "application/pdf", "size": 1000, "sha256": "0".repeat(64)})
+    let bytes = doc_bytes(kind);
+    json!({
+        "type": kind,
+        "media_type": "application/pdf",
+        "size": bytes.len(),
+        "sha256": reggate::api::sha256_hex(bytes.as_bytes()),
+    })
 }
 
 /// An application from a sample entry for its child `k` and `benefit`.
