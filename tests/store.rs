@@ -39,9 +39,32 @@ async fn drop_schema(schema: &str) {
         .expect("drop schema");
 }
 
+/// Schemas an earlier run left behind (it failed before dropping them).
+async fn drop_leftovers(name: &str) {
+    let (client, conn) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+    tokio::spawn(conn);
+    let pattern = format!("t\\_%\\_{name}");
+    let rows = client
+        .query(
+            "SELECT schema_name::TEXT FROM information_schema.schemata WHERE schema_name LIKE $1",
+            &[&pattern],
+        )
+        .await
+        .expect("schemas");
+    for row in rows {
+        let schema: String = row.get(0);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .expect("drop leftover");
+    }
+}
+
 async fn postgres(name: &str) -> Arc<dyn Store> {
     let schema = schema(name);
-    drop_schema(&schema).await;
+    drop_leftovers(name).await;
     Arc::new(
         PostgresStore::connect(&pg_url(), Some(&schema))
             .await

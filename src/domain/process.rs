@@ -197,7 +197,7 @@ impl Worker {
             input: None,
         };
         match store.transition(t.clone()).await? {
-            Transitioned::Done(r) => Ok(Processed::Decided(r)),
+            Transitioned::Done(r) => Ok(Processed::Decided(*r)),
             Transitioned::Stale => Ok(Processed::Lost { id: record.id }),
             Transitioned::DuplicateApproval => {
                 // Another application for this child and benefit was approved at the same moment.
@@ -215,7 +215,7 @@ impl Worker {
                     ..t
                 };
                 match store.transition(t).await? {
-                    Transitioned::Done(r) => Ok(Processed::Decided(r)),
+                    Transitioned::Done(r) => Ok(Processed::Decided(*r)),
                     _ => Ok(Processed::Lost { id: record.id }),
                 }
             }

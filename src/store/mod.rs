@@ -161,7 +161,7 @@ pub struct Transition {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Transitioned {
     /// Written.
-    Done(ApplicationRecord),
+    Done(Box<ApplicationRecord>),
     /// Not written: the status moved on, or the lease is gone.
     Stale,
     /// Not written: another application for this child and benefit is already approved.

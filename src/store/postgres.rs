@@ -69,7 +69,7 @@ CREATE TABLE outbox (
         2,
         "
 ALTER TABLE applications ADD COLUMN documents_missing TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE applications ADD COLUMN documents_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE applications ADD COLUMN documents_pending BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE documents (
     application_id TEXT NOT NULL REFERENCES applications (id),
     name           TEXT NOT NULL,
@@ -467,7 +467,7 @@ impl Store for PostgresStore {
                 .await?
                 .ok_or_else(|| StoreError("vanished".into()))?;
             tx.commit().await.map_err(err)?;
-            Ok(Transitioned::Done(record))
+            Ok(Transitioned::Done(Box::new(record)))
         })
     }
 

@@ -474,7 +474,7 @@ impl Store for SqliteStore {
             )?;
             let record = load(&tx, &t.id)?.ok_or_else(|| StoreError("vanished".into()))?;
             tx.commit().map_err(err)?;
-            Ok(Transitioned::Done(record))
+            Ok(Transitioned::Done(Box::new(record)))
         })
     }
 
