@@ -815,3 +815,39 @@ async fn documents_are_checked_by_content_size_and_digest_before_processing() {
         "complete: processed"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let a = api("openapi", 1000, false);
+    let (status, _, doc) = call(&a.app, "GET", "/openapi.json", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/v1/health", "get"),
+        ("/v1/eligibility", "post"),
+        ("/v1/applications", "post"),
+        ("/v1/applications", "get"),
+        ("/v1/applications/export.csv", "get"),
+        ("/v1/applications/{id}", "get"),
+        ("/v1/applications/{id}/documents/{name}", "put"),
+        ("/v1/applications/{id}/clarification", "post"),
+        ("/v1/applications/{id}/appeal", "post"),
+        ("/v1/applications/{id}/decision", "post"),
+        ("/v1/events", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} undocumented"
+        );
+    }
+    // Its application schema is the one the API accepts: the sample passes its required fields.
+    let required = doc["components"]["schemas"]["Application"]["required"]
+        .as_array()
+        .expect("required");
+    for field in required {
+        assert!(
+            application().get(field.as_str().expect("name")).is_some(),
+            "{field}"
+        );
+    }
+}

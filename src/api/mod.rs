@@ -65,6 +65,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/openapi.json", get(openapi))
         .route("/v1/eligibility", post(eligibility::eligibility))
         .route(
             "/v1/applications",
@@ -217,6 +218,17 @@ pub fn with_request_id(mut r: Response, meta: &RequestMeta) -> Response {
         r.headers_mut().insert("x-request-id", v);
     }
     r
+}
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 async fn health() -> Response {
