@@ -72,6 +72,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
             dir: std::env::temp_dir().join(format!("reggate-bench-docs-{}", std::process::id())),
             wait_for_documents: true,
         },
+        receipts: None,
     };
     let app = router(Arc::new(state));
     let bodies: Arc<Vec<String>> = Arc::new((0..APPLICATIONS).map(body).collect());

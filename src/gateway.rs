@@ -187,6 +187,13 @@ impl Gateway {
                 dir: config.data.join("documents"),
                 wait_for_documents: true,
             },
+            receipts: Some(Arc::new(
+                crate::receipt::ReceiptSigner::load(
+                    &pki.receipt_signing(),
+                    &pki.receipt_signing_key(),
+                )
+                .map_err(|e| fail("receipt signing")(e.to_string()))?,
+            )),
         });
         let listener = TcpListener::bind(config.listen)
             .await

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod domain;
 pub mod gateway;
 pub mod mock;
+pub mod receipt;
 pub mod registries;
 pub mod soap;
 pub mod store;

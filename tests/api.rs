@@ -17,6 +17,7 @@ use reggate::domain::eligibility::Facts;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
 use reggate::domain::status::Status;
+use reggate::receipt::ReceiptSigner;
 use reggate::registries::messages::{
     BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
 };
@@ -85,6 +86,18 @@ impl RegistryChecks for Fake {
     }
 }
 
+/// A receipt signer from a fresh development PKI under `dir`.
+fn signer(dir: &std::path::Path) -> ReceiptSigner {
+    let layout = reggate::tls::pki::init(&reggate::tls::pki::PkiOptions {
+        dir: dir.join("certs"),
+        lifetime_days: 30,
+        now: SystemTime::now() - Duration::from_secs(60),
+        force: false,
+    })
+    .expect("pki");
+    ReceiptSigner::load(&layout.receipt_signing(), &layout.receipt_signing_key()).expect("signer")
+}
+
 struct Api {
     app: axum::Router,
     store: Arc<dyn Store>,
@@ -114,6 +127,7 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
             dir: dir.join("documents"),
             wait_for_documents: true,
         },
+        receipts: Some(Arc::new(signer(&dir))),
     };
     Api {
         app: router(Arc::new(state)),
@@ -833,6 +847,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/applications/{id}/clarification", "post"),
         ("/v1/applications/{id}/appeal", "post"),
         ("/v1/applications/{id}/decision", "post"),
+        ("/v1/applications/{id}/receipt", "get"),
         ("/v1/events", "get"),
     ] {
         assert!(
@@ -850,4 +865,100 @@ async fn the_openapi_document_describes_every_route() {
             "{field}"
         );
     }
+}
+
+#[tokio::test]
+async fn receipts_are_signed_json_and_pdf_that_verify_and_tampering_shows() {
+    let name = "receipt";
+    let a = api(name, 1000, false);
+    let dir = std::env::temp_dir().join(format!("reggate-api-{name}-{}", std::process::id()));
+    let certs = dir.join("certs");
+    let (_, _, created) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "r1")],
+        &application().to_string(),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id");
+    let number = created["number"].as_str().expect("number").to_string();
+
+    let (status, _, receipt) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/applications/{id}/receipt"),
+        &[AUTH],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{receipt}");
+    assert_eq!(receipt["receipt"]["number"], number.as_str());
+    assert_eq!(receipt["receipt"]["submitted_at"], "2026-07-01T10:00:00Z");
+    let json_path = dir.join("receipt.json");
+    std::fs::write(&json_path, receipt.to_string()).expect("write");
+    let mut tampered = receipt.clone();
+    tampered["receipt"]["benefit"] = json!("large_family");
+    let tampered_path = dir.join("tampered.json");
+    std::fs::write(&tampered_path, tampered.to_string()).expect("write");
+
+    let req = Request::builder()
+        .uri(format!("/v1/applications/{id}/receipt"))
+        .header("authorization", "Bearer test-key-1")
+        .header("accept", "application/pdf")
+        .body(Body::empty())
+        .expect("request");
+    let res = a.app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.into_body().collect().await.expect("body").to_bytes();
+    let pdf_path = dir.join("receipt.pdf");
+    std::fs::write(&pdf_path, &pdf).expect("write");
+
+    let verify = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reggate"))
+            .args(["receipt", "verify"])
+            .arg(file)
+            .arg("--certs")
+            .arg(&certs)
+            .output()
+            .expect("run reggate")
+    };
+    for good in [&json_path, &pdf_path] {
+        let out = verify(good);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(&number), "{text}");
+    }
+    let out = verify(&tampered_path);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT VALID"));
+
+    // The PDF renders (poppler) and shows the number.
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(&format!("Application number: {number}"))
+    );
+    let png = dir.join("receipt-page");
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "50", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(&png)
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(rendered.success());
+    let image = std::fs::read(png.with_extension("png")).expect("rendered page");
+    assert!(
+        image.starts_with(b"\x89PNG") && image.len() > 1000,
+        "{} bytes",
+        image.len()
+    );
 }

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod documents;
 pub mod eligibility;
 pub mod problem;
+pub mod receipts;
 pub mod review;
 
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ pub struct ApiState {
     pub backlog_limit: u64,
     /// Document bytes.
     pub documents: documents::DocumentStore,
+    /// Signs receipts (none: receipts answer 503).
+    pub receipts: Option<Arc<crate::receipt::ReceiptSigner>>,
 }
 
 /// SHA-256 of bytes as lower-case hex.
@@ -78,6 +81,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             post(review::clarification),
         )
         .route("/v1/applications/{id}/appeal", post(review::appeal))
+        .route("/v1/applications/{id}/receipt", get(receipts::receipt))
         .route("/v1/applications/{id}/decision", post(review::decision))
         .route("/v1/events", get(applications::events))
         .layer(DefaultBodyLimit::max(MAX_BODY))

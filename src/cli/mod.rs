@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod mock;
+pub mod receipt;
 pub mod serve;
 pub mod validate;
 
@@ -29,6 +30,8 @@ pub enum Command {
     Mock(mock::Args),
     /// The gateway on embedded defaults, with in-process mock registries.
     Serve(serve::Args),
+    /// Receipts of submission: verify one.
+    Receipt(receipt::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -38,5 +41,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Certs(args) => certs::run(&args),
         Command::Mock(args) => mock::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Receipt(args) => receipt::run(&args),
     }
 }

@@ -1,0 +1,263 @@
+//! Receipts of submission: what was filed (number, id, time, benefit, SHA-256 of the stored input),
+//! signed with the gateway's receipt-signing certificate (ECDSA P-256, SHA-256), as JSON with a
+//! detached signature and as a one-page PDF for the citizen that carries the same signed JSON, so
+//! `reggate receipt verify` checks either. Verification checks the signature and that the signing
+//! certificate chains to the internal CA and was valid when the receipt was issued.
+
+use std::path::Path;
+
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::{Signer, Verifier};
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::{X509, X509StoreContext};
+use serde::{Deserialize, Serialize};
+
+/// What a receipt states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The application's number.
+    pub number: String,
+    /// Its id.
+    pub id: String,
+    /// When it was submitted (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub submitted_at: String,
+    /// The benefit applied for.
+    pub benefit: String,
+    /// Lower-case hex SHA-256 of what was submitted (the stored application JSON).
+    pub digest: String,
+}
+
+/// A receipt with its detached signature and the signing certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedReceipt {
+    /// The statement.
+    pub receipt: Receipt,
+    /// Base64 DER ECDSA signature over the receipt's canonical JSON ([`canonical`]).
+    pub signature: String,
+    /// The signing certificate (PEM).
+    pub certificate: String,
+}
+
+/// Why signing or verification failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptError(pub String);
+
+impl std::fmt::Display for ReceiptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "receipt: {}", self.0)
+    }
+}
+
+impl std::error::Error for ReceiptError {}
+
+fn err(e: impl std::fmt::Display) -> ReceiptError {
+    ReceiptError(e.to_string())
+}
+
+/// The bytes that are signed: the receipt as compact JSON with its fields in declaration order.
+pub fn canonical(receipt: &Receipt) -> Vec<u8> {
+    serde_json::to_vec(receipt).unwrap_or_default()
+}
+
+/// Signs receipts with the receipt-signing key.
+pub struct ReceiptSigner {
+    key: PKey<Private>,
+    certificate: String,
+}
+
+impl ReceiptSigner {
+    /// Load the signing certificate and key (PEM files).
+    pub fn load(cert: &Path, key: &Path) -> Result<ReceiptSigner, ReceiptError> {
+        let certificate =
+            std::fs::read_to_string(cert).map_err(|e| err(format!("{}: {e}", cert.display())))?;
+        let key_pem = std::fs::read(key).map_err(|e| err(format!("{}: {e}", key.display())))?;
+        let key = PKey::private_key_from_pem(&key_pem).map_err(err)?;
+        Ok(ReceiptSigner { key, certificate })
+    }
+
+    /// Sign a receipt.
+    pub fn sign(&self, receipt: Receipt) -> Result<SignedReceipt, ReceiptError> {
+        let mut signer = Signer::new(MessageDigest::sha256(), &self.key).map_err(err)?;
+        signer.update(&canonical(&receipt)).map_err(err)?;
+        let signature = openssl::base64::encode_block(&signer.sign_to_vec().map_err(err)?);
+        Ok(SignedReceipt {
+            receipt,
+            signature,
+            certificate: self.certificate.clone(),
+        })
+    }
+}
+
+/// Check a signed receipt: the signing certificate chains to `ca` and the signature is over the
+/// receipt as stated.
+pub fn verify(signed: &SignedReceipt, ca: &X509) -> Result<(), ReceiptError> {
+    let cert = X509::from_pem(signed.certificate.as_bytes()).map_err(err)?;
+    let mut store = X509StoreBuilder::new().map_err(err)?;
+    store.add_cert(ca.clone()).map_err(err)?;
+    let store = store.build();
+    let mut ctx = X509StoreContext::new().map_err(err)?;
+    let chain = Stack::new().map_err(err)?;
+    let trusted = ctx
+        .init(&store, &cert, &chain, |c| c.verify_cert())
+        .map_err(err)?;
+    if !trusted {
+        return Err(ReceiptError(
+            "the signing certificate is not issued by the internal CA".into(),
+        ));
+    }
+    let signature = openssl::base64::decode_block(&signed.signature)
+        .map_err(|_| ReceiptError("the signature is not base64".into()))?;
+    let key = cert.public_key().map_err(err)?;
+    let mut verifier = Verifier::new(MessageDigest::sha256(), &key).map_err(err)?;
+    verifier.update(&canonical(&signed.receipt)).map_err(err)?;
+    match verifier.verify(&signature) {
+        Ok(true) => Ok(()),
+        _ => Err(ReceiptError(
+            "the signature does not match the receipt (altered, or signed by another key)".into(),
+        )),
+    }
+}
+
+const PDF_MARK: &str = "%reggate-receipt:";
+
+/// A one-page PDF stating the receipt, with the signed receipt embedded (base64 JSON in a comment
+/// line) so it verifies like the JSON.
+pub fn pdf(signed: &SignedReceipt) -> Vec<u8> {
+    let r = &signed.receipt;
+    let lines = [
+        ("F2", 18, "Receipt of submission".to_string()),
+        ("F1", 12, "Child benefit application received by reggate".to_string()),
+        ("F1", 12, String::new()),
+        ("F2", 14, format!("Application number: {}", r.number)),
+        ("F1", 12, format!("Submitted at: {}", r.submitted_at)),
+        ("F1", 12, format!("Benefit: {}", r.benefit)),
+        ("F1", 12, format!("Application id: {}", r.id)),
+        ("F1", 9, format!("SHA-256 of the submission: {}", r.digest)),
+        ("F1", 12, String::new()),
+        ("F1", 9, "Signed by the gateway's receipt-signing certificate; check with: reggate receipt verify FILE".to_string()),
+    ];
+    let mut content = String::from("BT\n");
+    let mut y = 780;
+    for (font, size, text) in lines {
+        let escaped: String = text
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .map(|c| match c {
+                '(' | ')' | '\\' => format!("\\{c}"),
+                c => c.to_string(),
+            })
+            .collect();
+        content.push_str(&format!(
+            "/{font} {size} Tf 1 0 0 1 56 {y} Tm ({escaped}) Tj\n"
+        ));
+        y -= size + 10;
+    }
+    content.push_str("ET\n");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    let embedded = openssl::base64::encode_block(&serde_json::to_vec(signed).unwrap_or_default());
+    out.extend_from_slice(format!("{PDF_MARK}{embedded}\n").as_bytes());
+    out
+}
+
+/// The signed receipt in a file: JSON, or a PDF made by [`pdf`].
+pub fn read(bytes: &[u8]) -> Result<SignedReceipt, ReceiptError> {
+    if bytes.starts_with(b"%PDF-") {
+        let text = String::from_utf8_lossy(bytes);
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(PDF_MARK))
+            .ok_or_else(|| ReceiptError("this PDF carries no reggate receipt".into()))?;
+        let json = openssl::base64::decode_block(line.trim())
+            .map_err(|_| ReceiptError("the embedded receipt is damaged".into()))?;
+        return serde_json::from_slice(&json).map_err(err);
+    }
+    serde_json::from_slice(bytes).map_err(|e| err(format!("not a receipt: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::pki::{self, PkiOptions};
+    use std::time::{Duration, SystemTime};
+
+    fn setup() -> (ReceiptSigner, X509, crate::tls::pki::PkiLayout) {
+        let dir = std::env::temp_dir().join(format!("reggate-receipt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let layout = pki::init(&PkiOptions {
+            dir: dir.clone(),
+            lifetime_days: 30,
+            now: SystemTime::now() - Duration::from_secs(60),
+            force: false,
+        })
+        .expect("pki");
+        let signer = ReceiptSigner::load(&layout.receipt_signing(), &layout.receipt_signing_key())
+            .expect("signer");
+        let ca = X509::from_pem(&std::fs::read(layout.internal_ca()).expect("ca")).expect("ca pem");
+        (signer, ca, layout)
+    }
+
+    fn receipt() -> Receipt {
+        Receipt {
+            number: "RG-20260701-ABCD2345".into(),
+            id: "00000000-0000-4000-8000-000000000001".into(),
+            submitted_at: "2026-07-01T10:00:00Z".into(),
+            benefit: "childcare_under_1_5".into(),
+            digest: "ab".repeat(32),
+        }
+    }
+
+    #[test]
+    fn a_signed_receipt_verifies_as_json_and_as_pdf_and_a_tampered_one_does_not() {
+        let (signer, ca, layout) = setup();
+        let signed = signer.sign(receipt()).expect("sign");
+        verify(&signed, &ca).expect("valid");
+        let json = serde_json::to_vec(&signed).expect("json");
+        verify(&read(&json).expect("read json"), &ca).expect("json verifies");
+        let pdf = pdf(&signed);
+        assert!(pdf.starts_with(b"%PDF-1.4"));
+        assert!(String::from_utf8_lossy(&pdf).contains("RG-20260701-ABCD2345"));
+        verify(&read(&pdf).expect("read pdf"), &ca).expect("pdf verifies");
+
+        let mut tampered = signed.clone();
+        tampered.receipt.submitted_at = "2026-06-30T10:00:00Z".into();
+        let e = verify(&tampered, &ca).expect_err("tampered");
+        assert!(e.0.contains("does not match"), "{e}");
+        // A certificate from another CA: refused even with a matching signature.
+        let other = ReceiptSigner::load(&layout.gateway_client(), &layout.gateway_client_key())
+            .expect("other");
+        let foreign = other.sign(receipt()).expect("sign");
+        let e = verify(&foreign, &ca).expect_err("foreign");
+        assert!(e.0.contains("internal CA"), "{e}");
+    }
+}
