@@ -13,12 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::Harness;
-use reggate::clock::{Clock, SystemClock};
 use reggate::mock::render;
-use reggate::registries::{Operation, Registry};
-use reggate::soap::client::{CallContext, Endpoint, Settings, SoapClient, envelope};
+use reggate::registries::Operation;
+use reggate::soap::client::{CallContext, Settings, envelope};
 use reggate::soap::log::{MessageLog, SqliteMessageLog};
-use reggate::tls::config::{ReloadableClientCert, client_config_with};
 use reggate::xml::validate::{Options, validate_bytes};
 
 const CONCURRENCY: usize = 32;
@@ -50,39 +48,13 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let h = Harness::start("bench-pipeline").await;
-        let cert = Arc::new(
-            ReloadableClientCert::load(
-                &h.layout.gateway_client(),
-                &h.layout.gateway_client_key(),
-                Arc::new(SystemClock) as Arc<dyn Clock>,
-            )
-            .expect("cert"),
-        );
-        let tls = client_config_with(&h.layout.registry_ca(), Some(cert), Arc::new(SystemClock))
-            .expect("tls");
-        let endpoints: Vec<_> = Registry::ALL
-            .into_iter()
-            .map(|r| {
-                let e = Endpoint {
-                    url: h.server.url(r).parse().expect("url"),
-                    token_url: h.server.token_url(r).parse().expect("url"),
-                };
-                (r, e)
-            })
-            .collect();
         let dir = harness::tempdir("bench-pipeline-log");
         let log = Arc::new(
             SqliteMessageLog::open(&dir.join("log.sqlite"), Duration::from_secs(3600))
                 .expect("log"),
         );
-        let client = Arc::new(SoapClient::new(
-            h.state.schema.clone(),
-            tls,
-            &endpoints,
-            h.clock.clone() as Arc<dyn Clock>,
-            log.clone() as Arc<dyn MessageLog>,
-            Settings::default(),
-        ));
+        let (client, _) = h.soap_client(Settings::default(), log.clone() as Arc<dyn MessageLog>);
+        let client = Arc::new(client);
         let people = h.state.population.export_people(100);
         let payloads: Arc<Vec<String>> = Arc::new(
             people["people"]

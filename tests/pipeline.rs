@@ -10,17 +10,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use harness::{Harness, sample_adult};
-use reggate::clock::{Clock, SystemClock};
+use reggate::clock::Clock;
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
 use reggate::registries::client::Registries;
 use reggate::registries::messages;
 use reggate::registries::{Operation, Registry};
 use reggate::soap::breaker::BreakerPolicy;
-use reggate::soap::client::{CallContext, Endpoint, RetryPolicy, Settings, SoapClient};
+use reggate::soap::client::{CallContext, RetryPolicy, Settings, SoapClient};
 use reggate::soap::error::CallError;
 use reggate::soap::log::{MessageLog, SqliteMessageLog};
-use reggate::tls::config::{ReloadableClientCert, client_config_with};
+use reggate::tls::config::ReloadableClientCert;
 use reggate::tls::pki;
 
 struct Pipeline {
@@ -43,43 +43,12 @@ fn quick() -> Settings {
 }
 
 fn pipeline(h: &Harness, name: &str, settings: Settings) -> Pipeline {
-    let cert = Arc::new(
-        ReloadableClientCert::load(
-            &h.layout.gateway_client(),
-            &h.layout.gateway_client_key(),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-        )
-        .expect("client cert"),
-    );
-    let tls = client_config_with(
-        &h.layout.registry_ca(),
-        Some(cert.clone()),
-        Arc::new(SystemClock) as Arc<dyn Clock>,
-    )
-    .expect("tls");
-    let endpoints: Vec<_> = Registry::ALL
-        .into_iter()
-        .map(|r| {
-            let endpoint = Endpoint {
-                url: h.server.url(r).parse().expect("url"),
-                token_url: h.server.token_url(r).parse().expect("token url"),
-            };
-            (r, endpoint)
-        })
-        .collect();
     let dir = harness::tempdir(&format!("pipeline-{name}"));
     let log = Arc::new(
         SqliteMessageLog::open(&dir.join("message_log.sqlite"), Duration::from_secs(86_400))
             .expect("log"),
     );
-    let client = SoapClient::new(
-        h.state.schema.clone(),
-        tls,
-        &endpoints,
-        h.clock.clone() as Arc<dyn Clock>,
-        log.clone() as Arc<dyn MessageLog>,
-        settings,
-    );
+    let (client, cert) = h.soap_client(settings, log.clone() as Arc<dyn MessageLog>);
     Pipeline {
         client: Arc::new(client),
         cert,

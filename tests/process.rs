@@ -12,18 +12,17 @@ use std::time::{Duration, SystemTime};
 
 use cases::{application, case, eligible, strip_nulls};
 use harness::Harness;
-use reggate::clock::{Clock, SystemClock};
+use reggate::clock::Clock;
 use reggate::domain::application::ApplicationInput;
 use reggate::domain::process::{Processed, Worker};
 use reggate::domain::status::Status;
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::registries::Registry;
 use reggate::registries::client::Registries;
-use reggate::soap::client::{Endpoint, RetryPolicy, Settings, SoapClient};
+use reggate::soap::client::{RetryPolicy, Settings};
 use reggate::soap::log::NoLog;
 use reggate::store::sqlite::SqliteStore;
 use reggate::store::{NewApplication, Store, Submitted};
-use reggate::tls::config::{ReloadableClientCert, client_config_with};
 use serde_json::{Value, json};
 
 /// The population's reference date, 2026-07-01 10:00 UTC.
@@ -40,26 +39,6 @@ async fn setup(name: &str) -> Setup {
     let h = Harness::start(&format!("process-{name}")).await;
     h.clock
         .set(SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE));
-    let cert = Arc::new(
-        ReloadableClientCert::load(
-            &h.layout.gateway_client(),
-            &h.layout.gateway_client_key(),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-        )
-        .expect("cert"),
-    );
-    let tls = client_config_with(&h.layout.registry_ca(), Some(cert), Arc::new(SystemClock))
-        .expect("tls");
-    let endpoints: Vec<_> = Registry::ALL
-        .into_iter()
-        .map(|r| {
-            let e = Endpoint {
-                url: h.server.url(r).parse().expect("url"),
-                token_url: h.server.token_url(r).parse().expect("url"),
-            };
-            (r, e)
-        })
-        .collect();
     let settings = Settings {
         call_deadline: Duration::from_secs(3),
         retry: RetryPolicy {
@@ -69,14 +48,7 @@ async fn setup(name: &str) -> Setup {
         },
         ..Settings::default()
     };
-    let soap = SoapClient::new(
-        h.state.schema.clone(),
-        tls,
-        &endpoints,
-        h.clock.clone() as Arc<dyn Clock>,
-        Arc::new(NoLog),
-        settings,
-    );
+    let (soap, _) = h.soap_client(settings, Arc::new(NoLog));
     let registries = Registries::new(Arc::new(soap), h.clock.clone() as Arc<dyn Clock>);
     let dir = harness::tempdir(&format!("process-store-{name}"));
     let store: Arc<dyn Store> =

@@ -10,22 +10,25 @@ use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 /// Largest document accepted.
 pub const MAX_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 
-/// The four benefits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The four benefits (`lab:BenefitCodeType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Benefit {
     /// Child under 17, household income per person below the regional subsistence minimum.
+    #[serde(rename = "unified_allowance")]
     UnifiedAllowance,
     /// Child under 18 months; one recipient per child.
+    #[serde(rename = "childcare_under_1_5")]
     ChildcareUnder1_5,
     /// Large-family status active, 3+ children under 18.
+    #[serde(rename = "large_family")]
     LargeFamily,
     /// The child's disability status active; a medical certificate is required.
+    #[serde(rename = "disabled_child")]
     DisabledChild,
 }
 
 impl Benefit {
-    /// Every benefit.
+    /// Every benefit, in code order.
     pub const ALL: [Benefit; 4] = [
         Benefit::UnifiedAllowance,
         Benefit::ChildcareUnder1_5,
@@ -63,6 +66,12 @@ impl Benefit {
     /// Whether a child of school age (7 or older) needs a school certificate for it.
     fn needs_school_certificate(self) -> bool {
         matches!(self, Benefit::UnifiedAllowance | Benefit::LargeFamily)
+    }
+}
+
+impl std::fmt::Display for Benefit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 

@@ -14,6 +14,7 @@
 //! - At most one approved application per child and benefit (a unique index): of two filed at the
 //!   same moment, exactly one is approved.
 
+pub mod migrations;
 pub mod postgres;
 pub mod sqlite;
 

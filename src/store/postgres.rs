@@ -9,6 +9,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{GenericClient, NoTls};
 
 use crate::domain::status::Status;
+use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
@@ -16,72 +17,6 @@ use crate::store::{
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
-
-/// Versioned migrations, applied in order, each once (under an advisory lock, so processes starting
-/// together do not race).
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "
-CREATE TABLE applications (
-    id              TEXT PRIMARY KEY,
-    number          TEXT NOT NULL UNIQUE,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    request_hash    TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    benefit         TEXT NOT NULL,
-    applicant_snils TEXT NOT NULL,
-    child_snils     TEXT NOT NULL,
-    input           TEXT NOT NULL,
-    submitted_ms    BIGINT NOT NULL,
-    status_since_ms BIGINT NOT NULL,
-    lease_holder    TEXT,
-    lease_until_ms  BIGINT
-);
-CREATE UNIQUE INDEX applications_one_approval ON applications (child_snils, benefit)
-    WHERE status = 'approved';
-CREATE INDEX applications_claim ON applications (status, submitted_ms);
-CREATE INDEX applications_applicant ON applications (applicant_snils);
-CREATE TABLE journal (
-    id             BIGSERIAL PRIMARY KEY,
-    application_id TEXT NOT NULL REFERENCES applications (id),
-    at_ms          BIGINT NOT NULL,
-    from_status    TEXT,
-    to_status      TEXT NOT NULL,
-    actor          TEXT NOT NULL,
-    origin         TEXT NOT NULL,
-    reasons        TEXT NOT NULL,
-    comment        TEXT,
-    request_id     TEXT NOT NULL
-);
-CREATE INDEX journal_application ON journal (application_id, id);
-CREATE TABLE outbox (
-    seq            BIGSERIAL PRIMARY KEY,
-    application_id TEXT NOT NULL,
-    number         TEXT NOT NULL,
-    kind           TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    at_ms          BIGINT NOT NULL
-);
-",
-    ),
-    (
-        2,
-        "
-ALTER TABLE applications ADD COLUMN documents_missing TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE applications ADD COLUMN documents_pending BIGINT NOT NULL DEFAULT 0;
-CREATE TABLE documents (
-    application_id TEXT NOT NULL REFERENCES applications (id),
-    name           TEXT NOT NULL,
-    sha256         TEXT NOT NULL,
-    size           BIGINT NOT NULL,
-    media_type     TEXT NOT NULL,
-    stored_ms      BIGINT NOT NULL,
-    PRIMARY KEY (application_id, name)
-);
-",
-    ),
-];
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -148,6 +83,7 @@ impl PostgresStore {
         .await
         .map_err(err)?;
         for (version, sql) in MIGRATIONS {
+            let sql = render(sql, Dialect::Postgres);
             let done = tx
                 .query_opt(
                     "SELECT version FROM schema_migrations WHERE version = $1",
@@ -156,7 +92,7 @@ impl PostgresStore {
                 .await
                 .map_err(err)?;
             if done.is_none() {
-                tx.batch_execute(sql).await.map_err(err)?;
+                tx.batch_execute(&sql).await.map_err(err)?;
                 tx.execute(
                     "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
                     &[version, &millis(SystemTime::now())],

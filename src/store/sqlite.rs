@@ -9,76 +9,12 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::domain::status::Status;
+use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
     Transitioned, event_kind, millis,
 };
-
-/// Versioned migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        "
-CREATE TABLE applications (
-    id              TEXT PRIMARY KEY,
-    number          TEXT NOT NULL UNIQUE,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    request_hash    TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    benefit         TEXT NOT NULL,
-    applicant_snils TEXT NOT NULL,
-    child_snils     TEXT NOT NULL,
-    input           TEXT NOT NULL,
-    submitted_ms    INTEGER NOT NULL,
-    status_since_ms INTEGER NOT NULL,
-    lease_holder    TEXT,
-    lease_until_ms  INTEGER
-);
-CREATE UNIQUE INDEX applications_one_approval ON applications (child_snils, benefit)
-    WHERE status = 'approved';
-CREATE INDEX applications_claim ON applications (status, submitted_ms);
-CREATE INDEX applications_applicant ON applications (applicant_snils);
-CREATE TABLE journal (
-    id             INTEGER PRIMARY KEY,
-    application_id TEXT NOT NULL REFERENCES applications (id),
-    at_ms          INTEGER NOT NULL,
-    from_status    TEXT,
-    to_status      TEXT NOT NULL,
-    actor          TEXT NOT NULL,
-    origin         TEXT NOT NULL,
-    reasons        TEXT NOT NULL,
-    comment        TEXT,
-    request_id     TEXT NOT NULL
-);
-CREATE INDEX journal_application ON journal (application_id, id);
-CREATE TABLE outbox (
-    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
-    application_id TEXT NOT NULL,
-    number         TEXT NOT NULL,
-    kind           TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    at_ms          INTEGER NOT NULL
-);
-",
-    ),
-    (
-        2,
-        "
-ALTER TABLE applications ADD COLUMN documents_missing TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE applications ADD COLUMN documents_pending INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE documents (
-    application_id TEXT NOT NULL REFERENCES applications (id),
-    name           TEXT NOT NULL,
-    sha256         TEXT NOT NULL,
-    size           INTEGER NOT NULL,
-    media_type     TEXT NOT NULL,
-    stored_ms      INTEGER NOT NULL,
-    PRIMARY KEY (application_id, name)
-);
-",
-    ),
-];
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -133,6 +69,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )
     .map_err(err)?;
     for (version, sql) in MIGRATIONS {
+        let sql = render(sql, Dialect::Sqlite);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
@@ -145,7 +82,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             .optional()
             .map_err(err)?;
         if done.is_none() {
-            tx.execute_batch(sql).map_err(err)?;
+            tx.execute_batch(&sql).map_err(err)?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
                 params![version, millis(SystemTime::now())],

@@ -294,6 +294,51 @@ impl Harness {
         self.client.soap_raw(op, token, payload, wait).await
     }
 
+    /// The gateway's outbound pipeline to these registries, with a reloadable client certificate.
+    pub fn soap_client(
+        &self,
+        settings: reggate::soap::client::Settings,
+        log: Arc<dyn reggate::soap::log::MessageLog>,
+    ) -> (
+        reggate::soap::client::SoapClient,
+        Arc<reggate::tls::config::ReloadableClientCert>,
+    ) {
+        let system: Arc<dyn Clock> = Arc::new(reggate::clock::SystemClock);
+        let cert = Arc::new(
+            reggate::tls::config::ReloadableClientCert::load(
+                &self.layout.gateway_client(),
+                &self.layout.gateway_client_key(),
+                system.clone(),
+            )
+            .expect("client cert"),
+        );
+        let tls = reggate::tls::config::client_config_with(
+            &self.layout.registry_ca(),
+            Some(cert.clone()),
+            system,
+        )
+        .expect("tls");
+        let endpoints: Vec<_> = Registry::ALL
+            .into_iter()
+            .map(|r| {
+                let endpoint = reggate::soap::client::Endpoint {
+                    url: self.server.url(r).parse().expect("url"),
+                    token_url: self.server.token_url(r).parse().expect("token url"),
+                };
+                (r, endpoint)
+            })
+            .collect();
+        let client = reggate::soap::client::SoapClient::new(
+            self.state.schema.clone(),
+            tls,
+            &endpoints,
+            self.clock.clone() as Arc<dyn Clock>,
+            log,
+            settings,
+        );
+        (client, cert)
+    }
+
     /// Set a registry's fault rules directly.
     pub fn set_faults(&self, registry: Registry, rules: &[Rule]) {
         self.state

@@ -141,3 +141,14 @@ fn ages_count_whole_years() {
     assert_eq!(age_years(day(2019, 7, 1), day(2026, 7, 1)), 7);
     assert_eq!(age_years(day(2020, 2, 29), day(2021, 2, 28)), 0);
 }
+
+#[test]
+fn benefit_codes_serialize_as_the_schema_spells_them() {
+    for b in Benefit::ALL {
+        assert_eq!(
+            serde_json::to_value(b).expect("json"),
+            serde_json::json!(b.code())
+        );
+        assert_eq!(Benefit::from_code(b.code()), Some(b));
+    }
+}

@@ -21,7 +21,6 @@ mod tests;
 mod views;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -63,53 +62,8 @@ pub enum Gender {
     Female,
 }
 
-/// A benefit code (`lab:BenefitCodeType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Benefit {
-    /// Unified allowance: child under 17, low household income.
-    #[serde(rename = "unified_allowance")]
-    UnifiedAllowance,
-    /// Childcare allowance for a child under 18 months.
-    #[serde(rename = "childcare_under_1_5")]
-    ChildcareUnder1_5,
-    /// Support for large families.
-    #[serde(rename = "large_family")]
-    LargeFamily,
-    /// Support for families with a disabled child.
-    #[serde(rename = "disabled_child")]
-    DisabledChild,
-}
-
-impl Benefit {
-    /// Every benefit, in code order.
-    pub const ALL: [Benefit; 4] = [
-        Benefit::UnifiedAllowance,
-        Benefit::ChildcareUnder1_5,
-        Benefit::LargeFamily,
-        Benefit::DisabledChild,
-    ];
-
-    /// The code as the schema spells it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Benefit::UnifiedAllowance => "unified_allowance",
-            Benefit::ChildcareUnder1_5 => "childcare_under_1_5",
-            Benefit::LargeFamily => "large_family",
-            Benefit::DisabledChild => "disabled_child",
-        }
-    }
-
-    /// The benefit for a schema code.
-    pub fn from_code(code: &str) -> Option<Benefit> {
-        Benefit::ALL.into_iter().find(|b| b.code() == code)
-    }
-}
-
-impl fmt::Display for Benefit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+/// A benefit code (`lab:BenefitCodeType`): the domain's benefits.
+pub use crate::domain::application::Benefit;
 
 // ------------------------------------------------------------------------------------------------
 // Compact records
