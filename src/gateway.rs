@@ -49,6 +49,8 @@ pub struct GatewayConfig {
     pub population: PopulationConfig,
     /// How long message-log entries are kept.
     pub log_retention: Duration,
+    /// Webhook subscriptions pushed the status-change events.
+    pub webhooks: Vec<crate::webhooks::Subscription>,
 }
 
 impl Default for GatewayConfig {
@@ -67,6 +69,7 @@ impl Default for GatewayConfig {
                 people: 10_000,
             },
             log_retention: Duration::from_secs(30 * 86_400),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -244,6 +247,13 @@ impl Gateway {
                     }
                 }
             });
+        }
+        for subscription in config.webhooks.clone() {
+            tasks.spawn(crate::webhooks::dispatch(
+                subscription,
+                store.clone(),
+                stop.subscribe(),
+            ));
         }
         Ok(Gateway {
             api,

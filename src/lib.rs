@@ -20,4 +20,5 @@ pub mod registries;
 pub mod soap;
 pub mod store;
 pub mod tls;
+pub mod webhooks;
 pub mod xml;

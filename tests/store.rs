@@ -145,6 +145,19 @@ async fn submit_is_idempotent_by_key(store: Arc<dyn Store>) {
     assert_eq!(store.get("RG-0000-000000").await.expect("get"), None);
     let events = store.events_after(0, 10).await.expect("events");
     assert_eq!(events.len(), 1);
+    assert_eq!(store.webhook_cursor("hook").await.expect("cursor"), 0);
+    store
+        .set_webhook_cursor("hook", events[0].seq)
+        .await
+        .expect("set");
+    store
+        .set_webhook_cursor("hook", events[0].seq)
+        .await
+        .expect("set again");
+    assert_eq!(
+        store.webhook_cursor("hook").await.expect("cursor"),
+        events[0].seq
+    );
     assert_eq!(
         (events[0].kind.as_str(), events[0].status),
         ("submitted", Status::Submitted)

@@ -50,10 +50,33 @@ pub struct Args {
     /// Seed of that population.
     #[arg(long, default_value_t = 2024)]
     pub seed: u64,
+    /// A webhook subscription, `NAME=http://host:port/path` (repeatable): status-change events are
+    /// POSTed there, signed with `--webhook-secret`.
+    #[arg(long = "webhook", value_name = "NAME=URL")]
+    pub webhooks: Vec<String>,
+    /// The HMAC secret of the webhooks.
+    #[arg(long, env = "REGGATE_WEBHOOK_SECRET", default_value = "")]
+    pub webhook_secret: String,
 }
 
 /// Run until Ctrl-C; returns the exit code.
 pub fn run(args: &Args) -> u8 {
+    let mut webhooks = Vec::new();
+    for w in &args.webhooks {
+        let Some((name, url)) = w.split_once('=') else {
+            eprintln!("serve: --webhook {w}: expected NAME=URL");
+            return 2;
+        };
+        if args.webhook_secret.is_empty() {
+            eprintln!("serve: --webhook needs --webhook-secret (or REGGATE_WEBHOOK_SECRET)");
+            return 2;
+        }
+        webhooks.push(crate::webhooks::Subscription {
+            name: name.to_string(),
+            url: url.to_string(),
+            secret: args.webhook_secret.clone(),
+        });
+    }
     let config = GatewayConfig {
         listen: args.listen,
         data: args.data.clone(),
@@ -69,6 +92,7 @@ pub fn run(args: &Args) -> u8 {
             seed: args.seed,
             people: args.people,
         },
+        webhooks,
         ..GatewayConfig::default()
     };
     let runtime = match tokio::runtime::Runtime::new() {

@@ -75,6 +75,15 @@ CREATE TABLE documents (
 );
 ",
     ),
+    (
+        3,
+        "
+CREATE TABLE webhook_cursors (
+    name TEXT PRIMARY KEY,
+    seq  {BIGINT} NOT NULL
+);
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

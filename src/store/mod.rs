@@ -307,6 +307,10 @@ pub trait Store: Send + Sync {
         document: &'a StoredDocument,
         at: SystemTime,
     ) -> StoreFuture<'a, Attached>;
+    /// The last event a webhook subscription has delivered (0: none).
+    fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64>;
+    /// Record that a subscription delivered everything up to `seq`.
+    fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()>;
     /// How many applications wait in `submitted` (admission control).
     fn backlog(&self) -> StoreFuture<'_, u64>;
     /// Applications approved for a child (for the duplicate rule).

@@ -543,6 +543,31 @@ impl Store for PostgresStore {
         })
     }
 
+    fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let row = conn
+                .query_opt("SELECT seq FROM webhook_cursors WHERE name = $1", &[&name])
+                .await
+                .map_err(err)?;
+            Ok(row.map_or(0, |r| r.get(0)))
+        })
+    }
+
+    fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            conn.execute(
+                "INSERT INTO webhook_cursors (name, seq) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                &[&name, &seq],
+            )
+            .await
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
     fn backlog(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let conn = self.pool.get().await.map_err(pool_err)?;

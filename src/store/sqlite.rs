@@ -576,6 +576,33 @@ impl Store for SqliteStore {
         })
     }
 
+    fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64> {
+        let name = name.to_string();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT seq FROM webhook_cursors WHERE name = ?1",
+                params![name],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|s| s.unwrap_or(0))
+            .map_err(err)
+        })
+    }
+
+    fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()> {
+        let name = name.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO webhook_cursors (name, seq) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                params![name, seq],
+            )
+            .map(|_| ())
+            .map_err(err)
+        })
+    }
+
     fn backlog(&self) -> StoreFuture<'_, u64> {
         self.with(|conn| {
             conn.query_row(
