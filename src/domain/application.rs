@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::calendar::{days_from_civil, parse_date};
 use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 
+/// Most documents one application may bring.
+pub const MAX_DOCUMENTS: usize = 20;
+
 /// Largest document accepted.
 pub const MAX_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 
@@ -376,11 +379,28 @@ impl Check {
         }
     }
 
+    /// At most `max` characters: the registries' schema limit for the field, so nothing accepted
+    /// here can be refused there.
+    fn bounded(&mut self, pointer: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.fail(pointer, "too_long", format!("at most {max} characters"));
+        }
+    }
+
     fn address(&mut self, pointer: &str, a: &Address) {
         self.digits(&format!("{pointer}/postal_code"), &a.postal_code, 6);
         self.digits(&format!("{pointer}/region_code"), &a.region_code, 2);
         self.required(&format!("{pointer}/locality"), &a.locality);
         self.required(&format!("{pointer}/house"), &a.house);
+        // cmn:ShortTextType.
+        self.bounded(&format!("{pointer}/locality"), &a.locality, 255);
+        self.bounded(&format!("{pointer}/house"), &a.house, 255);
+        if let Some(street) = &a.street {
+            self.bounded(&format!("{pointer}/street"), street, 255);
+        }
+        if let Some(apartment) = &a.apartment {
+            self.bounded(&format!("{pointer}/apartment"), apartment, 255);
+        }
     }
 }
 
@@ -498,6 +518,8 @@ impl ApplicationInput {
             );
         }
         c.required("/applicant/passport/issuer", &p.issuer);
+        // cmn:OrganizationNameType.
+        c.bounded("/applicant/passport/issuer", &p.issuer, 500);
         let code = p.issuer_code.as_bytes();
         let code_ok = code.len() == 7
             && code[3] == b'-'
@@ -545,6 +567,7 @@ impl ApplicationInput {
             c.fail("/child/gender", "required", "is required (male or female)");
         }
         c.required("/child/birth_place", &ch.birth_place);
+        c.bounded("/child/birth_place", &ch.birth_place, 255);
         let cert = &ch.birth_certificate;
         if c.required("/child/birth_certificate/series", &cert.series)
             && !birth_certificate_series_ok(&cert.series)
@@ -579,6 +602,13 @@ impl ApplicationInput {
             }
         }
 
+        if self.documents.len() > MAX_DOCUMENTS {
+            c.fail(
+                "/documents",
+                "too_many",
+                format!("at most {MAX_DOCUMENTS} documents"),
+            );
+        }
         for (i, d) in self.documents.iter().enumerate() {
             let at = |f: &str| format!("/documents/{i}/{f}");
             if !DOCUMENT_KINDS.contains(&d.kind.as_str()) {

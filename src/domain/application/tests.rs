@@ -152,3 +152,25 @@ fn benefit_codes_serialize_as_the_schema_spells_them() {
         assert_eq!(Benefit::from_code(b.code()), Some(b));
     }
 }
+
+#[test]
+fn free_text_is_bounded_by_the_registries_limits() {
+    let mut v = valid();
+    v["applicant"]["passport"]["issuer"] = serde_json::json!("О".repeat(501));
+    v["applicant"]["registration_address"]["locality"] = serde_json::json!("М".repeat(256));
+    v["child"]["birth_place"] = serde_json::json!("М".repeat(256));
+    let many: Vec<_> = (0..21).map(|_| doc("other")).collect();
+    v["documents"] = serde_json::json!(many);
+    let got = pointers(&check(v).expect_err("too long"));
+    for expected in [
+        ("/applicant/passport/issuer", "too_long"),
+        ("/applicant/registration_address/locality", "too_long"),
+        ("/child/birth_place", "too_long"),
+        ("/documents", "too_many"),
+    ] {
+        assert!(
+            got.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} missing from {got:?}"
+        );
+    }
+}
