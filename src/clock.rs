@@ -67,6 +67,19 @@ pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// Milliseconds since the epoch (negative before it does not occur here: clamped to 0), as the stores
+/// and logs keep moments.
+pub fn millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
+/// The moment of a [`millis`] value.
+pub fn from_millis(ms: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for a moment (UTC), as SOAP metadata carries it.
 pub fn timestamp(at: SystemTime) -> String {
     let (y, m, d, h, min, sec) = utc_parts(at);

@@ -65,7 +65,7 @@ async fn setup(name: &str) -> Setup {
 }
 
 async fn submit(s: &Setup, n: u32, input: Value) -> String {
-    let today = reggate::domain::calendar::day_of(reggate::store::millis(s.h.clock.now()));
+    let today = reggate::domain::calendar::today(s.h.clock.now());
     let input: ApplicationInput = serde_json::from_value(strip_nulls(input)).expect("shape");
     let input = input.validate(today).expect("valid input");
     let new = NewApplication {

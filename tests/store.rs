@@ -420,7 +420,7 @@ async fn listing_filters_and_pages(store: Arc<dyn Store>) {
         .expect("claim")
         .expect("one");
     let overdue = |days: u64| ListFilter {
-        overdue_at_ms: Some(reggate::store::millis(
+        overdue_at_ms: Some(reggate::clock::millis(
             t0 + Duration::from_secs(days * 86_400),
         )),
         ..ListFilter::default()

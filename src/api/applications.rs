@@ -10,12 +10,13 @@ use serde::Deserialize;
 
 use crate::api::problem::Problem;
 use crate::api::{
-    ApiState, Caller, RequestMeta, at, new_number, parse_input, sha256_hex, validate, view,
-    with_request_id,
+    ApiState, Caller, RequestMeta, at, load_application, new_number, parse_input, sha256_hex,
+    validate, view, with_request_id,
 };
+use crate::clock::millis;
 use crate::domain::identifiers::uuid_v4;
 use crate::domain::status::{Status, is_overdue};
-use crate::store::{Cursor, ListFilter, NewApplication, Submitted, Summary, millis};
+use crate::store::{Cursor, ListFilter, NewApplication, Submitted, Summary};
 
 /// `POST /v1/applications`.
 pub async fn submit(
@@ -84,7 +85,7 @@ pub async fn submit(
         "id": record.id,
         "number": record.number,
         "status": record.status,
-        "submitted_at": crate::clock::timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_millis(record.submitted_ms.max(0) as u64)),
+        "submitted_at": at(record.submitted_ms),
     });
     let mut r = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/applications/{}", record.id)) {
@@ -100,18 +101,11 @@ pub async fn application(
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    match state.store.get(&id).await? {
-        Some(r) => Ok(with_request_id(
-            axum::Json(view(&r, millis(state.clock.now()))).into_response(),
-            &meta,
-        )),
-        None => Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such application",
-            "no application has this id or number",
-        )),
-    }
+    let r = load_application(&state, &id).await?;
+    Ok(with_request_id(
+        axum::Json(view(&r, millis(state.clock.now()))).into_response(),
+        &meta,
+    ))
 }
 
 /// `?after=&limit=` of the events feed.

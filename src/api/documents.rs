@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, sha256_hex, with_request_id};
+use crate::api::{ApiState, Caller, RequestMeta, load_application, sha256_hex, with_request_id};
 use crate::domain::application::{ApplicationInput, MAX_DOCUMENT_BYTES};
 use crate::store::{Attached, StoredDocument};
 
@@ -83,14 +83,7 @@ pub async fn upload(
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let record = state.store.get(&id).await?.ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such application",
-            "no application has this id or number",
-        )
-    })?;
+    let record = load_application(&state, &id).await?;
     let input: ApplicationInput = serde_json::from_value(record.input.clone()).map_err(|e| {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,10 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate, with_request_id};
-use crate::domain::calendar::day_of;
+use crate::domain::calendar::today;
 use crate::domain::eligibility::{Decision, decide};
 use crate::domain::process::own_approvals;
-use crate::store::millis;
 
 /// `POST /v1/eligibility`: the registry checks and the decision, stored nowhere (the exchanges are
 /// in the message log).
@@ -37,7 +36,7 @@ pub async fn eligibility(
             .retry_after(30)
         })?;
     facts.own_approved = own_approvals(state.store.as_ref(), &input, None).await?;
-    let decision = decide(&input, &facts, day_of(millis(state.clock.now())));
+    let decision = decide(&input, &facts, today(state.clock.now()));
     let (outcome, reasons) = match decision {
         Decision::Approved => ("eligible", Vec::new()),
         Decision::Rejected(r) => ("not_eligible", r),

@@ -26,11 +26,10 @@ use rand::RngExt;
 
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Rejection};
-use crate::domain::calendar::day_of;
 use crate::domain::identifiers::uuid_v4;
 use crate::domain::process::RegistryChecks;
 use crate::domain::status::is_overdue;
-use crate::store::{ApplicationRecord, Store, millis};
+use crate::store::{ApplicationRecord, Store};
 use problem::Problem;
 
 /// Largest request body accepted (an application with its manifest is a few KiB).
@@ -182,6 +181,18 @@ pub fn new_number(clock: &dyn Clock) -> String {
     format!("RG-{y:04}{m:02}{d:02}-{tail}")
 }
 
+/// The application with this id or number, or the 404 that says there is none.
+pub async fn load_application(state: &ApiState, id: &str) -> Result<ApplicationRecord, Problem> {
+    state.store.get(id).await?.ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such application",
+            "no application has this id or number",
+        )
+    })
+}
+
 /// The body as an application, or a 400 naming what does not parse.
 pub fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
     serde_json::from_slice(body).map_err(|e| {
@@ -197,7 +208,7 @@ pub fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
 /// The input rules on today's date, as a 422 listing every field.
 pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ApplicationInput, Problem> {
     input
-        .validate(day_of(millis(clock.now())))
+        .validate(crate::domain::calendar::today(clock.now()))
         .map_err(|rejection| match rejection {
             Rejection::MissingIdentifier(errors) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -241,9 +252,7 @@ async fn health() -> Response {
 
 /// Milliseconds since the epoch as an API timestamp.
 pub fn at(ms: i64) -> String {
-    crate::clock::timestamp(
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
-    )
+    crate::clock::timestamp(crate::clock::from_millis(ms))
 }
 
 /// An application as the API shows it.

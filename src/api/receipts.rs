@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, at, sha256_hex};
+use crate::api::{ApiState, Caller, at, load_application, sha256_hex};
 use crate::receipt::{Receipt, pdf};
 
 /// `?format=pdf|json`.
@@ -35,14 +35,7 @@ pub async fn receipt(
             "no receipt-signing certificate is configured",
         ));
     };
-    let record = state.store.get(&id).await?.ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such application",
-            "no application has this id or number",
-        )
-    })?;
+    let record = load_application(&state, &id).await?;
     let signed = signer
         .sign(Receipt {
             number: record.number.clone(),

@@ -11,22 +11,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, validate, view, with_request_id};
+use crate::api::{
+    ApiState, Caller, RequestMeta, load_application, validate, view, with_request_id,
+};
+use crate::clock::millis;
 use crate::domain::application::ApplicationInput;
 use crate::domain::status::{Event, Status, transition};
 use crate::registries::messages::Registration;
-use crate::store::{ApplicationRecord, Transition, Transitioned, millis};
-
-async fn load(state: &ApiState, id: &str) -> Result<ApplicationRecord, Problem> {
-    state.store.get(id).await?.ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "No such application",
-            "no application has this id or number",
-        )
-    })
-}
+use crate::store::{Transition, Transitioned};
 
 fn illegal(e: impl std::fmt::Display) -> Problem {
     Problem::new(
@@ -103,7 +95,7 @@ pub async fn clarification(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let record = load(&state, &id).await?;
+    let record = load_application(&state, &id).await?;
     transition(record.status, Event::Clarify, None).map_err(illegal)?;
     let patch: serde_json::Value = serde_json::from_slice(&body).map_err(bad_body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
@@ -159,7 +151,7 @@ pub async fn appeal(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let record = load(&state, &id).await?;
+    let record = load_application(&state, &id).await?;
     let body: AppealBody = serde_json::from_slice(&body).map_err(bad_body)?;
     if body.arguments.trim().is_empty() || body.arguments.chars().count() > 4000 {
         return Err(Problem::new(
@@ -241,12 +233,12 @@ pub async fn decision(
             "a comment is required with a reviewer's decision",
         ));
     }
-    let record = load(&state, &id).await?;
+    let record = load_application(&state, &id).await?;
     transition(record.status, event, None).map_err(illegal)?;
     if to == Status::Approved {
         let input: ApplicationInput =
             serde_json::from_value(record.input.clone()).map_err(bad_body)?;
-        let today = crate::domain::calendar::day_of(millis(state.clock.now()));
+        let today = crate::domain::calendar::today(state.clock.now());
         let new = crate::domain::process::assignment_for(&record, &input, today);
         match state.checks.register(&meta.request_id, &new).await {
             Ok(Registration::Registered { .. }) => {}

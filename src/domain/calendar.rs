@@ -79,3 +79,8 @@ pub fn year_of(day: i32) -> i32 {
 pub fn day_of(ms: i64) -> i32 {
     ms.div_euclid(86_400_000).clamp(-100_000_000, 100_000_000) as i32
 }
+
+/// The day number (UTC) of a moment: "today" for the domain's date rules.
+pub fn today(now: std::time::SystemTime) -> i32 {
+    day_of(crate::clock::millis(now))
+}

@@ -162,7 +162,7 @@ impl Worker {
             }
         };
         facts.own_approved = own_approvals(store, &app, Some(&record.id)).await?;
-        let today = crate::domain::calendar::day_of(crate::store::millis(clock.now()));
+        let today = crate::domain::calendar::today(clock.now());
         let mut decision = decide(&app, &facts, today);
         if decision == Decision::Approved {
             decision = match self

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
 
+use crate::clock::millis;
 use crate::registries::{Operation, Registry};
 use crate::xml::mask::mask_document;
 
@@ -131,10 +132,6 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_at ON exchanges (at_ms);
 CREATE INDEX IF NOT EXISTS exchanges_request ON exchanges (request_id);
 ";
-
-fn millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
-}
 
 fn open(path: &Path) -> Result<Connection, LogError> {
     if let Some(dir) = path.parent() {

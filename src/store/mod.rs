@@ -20,7 +20,7 @@ pub mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -320,9 +320,9 @@ pub trait Store: Send + Sync {
     ) -> StoreFuture<'a, Vec<ApplicationRecord>>;
 }
 
-/// Milliseconds since the epoch.
-pub fn millis(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+/// A status as the stores keep it (its API name); anything else means the data is damaged.
+pub fn parse_status(s: &str) -> Result<Status, StoreError> {
+    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
 }
 
 /// The outbox event kind of a transition to `to`.

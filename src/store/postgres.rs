@@ -8,12 +8,13 @@ use bb8_postgres::PostgresConnectionManager;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{GenericClient, NoTls};
 
+use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
-    Transitioned, event_kind, millis,
+    Transitioned, event_kind, parse_status,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -105,10 +106,6 @@ impl PostgresStore {
     }
 }
 
-fn status(s: &str) -> Result<Status, StoreError> {
-    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
-}
-
 async fn load(
     c: &impl GenericClient,
     id_or_number: &str,
@@ -141,8 +138,8 @@ async fn load(
         let reasons: String = r.get(5);
         journal.push(JournalEntry {
             at_ms: r.get(0),
-            from: from.as_deref().map(status).transpose()?,
-            to: status(&to)?,
+            from: from.as_deref().map(parse_status).transpose()?,
+            to: parse_status(&to)?,
             actor: r.get(3),
             origin: r.get(4),
             reasons: serde_json::from_str(&reasons).map_err(err)?,
@@ -155,7 +152,7 @@ async fn load(
     Ok(Some(ApplicationRecord {
         id,
         number: row.get(1),
-        status: status(&st)?,
+        status: parse_status(&st)?,
         benefit: row.get(3),
         applicant_snils: row.get(4),
         child_snils: row.get(5),
@@ -364,7 +361,7 @@ impl Store for PostgresStore {
             let st: String = row.get(0);
             let holder: Option<String> = row.get(1);
             let until: Option<i64> = row.get(2);
-            if status(&st)? != t.from {
+            if parse_status(&st)? != t.from {
                 return Ok(Transitioned::Stale);
             }
             if let Some(worker) = &t.lease_holder
@@ -426,7 +423,7 @@ impl Store for PostgresStore {
                         application_id: r.get(1),
                         number: r.get(2),
                         kind: r.get(3),
-                        status: status(&st)?,
+                        status: parse_status(&st)?,
                         at_ms: r.get(5),
                     })
                 })
@@ -476,7 +473,7 @@ impl Store for PostgresStore {
                     Ok(Summary {
                         id: r.get(0),
                         number: r.get(1),
-                        status: status(&st)?,
+                        status: parse_status(&st)?,
                         benefit: r.get(3),
                         applicant_snils: r.get(4),
                         submitted_ms: r.get(5),

@@ -8,12 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
-    Transitioned, event_kind, millis,
+    Transitioned, event_kind, parse_status,
 };
 
 /// The SQLite store.
@@ -94,10 +95,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn status(s: &str) -> Result<Status, StoreError> {
-    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
-}
-
 fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecord>, StoreError> {
     let row = conn
         .query_row(
@@ -162,8 +159,8 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         let (at_ms, from, to, actor, origin, reasons, comment, request_id) = row.map_err(err)?;
         journal.push(JournalEntry {
             at_ms,
-            from: from.as_deref().map(status).transpose()?,
-            to: status(&to)?,
+            from: from.as_deref().map(parse_status).transpose()?,
+            to: parse_status(&to)?,
             actor,
             origin,
             reasons: serde_json::from_str(&reasons).map_err(err)?,
@@ -174,7 +171,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
     Ok(Some(ApplicationRecord {
         id,
         number,
-        status: status(&st)?,
+        status: parse_status(&st)?,
         benefit,
         applicant_snils,
         child_snils,
@@ -374,7 +371,7 @@ impl Store for SqliteStore {
             let Some((st, holder, until)) = current else {
                 return Ok(Transitioned::Stale);
             };
-            if status(&st)? != t.from {
+            if parse_status(&st)? != t.from {
                 return Ok(Transitioned::Stale);
             }
             if let Some(worker) = &t.lease_holder
@@ -443,7 +440,7 @@ impl Store for SqliteStore {
                     application_id,
                     number,
                     kind,
-                    status: status(&st)?,
+                    status: parse_status(&st)?,
                     at_ms,
                 });
             }
@@ -509,7 +506,7 @@ impl Store for SqliteStore {
                 out.push(Summary {
                     id,
                     number,
-                    status: status(&st)?,
+                    status: parse_status(&st)?,
                     benefit,
                     applicant_snils,
                     submitted_ms,
