@@ -427,19 +427,6 @@ async fn a_client_certificate_rotation_under_load_fails_no_call() {
     h.stop().await;
 }
 
-fn identity(v: &reggate::mock::population::PersonView) -> messages::Identity {
-    messages::Identity {
-        last_name: v.last_name.clone(),
-        first_name: v.first_name.clone(),
-        middle_name: v.middle_name.clone(),
-        birth_date: v.birth_date.clone(),
-        gender: match v.gender {
-            reggate::mock::population::Gender::Male => messages::Gender::Male,
-            reggate::mock::population::Gender::Female => messages::Gender::Female,
-        },
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_requests_of_every_operation_come_back_as_typed_answers() {
     use messages::{Registration, Reply, Request, Verdict};
@@ -448,7 +435,7 @@ async fn typed_requests_of_every_operation_come_back_as_typed_answers() {
     let registries = Registries::new(p.client.clone(), h.clock.clone() as Arc<dyn Clock>);
     let ctx = CallContext::new("req-typed");
     let adult = sample_adult(&h.state);
-    let person = identity(&adult);
+    let person = render::identity(&adult);
 
     let verify = Request::VerifySnils {
         snils: adult.snils.clone(),

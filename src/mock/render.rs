@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::registries::messages::{self, Metadata, Request};
+
 use crate::mock::population::{
     AssignmentView, BirthRecordView, ConflictReason, ConflictView, DocumentView, Gender,
     ParentRole, PeriodView, PersonView, REFERENCE_DATE, StatusState, StatusView,
@@ -16,8 +18,37 @@ pub const NS: &str = r#"xmlns:cmn="urn://reggate/common/types/1.0.0" xmlns:snils
 /// The SOAP 1.1 envelope namespace.
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
-/// Request metadata children (`cmn:RequestMetadataType`) used by tests and sample requests.
-pub const REQ_META: &str = "<cmn:MessageId>6d66ff25-9479-4344-9fe2-6498aee5dfcd</cmn:MessageId><cmn:Timestamp>2026-07-01T10:00:00+03:00</cmn:Timestamp>";
+/// The metadata of sample requests. They are written by the gateway's own writers
+/// ([`crate::registries::messages`]), so tests send exactly what the gateway would.
+fn request_meta() -> Metadata {
+    Metadata {
+        message_id: "6d66ff25-9479-4344-9fe2-6498aee5dfcd".to_string(),
+        timestamp: "2026-07-01T10:00:00+03:00".to_string(),
+    }
+}
+
+/// The children of `cmn:RequestMetadataType` for [`request_meta`], for the requests written here.
+fn request_meta_xml() -> String {
+    let m = request_meta();
+    let mut s = String::new();
+    el(&mut s, "cmn:MessageId", &m.message_id);
+    el(&mut s, "cmn:Timestamp", &m.timestamp);
+    s
+}
+
+/// A person's identity as the registries' requests carry it.
+pub fn identity(v: &PersonView) -> messages::Identity {
+    messages::Identity {
+        last_name: v.last_name.clone(),
+        first_name: v.first_name.clone(),
+        middle_name: v.middle_name.clone(),
+        birth_date: v.birth_date.clone(),
+        gender: match v.gender {
+            Gender::Male => messages::Gender::Male,
+            Gender::Female => messages::Gender::Female,
+        },
+    }
+}
 
 /// Response metadata children (`cmn:ResponseMetadataType`) used when no request is being answered.
 pub const RESP_META: &str = "<cmn:MessageId>50ce7afc-6ad0-4862-8e74-b3bdb43368db</cmn:MessageId><cmn:ReplyTo>6d66ff25-9479-4344-9fe2-6498aee5dfcd</cmn:ReplyTo><cmn:Timestamp>2026-07-01T10:00:00+03:00</cmn:Timestamp>";
@@ -109,13 +140,11 @@ fn verification(out: &mut String, code: &str, mismatches: &[&str]) {
 
 /// A `VerifySnilsRequest` for a person.
 pub fn snils_request(v: &PersonView) -> String {
-    let mut s =
-        format!("<snils:VerifySnilsRequest {NS}><snils:Metadata>{REQ_META}</snils:Metadata>");
-    el(&mut s, "snils:Snils", &v.snils);
-    s.push_str("<snils:Person>");
-    person_identity(&mut s, v);
-    s.push_str("</snils:Person></snils:VerifySnilsRequest>");
-    s
+    Request::VerifySnils {
+        snils: v.snils.clone(),
+        person: identity(v),
+    }
+    .to_xml(&request_meta())
 }
 
 /// A `VerifySnilsResponse` saying MATCH for a person.
@@ -145,13 +174,21 @@ pub fn snils_response_with(
 
 /// A `FindInnRequest` for an adult (by passport).
 pub fn inn_request(v: &PersonView) -> String {
-    let mut s =
-        format!("<inn:FindInnRequest {NS}><inn:Metadata>{REQ_META}</inn:Metadata><inn:Person>");
-    person_identity(&mut s, v);
-    s.push_str("</inn:Person><inn:Passport>");
-    passport(&mut s, v);
-    s.push_str("</inn:Passport></inn:FindInnRequest>");
-    s
+    let p = v.passport.as_ref();
+    let field = |f: fn(&crate::mock::population::PassportView) -> &String| {
+        p.map(|p| f(p).clone()).unwrap_or_default()
+    };
+    Request::FindInn {
+        person: identity(v),
+        passport: messages::Passport {
+            series: field(|p| &p.series),
+            number: field(|p| &p.number),
+            issue_date: field(|p| &p.issue_date),
+            issuer: field(|p| &p.issuer),
+            issuer_code: field(|p| &p.issuer_code),
+        },
+    }
+    .to_xml(&request_meta())
 }
 
 /// The children of a `cmn:PassportType` for an adult's passport.
@@ -197,12 +234,11 @@ pub fn inn_response_with(meta: &str, found: Option<&PersonView>) -> String {
 
 /// A `VerifyInnRequest` for an adult.
 pub fn verify_inn_request(v: &PersonView) -> String {
-    let mut s = format!("<inn:VerifyInnRequest {NS}><inn:Metadata>{REQ_META}</inn:Metadata>");
-    el(&mut s, "inn:Inn", v.inn.as_deref().unwrap_or(""));
-    s.push_str("<inn:Person>");
-    person_identity(&mut s, v);
-    s.push_str("</inn:Person></inn:VerifyInnRequest>");
-    s
+    Request::VerifyInn {
+        inn: v.inn.clone().unwrap_or_default(),
+        person: identity(v),
+    }
+    .to_xml(&request_meta())
 }
 
 /// A `VerifyInnResponse` with a code and mismatching fields.
@@ -216,13 +252,11 @@ pub fn verify_inn_response(meta: &str, code: &str, mismatches: &[&str]) -> Strin
 
 /// A `FindBirthRecordRequest` by certificate series and number.
 pub fn birth_record_request(series: &str, number: &str) -> String {
-    let mut s = format!(
-        "<chld:FindBirthRecordRequest {NS}><chld:Metadata>{REQ_META}</chld:Metadata><chld:Certificate>"
-    );
-    el(&mut s, "chld:Series", series);
-    el(&mut s, "chld:Number", number);
-    s.push_str("</chld:Certificate></chld:FindBirthRecordRequest>");
-    s
+    Request::FindBirthRecord {
+        series: series.to_string(),
+        number: number.to_string(),
+    }
+    .to_xml(&request_meta())
 }
 
 /// A `FindBirthRecordResponse` carrying a record.
@@ -293,7 +327,10 @@ pub fn birth_record_response_with(meta: &str, record: Option<&BirthRecordView>) 
 
 /// A `GetFamilyStatusRequest` by SNILS (with the address when the person has one).
 pub fn family_status_request(v: &PersonView) -> String {
-    let mut s = format!("<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{REQ_META}</lab:Metadata>");
+    let mut s = format!(
+        "<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{}</lab:Metadata>",
+        request_meta_xml()
+    );
     el(&mut s, "lab:Snils", &v.snils);
     if let Some(a) = &v.registration_address {
         s.push_str("<lab:RegistrationAddress kind=\"registration\">");
@@ -318,7 +355,8 @@ pub fn family_status_request(v: &PersonView) -> String {
 /// A `GetFamilyStatusRequest` by identity and passport instead of SNILS.
 pub fn family_status_request_by_passport(v: &PersonView) -> String {
     let mut s = format!(
-        "<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{REQ_META}</lab:Metadata><lab:Person>"
+        "<lab:GetFamilyStatusRequest {NS}><lab:Metadata>{}</lab:Metadata><lab:Person>",
+        request_meta_xml()
     );
     person_identity(&mut s, v);
     s.push_str("</lab:Person><lab:IdentityDocument><cmn:Passport>");
@@ -417,11 +455,10 @@ pub fn family_status_response_with(meta: &str, statuses: Option<&[StatusView]>) 
 
 /// A `GetActiveAssignmentsRequest` for a child.
 pub fn assignments_request(child_snils: &str) -> String {
-    let mut s =
-        format!("<lab:GetActiveAssignmentsRequest {NS}><lab:Metadata>{REQ_META}</lab:Metadata>");
-    el(&mut s, "lab:ChildSnils", child_snils);
-    s.push_str("</lab:GetActiveAssignmentsRequest>");
-    s
+    Request::GetActiveAssignments {
+        child_snils: child_snils.to_string(),
+    }
+    .to_xml(&request_meta())
 }
 
 /// A `GetActiveAssignmentsResponse` listing assignments.
@@ -461,28 +498,20 @@ pub fn assignments_response_with(meta: &str, list: &[AssignmentView]) -> String 
 
 /// A `RegisterAssignmentRequest` repeating an assignment (same application number and content).
 pub fn register_request(a: &AssignmentView, recipient: &PersonView) -> String {
-    let mut s = format!(
-        "<lab:RegisterAssignmentRequest {NS} applicationNumber=\"{}\"><lab:Metadata>{REQ_META}</lab:Metadata>",
-        esc(&a.application_number)
-    );
-    el(&mut s, "lab:BenefitCode", a.benefit_code.code());
-    el(&mut s, "lab:ChildSnils", &a.child_snils);
-    el(&mut s, "lab:RecipientSnils", &a.recipient_snils);
-    s.push_str("<lab:Period>");
-    period(&mut s, &a.period);
-    s.push_str("</lab:Period>");
-    el(&mut s, "lab:Amount", &a.amount);
-    el(&mut s, "lab:RegionCode", &a.region_code);
-    el(&mut s, "lab:DecisionDate", &a.period.from);
-    s.push_str("<lab:RecipientContacts>");
-    if let Some(p) = &recipient.phone {
-        el(&mut s, "cmn:Phone", p);
-    }
-    if let Some(e) = &recipient.email {
-        el(&mut s, "cmn:Email", e);
-    }
-    s.push_str("</lab:RecipientContacts></lab:RegisterAssignmentRequest>");
-    s
+    Request::RegisterAssignment(messages::NewAssignment {
+        application_number: a.application_number.clone(),
+        benefit_code: a.benefit_code.code().to_string(),
+        child_snils: a.child_snils.clone(),
+        recipient_snils: a.recipient_snils.clone(),
+        from: a.period.from.clone(),
+        to: a.period.to.clone(),
+        amount: a.amount.clone(),
+        region_code: a.region_code.clone(),
+        decision_date: a.period.from.clone(),
+        phone: recipient.phone.clone(),
+        email: recipient.email.clone(),
+    })
+    .to_xml(&request_meta())
 }
 
 /// What a `RegisterAssignmentResponse` reports.
