@@ -66,7 +66,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
         checks: Arc::new(NoRegistries),
         clock: Arc::new(SystemClock) as Arc<dyn Clock>,
         api_keys: HashMap::from([(sha256_hex(b"bench"), "bench".to_string())]),
-        reviewers: Vec::new(),
+        reviewers: Default::default(),
         backlog_limit: u64::MAX,
         documents: reggate::api::documents::DocumentStore {
             dir: std::env::temp_dir().join(format!("reggate-bench-docs-{}", std::process::id())),

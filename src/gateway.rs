@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,74 +14,37 @@ use tokio::task::JoinSet;
 use crate::api::{ApiState, router, sha256_hex};
 use crate::clock::Clock;
 use crate::domain::process::{Processed, RegistryChecks, Worker};
-use crate::mock::population::{Population, PopulationConfig};
+use crate::mock::population::Population;
 use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
 use crate::mock::token::TokenStore;
 use crate::registries::Registry;
 use crate::registries::client::Registries;
 use crate::soap::client::{Endpoint, Settings, SoapClient};
-use crate::soap::log::{MessageLog, SqliteMessageLog};
+use crate::soap::log::{BodyPolicy, MessageLog, SqliteMessageLog};
 use crate::store::Store;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
-use crate::tls::config::{ReloadableClientCert, client_config_with, server_config};
+use crate::tls::config::{
+    ClientAuth, ReloadableCert, ReloadableClientCert, client_config_with, server_config,
+    server_config_auth,
+};
+use crate::tls::pki::PkiLayout;
 use crate::xml::schema::Schema;
 
-/// What the gateway runs with.
-#[derive(Clone, Debug)]
-pub struct GatewayConfig {
-    /// Where the API listens (plain HTTP; keep it on loopback until the TLS front end lands).
-    pub listen: SocketAddr,
-    /// Data directory (SQLite store and message log).
-    pub data: PathBuf,
-    /// The development PKI directory (created if missing).
-    pub certs: PathBuf,
-    /// `schemas/` and `wsdl/`.
-    pub files: ServedFiles,
-    /// API keys accepted (plain); none: one is generated into `<data>/dev-api-key`.
-    pub api_keys: Vec<String>,
-    /// Key ids with the reviewer role (configured keys are `configured-0`, `configured-1`, …).
-    pub reviewers: Vec<String>,
-    /// Workers processing applications.
-    pub workers: usize,
-    /// Submitted applications beyond which new ones get 429.
-    pub backlog_limit: u64,
-    /// Size and seed of the in-process mock registries' population.
-    pub population: PopulationConfig,
-    /// How long message-log entries are kept.
-    pub log_retention: Duration,
-    /// Webhook subscriptions pushed the status-change events.
-    pub webhooks: Vec<crate::webhooks::Subscription>,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> GatewayConfig {
-        GatewayConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            data: PathBuf::from("data"),
-            certs: PathBuf::from("certs"),
-            files: ServedFiles::default(),
-            api_keys: Vec::new(),
-            reviewers: Vec::new(),
-            workers: 2,
-            backlog_limit: 100_000,
-            population: PopulationConfig {
-                seed: 2024,
-                people: 10_000,
-            },
-            log_retention: Duration::from_secs(30 * 86_400),
-            webhooks: Vec::new(),
-        }
-    }
-}
+pub use crate::config::GatewayConfig;
 
 /// A running gateway.
 pub struct Gateway {
     /// Where the API listens.
     pub api: SocketAddr,
-    /// The in-process mock registries.
-    pub mock: MockServer,
+    /// Whether it speaks HTTPS.
+    pub tls: bool,
+    /// The in-process mock registries (with `registries.mock`).
+    pub mock: Option<MockServer>,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The API's server certificate: [`ReloadableCert::reload`] swaps it without a restart.
+    pub api_cert: Option<Arc<ReloadableCert>>,
     /// The dev API key file, when one was generated.
     pub api_key_file: Option<PathBuf>,
     stop: watch::Sender<bool>,
@@ -104,151 +67,226 @@ fn fail(what: &str) -> impl Fn(String) -> StartError + '_ {
     move |e| StartError(format!("{what}: {e}"))
 }
 
+/// A configured path, or the development PKI's file (creating the PKI the first time one is needed,
+/// so a deployment that names every certificate never gets development keys written).
+struct Certs<'a> {
+    dir: &'a Path,
+    now: std::time::SystemTime,
+    dev: Option<PkiLayout>,
+}
+
+impl Certs<'_> {
+    fn dev(&mut self) -> Result<&PkiLayout, StartError> {
+        if self.dev.is_none() {
+            let pki = crate::tls::pki::ensure(self.dir, self.now)
+                .map_err(|e| fail("development PKI")(e.to_string()))?;
+            self.dev = Some(pki);
+        }
+        Ok(self.dev.as_ref().expect("just set"))
+    }
+
+    fn or_dev(
+        &mut self,
+        configured: &Option<PathBuf>,
+        dev: impl FnOnce(&PkiLayout) -> PathBuf,
+    ) -> Result<PathBuf, StartError> {
+        match configured {
+            Some(path) => Ok(path.clone()),
+            None => Ok(dev(self.dev()?)),
+        }
+    }
+}
+
 impl Gateway {
     /// Start everything; the API is listening when this returns.
     pub async fn start(
         config: GatewayConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Gateway, StartError> {
-        let pki = crate::tls::pki::ensure(&config.certs, clock.now())
-            .map_err(|e| fail("development PKI")(e.to_string()))?;
-        let schema = Schema::load(std::slice::from_ref(&config.files.schemas))
+        config.check().map_err(|e| fail("configuration")(e.0))?;
+        let mut certs = Certs {
+            dir: &config.certs,
+            now: clock.now(),
+            dev: None,
+        };
+        let schema = Schema::load(std::slice::from_ref(&config.schemas))
             .map_err(|e| fail("schemas")(e.to_string()))?;
 
-        // The mock registries, in-process on free loopback ports.
-        let population = Population::generate(&config.population);
-        let mock_tls = server_config(
-            &pki.registry_server(),
-            &pki.registry_server_key(),
-            &pki.registry_ca(),
-        )
-        .map_err(|e| fail("mock TLS")(e.to_string()))?;
-        let mock_state = Arc::new(MockState::new(
-            schema.clone(),
-            population,
-            TokenStore::default(),
-            clock.clone(),
-            config.files.clone(),
-        ));
-        let bind = Bind {
-            admin: None,
-            ..Bind::loopback()
+        // The registries: in-process mocks on free loopback ports, or the configured endpoints.
+        let (mock, endpoints) = if config.registries.mock {
+            let pki = certs.dev()?;
+            let mock_tls = server_config(
+                &pki.registry_server(),
+                &pki.registry_server_key(),
+                &pki.registry_ca(),
+            )
+            .map_err(|e| fail("mock TLS")(e.to_string()))?;
+            let files = ServedFiles {
+                wsdl: config.wsdl.clone(),
+                schemas: config.schemas.clone(),
+            };
+            let mock_state = Arc::new(MockState::new(
+                schema.clone(),
+                Population::generate(&config.mock),
+                TokenStore::default(),
+                clock.clone(),
+                files,
+            ));
+            let bind = Bind {
+                admin: None,
+                ..Bind::loopback()
+            };
+            let mock = MockServer::start(mock_state, mock_tls, &bind)
+                .await
+                .map_err(|e| fail("mock registries")(e.to_string()))?;
+            let endpoints = Registry::ALL
+                .map(|r| (r, endpoint(r, &mock.url(r), &mock.token_url(r))))
+                .to_vec();
+            (Some(mock), endpoints)
+        } else {
+            let endpoints = Registry::ALL
+                .map(|r| {
+                    let e = config
+                        .registries
+                        .endpoint(r)
+                        .expect("checked: every endpoint");
+                    (r, endpoint(r, &e.url, &e.token_url))
+                })
+                .to_vec();
+            (None, endpoints)
         };
-        let mock = MockServer::start(mock_state, mock_tls, &bind)
-            .await
-            .map_err(|e| fail("mock registries")(e.to_string()))?;
 
         // The outbound pipeline.
-        let cert = ReloadableClientCert::load(
-            &pki.gateway_client(),
-            &pki.gateway_client_key(),
-            clock.clone(),
-        )
-        .map_err(|e| fail("gateway client certificate")(e.to_string()))?;
-        let tls = client_config_with(&pki.registry_ca(), Some(Arc::new(cert)), clock.clone())
+        let r = &config.registries;
+        let client_cert = certs.or_dev(&r.client_cert, PkiLayout::gateway_client)?;
+        let client_key = certs.or_dev(&r.client_key, PkiLayout::gateway_client_key)?;
+        let registry_ca = certs.or_dev(&r.ca, PkiLayout::registry_ca)?;
+        let cert = ReloadableClientCert::load(&client_cert, &client_key, clock.clone())
+            .map_err(|e| fail("gateway client certificate")(e.to_string()))?;
+        let tls = client_config_with(&registry_ca, Some(Arc::new(cert)), clock.clone())
             .map_err(|e| fail("registry TLS")(e.to_string()))?;
-        let endpoints: Vec<_> = Registry::ALL
-            .into_iter()
-            .map(|r| {
-                let endpoint = Endpoint {
-                    url: mock.url(r).parse().expect("a mock URL is a URI"),
-                    token_url: mock.token_url(r).parse().expect("a mock URL is a URI"),
-                };
-                (r, endpoint)
-            })
-            .collect();
         let log = SqliteMessageLog::open(
             &config.data.join("message_log.sqlite"),
-            config.log_retention,
+            Duration::from_secs(config.log.retention_days * 86_400),
         )
         .map_err(|e| fail("message log")(e.to_string()))?;
+        let settings = Settings {
+            attempt_timeout: Duration::from_millis(r.attempt_timeout_ms),
+            call_deadline: Duration::from_millis(r.call_deadline_ms),
+            max_in_flight: r.max_in_flight.max(1),
+            bodies: match config.log.bodies.as_str() {
+                "full" => BodyPolicy::Full,
+                "omitted" => BodyPolicy::Omitted,
+                _ => BodyPolicy::Masked,
+            },
+            ..Settings::default()
+        };
         let soap = SoapClient::new(
             schema,
             tls,
             &endpoints,
             clock.clone(),
             Arc::new(log) as Arc<dyn MessageLog>,
-            Settings::default(),
+            settings,
         );
         let registries = Registries::new(Arc::new(soap), clock.clone());
         let checks: Arc<dyn RegistryChecks> = Arc::new(registries);
 
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&config.data.join("reggate.sqlite"))
-                .map_err(|e| fail("store")(e.to_string()))?,
-        );
+        let store: Arc<dyn Store> = if config.store.url.is_empty() {
+            Arc::new(
+                SqliteStore::open(&config.data.join("reggate.sqlite"))
+                    .map_err(|e| fail("store")(e.to_string()))?,
+            )
+        } else {
+            let schema = Some(config.store.schema.as_str()).filter(|s| !s.is_empty());
+            Arc::new(
+                PostgresStore::connect(&config.store.url, schema)
+                    .await
+                    .map_err(|e| fail("store")(e.to_string()))?,
+            )
+        };
 
         let (api_keys, api_key_file) = api_keys(&config)?;
+        let reviewers = Arc::new(config.api.reviewers.clone());
+        let receipt_cert = certs.or_dev(&config.api.receipt_cert, PkiLayout::receipt_signing)?;
+        let receipt_key = certs.or_dev(&config.api.receipt_key, PkiLayout::receipt_signing_key)?;
         let state = Arc::new(ApiState {
             store: store.clone(),
             checks: checks.clone(),
             clock: clock.clone(),
             api_keys,
-            reviewers: config.reviewers.clone(),
-            backlog_limit: config.backlog_limit,
+            reviewers: reviewers.clone(),
+            backlog_limit: config.processing.backlog_limit,
             documents: crate::api::documents::DocumentStore {
                 dir: config.data.join("documents"),
                 wait_for_documents: true,
             },
             receipts: Some(Arc::new(
-                crate::receipt::ReceiptSigner::load(
-                    &pki.receipt_signing(),
-                    &pki.receipt_signing_key(),
-                )
-                .map_err(|e| fail("receipt signing")(e.to_string()))?,
+                crate::receipt::ReceiptSigner::load(&receipt_cert, &receipt_key)
+                    .map_err(|e| fail("receipt signing")(e.to_string()))?,
             )),
         });
-        let listener = TcpListener::bind(config.listen)
+
+        // The API: HTTPS with optional client certificates of the internal CA, or plain HTTP.
+        let (acceptor, api_cert) = if config.api.tls {
+            let cert_path = certs.or_dev(&config.api.tls_cert, PkiLayout::gateway_server)?;
+            let key_path = certs.or_dev(&config.api.tls_key, PkiLayout::gateway_server_key)?;
+            let client_ca = certs.or_dev(&config.api.client_ca, PkiLayout::internal_ca)?;
+            let cert = Arc::new(
+                ReloadableCert::load(&cert_path, &key_path, clock.clone())
+                    .map_err(|e| fail("API certificate")(e.to_string()))?,
+            );
+            let tls = server_config_auth(
+                cert.clone(),
+                &client_ca,
+                ClientAuth::Optional,
+                clock.clone(),
+            )
+            .map_err(|e| fail("API TLS")(e.to_string()))?;
+            (Some(tokio_rustls::TlsAcceptor::from(tls)), Some(cert))
+        } else {
+            if !config.api.listen.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %config.api.listen,
+                    "the API serves plain HTTP on a non-loopback address"
+                );
+            }
+            (None, None)
+        };
+        let listener = TcpListener::bind(config.api.listen)
             .await
-            .map_err(|e| fail("API listener")(format!("{}: {e}", config.listen)))?;
+            .map_err(|e| fail("API listener")(format!("{}: {e}", config.api.listen)))?;
         let api = listener
             .local_addr()
             .map_err(|e| fail("API listener")(e.to_string()))?;
         let (stop, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let mut stopping = stop.subscribe();
-        tasks.spawn(async move {
-            let shutdown = async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            };
-            let _ = axum::serve(listener, router(state))
-                .with_graceful_shutdown(shutdown)
-                .await;
-        });
-        for n in 0..config.workers.max(1) {
+        tasks.spawn(crate::api::listener::serve(
+            listener,
+            acceptor,
+            reviewers,
+            router(state),
+            stop.subscribe(),
+        ));
+        for n in 0..config.processing.workers.max(1) {
             let worker = Worker {
                 name: format!("{}-{n}", std::process::id()),
-                lease: Duration::from_secs(120),
+                lease: Duration::from_secs(config.processing.lease_seconds.max(1)),
             };
-            let (store, checks, clock) = (store.clone(), checks.clone(), clock.clone());
-            let mut stopping = stop.subscribe();
-            tasks.spawn(async move {
-                loop {
-                    if *stopping.borrow() {
-                        break;
-                    }
-                    let pause = match worker
-                        .process_one(store.as_ref(), checks.as_ref(), &clock)
-                        .await
-                    {
-                        Ok(Processed::Decided(_) | Processed::Lost { .. }) => Duration::ZERO,
-                        Ok(Processed::Idle) => Duration::from_millis(200),
-                        Ok(Processed::Parked { .. }) => Duration::from_secs(1),
-                        Err(e) => {
-                            tracing::error!(error = %e, "worker");
-                            Duration::from_secs(1)
-                        }
-                    };
-                    if !pause.is_zero() {
-                        tokio::select! {
-                            _ = tokio::time::sleep(pause) => {}
-                            _ = stopping.changed() => {}
-                        }
-                    }
-                }
-            });
+            tasks.spawn(work(
+                worker,
+                store.clone(),
+                checks.clone(),
+                clock.clone(),
+                stop.subscribe(),
+            ));
         }
-        for subscription in config.webhooks.clone() {
+        for (name, url) in &config.webhooks.subscriptions {
+            let subscription = crate::webhooks::Subscription {
+                name: name.clone(),
+                url: url.clone(),
+                secret: config.webhooks.secret.clone(),
+            };
             tasks.spawn(crate::webhooks::dispatch(
                 subscription,
                 store.clone(),
@@ -257,19 +295,75 @@ impl Gateway {
         }
         Ok(Gateway {
             api,
+            tls: config.api.tls,
             mock,
             store,
+            api_cert,
             api_key_file,
             stop,
             tasks,
         })
     }
 
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.api)
+    }
+
     /// Stop the API and the workers (calls in progress finish), then the mock registries.
     pub async fn shutdown(mut self) {
         self.stop.send_replace(true);
         while self.tasks.join_next().await.is_some() {}
-        self.mock.shutdown().await;
+        if let Some(mock) = self.mock {
+            mock.shutdown().await;
+        }
+    }
+}
+
+fn endpoint(registry: Registry, url: &str, token_url: &str) -> Endpoint {
+    // `GatewayConfig::check` and the mock's own URLs make these URIs.
+    let uri = |u: &str| {
+        u.parse()
+            .unwrap_or_else(|e| panic!("{registry}: '{u}' is not a URI: {e}"))
+    };
+    Endpoint {
+        url: uri(url),
+        token_url: uri(token_url),
+    }
+}
+
+/// One worker: claim, check, decide, until the gateway stops; idle and parked applications are
+/// retried after a pause.
+async fn work(
+    worker: Worker,
+    store: Arc<dyn Store>,
+    checks: Arc<dyn RegistryChecks>,
+    clock: Arc<dyn Clock>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        if *stopping.borrow() {
+            break;
+        }
+        let pause = match worker
+            .process_one(store.as_ref(), checks.as_ref(), &clock)
+            .await
+        {
+            Ok(Processed::Decided(_) | Processed::Lost { .. }) => Duration::ZERO,
+            Ok(Processed::Idle) => Duration::from_millis(200),
+            Ok(Processed::Parked { .. }) => Duration::from_secs(1),
+            Err(e) => {
+                tracing::error!(error = %e, "worker");
+                Duration::from_secs(1)
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stopping.changed() => {}
+            }
+        }
     }
 }
 
@@ -278,7 +372,8 @@ fn api_keys(
     config: &GatewayConfig,
 ) -> Result<(HashMap<String, String>, Option<PathBuf>), StartError> {
     let mut keys: HashMap<String, String> = config
-        .api_keys
+        .api
+        .keys
         .iter()
         .enumerate()
         .map(|(i, k)| (sha256_hex(k.as_bytes()), format!("configured-{i}")))

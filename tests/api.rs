@@ -121,7 +121,7 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
             (sha256_hex(KEY.as_bytes()), "cabinet-1".to_string()),
             (sha256_hex(REVIEWER.as_bytes()), "reviewer-1".to_string()),
         ]),
-        reviewers: vec!["reviewer-1".to_string()],
+        reviewers: Arc::new(vec!["key:reviewer-1".to_string()]),
         backlog_limit,
         documents: DocumentStore {
             dir: dir.join("documents"),

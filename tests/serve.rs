@@ -5,7 +5,11 @@
 
 #[path = "support/cases.rs"]
 mod cases;
+#[path = "support/mock_harness.rs"]
+mod mock_harness;
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,63 +17,172 @@ use cases::{application, case, doc_bytes, eligible, strip_nulls};
 use reggate::clock::{Clock, ManualClock};
 use reggate::gateway::{Gateway, GatewayConfig};
 use reggate::mock::population::{Population, PopulationConfig};
+use reggate::registries::Registry;
+use reggate::tls::config::{ReloadableClientCert, client_config_with};
+use reggate::tls::pki::{self, PkiLayout};
+use rustls_pki_types::ServerName;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 const REFERENCE: u64 = 1_782_900_000;
 const KEY: &str = "e2e-key";
 
-async fn http(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Value) {
-    let mut tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
-        .await
-        .expect("connect in time")
-        .expect("connect");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAuthorization: Bearer {KEY}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+/// An API client: over TLS (trusting the development internal CA, with or without a client
+/// certificate) or plain, with or without the bearer key.
+struct Api {
+    addr: SocketAddr,
+    tls: Option<TlsConnector>,
+    bearer: Option<&'static str>,
+}
+
+impl Api {
+    fn new(
+        gw: &Gateway,
+        certs: &PkiLayout,
+        clock: &Arc<dyn Clock>,
+        client: Option<(PathBuf, PathBuf)>,
+    ) -> Api {
+        let resolver = client.map(|(cert, key)| {
+            Arc::new(ReloadableClientCert::load(&cert, &key, clock.clone()).expect("client cert"))
+                as Arc<dyn rustls::client::ResolvesClientCert>
+        });
+        let ca = certs.internal_ca();
+        let config = client_config_with(&ca, resolver, clock.clone()).expect("client TLS");
+        Api {
+            addr: gw.api,
+            tls: Some(TlsConnector::from(config)),
+            bearer: Some(KEY),
+        }
     }
-    head.push_str("\r\n");
-    tcp.write_all(head.as_bytes()).await.expect("write");
-    tcp.write_all(body.as_bytes()).await.expect("write body");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), tcp.read_to_end(&mut raw))
+
+    /// The certificate the API presents on a new connection.
+    async fn server_certificate(&self) -> Vec<u8> {
+        let tcp = TcpStream::connect(self.addr).await.expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        let tls = self
+            .tls
+            .as_ref()
+            .expect("TLS")
+            .connect(name, tcp)
+            .await
+            .expect("handshake");
+        tls.get_ref().1.peer_certificates().expect("a certificate")[0].to_vec()
+    }
+
+    fn bearer(self, bearer: Option<&'static str>) -> Api {
+        Api { bearer, ..self }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Value) {
+        self.try_call(method, path, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// The status and JSON body, or why there was no answer (I/O and TLS errors).
+    async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<(u16, Value), String> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(key) = self.bearer {
+            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+        }
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| format!("connect: {e}"))?;
+        let raw = match &self.tls {
+            Some(tls) => {
+                let name = ServerName::try_from("localhost").expect("name");
+                let stream = tls
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS: {e}"))?;
+                exchange(stream, head.as_bytes()).await?
+            }
+            None => exchange(tcp, head.as_bytes()).await?,
+        };
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let status = text
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    request: &[u8],
+) -> Result<Vec<u8>, String> {
+    s.write_all(request)
         .await
-        .expect("answer in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut raw))
+        .await
+        .map_err(|_| "answer timed out".to_string())?
+        .map_err(|e| format!("read: {e}"))?;
+    Ok(raw)
+}
+
+fn fresh(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reggate-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The embedded defaults in `dir`, on a free port, with the test's key.
+fn defaults(dir: &Path, population: PopulationConfig) -> GatewayConfig {
+    let mut config = GatewayConfig {
+        data: dir.join("data"),
+        certs: dir.join("certs"),
+        mock: population,
+        ..GatewayConfig::default()
+    };
+    config.api.listen = "127.0.0.1:0".parse().expect("addr");
+    config.api.keys = vec![KEY.to_string()];
+    config
 }
 
 /// Submit and wait (bounded) until the workers decide.
-async fn submit_and_wait(gw: &Gateway, key: &str, input: &Value) -> Value {
-    let (status, created) = http(
-        gw.api,
-        "POST",
-        "/v1/applications",
-        &[("Idempotency-Key", key)],
-        &input.to_string(),
-    )
-    .await;
+async fn submit_and_wait(api: &Api, key: &str, input: &Value) -> Value {
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/applications",
+            &[("Idempotency-Key", key)],
+            &input.to_string(),
+        )
+        .await;
     assert_eq!(status, 202, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
     // It waits for its documents.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, waiting) = http(gw.api, "GET", &format!("/v1/applications/{id}"), &[], "").await;
+    let (_, waiting) = api
+        .call("GET", &format!("/v1/applications/{id}"), &[], "")
+        .await;
     assert_eq!(
         waiting["status"], "submitted",
         "waits for its documents: {waiting}"
@@ -77,11 +190,13 @@ async fn submit_and_wait(gw: &Gateway, key: &str, input: &Value) -> Value {
     for d in input["documents"].as_array().expect("documents") {
         let kind = d["type"].as_str().expect("type");
         let path = format!("/v1/applications/{id}/documents/{kind}");
-        let (status, stored) = http(gw.api, "PUT", &path, &[], &doc_bytes(kind)).await;
+        let (status, stored) = api.call("PUT", &path, &[], &doc_bytes(kind)).await;
         assert_eq!(status, 201, "{stored}");
     }
     for _ in 0..200 {
-        let (status, view) = http(gw.api, "GET", &format!("/v1/applications/{id}"), &[], "").await;
+        let (status, view) = api
+            .call("GET", &format!("/v1/applications/{id}"), &[], "")
+            .await;
         assert_eq!(status, 200);
         if view["status"] != "submitted" && view["status"] != "in_review" {
             return view;
@@ -93,20 +208,12 @@ async fn submit_and_wait(gw: &Gateway, key: &str, input: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_duplicates() {
-    let dir = std::env::temp_dir().join(format!("reggate-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh("e2e");
     let population = PopulationConfig {
         seed: 7,
         people: 2_000,
     };
-    let config = GatewayConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        api_keys: vec![KEY.to_string()],
-        population,
-        ..GatewayConfig::default()
-    };
+    let config = defaults(&dir, population);
     let clock = Arc::new(ManualClock::new(
         SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE),
     ));
@@ -114,13 +221,16 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
         .await
         .expect("gateway starts");
     assert!(dir.join("data/reggate.sqlite").exists());
+    assert!(gw.tls, "HTTPS by default");
+    let clock = clock as Arc<dyn Clock>;
+    let api = Api::new(&gw, &PkiLayout::new(dir.join("certs")), &clock, None);
     // The same seed gives the same people the gateway's registries know.
     let people = Population::generate(&population).export_people(200);
 
     let today = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
     let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
     let approved =
-        submit_and_wait(&gw, "e2e-1", &strip_nulls(application(entry, k, benefit))).await;
+        submit_and_wait(&api, "e2e-1", &strip_nulls(application(entry, k, benefit))).await;
     assert_eq!(approved["status"], "approved", "{approved}");
     let path: Vec<_> = approved["journal"]
         .as_array()
@@ -139,7 +249,7 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
         "disabled_child",
     ));
     wrong["child"]["first_name"] = json!("Аглая");
-    let clarify = submit_and_wait(&gw, "e2e-2", &wrong).await;
+    let clarify = submit_and_wait(&api, "e2e-2", &wrong).await;
     assert_eq!(clarify["status"], "needs_clarification", "{clarify}");
     assert_eq!(clarify["reasons"][0]["pointer"], "/child/first_name");
 
@@ -150,7 +260,7 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
         0,
         dup["benefit"].as_str().expect("benefit"),
     ));
-    let rejected = submit_and_wait(&gw, "e2e-3", &input).await;
+    let rejected = submit_and_wait(&api, "e2e-3", &input).await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
     let named = rejected["reasons"]
         .as_array()
@@ -162,7 +272,9 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
         });
     assert!(named, "{rejected}");
 
-    let (status, feed) = http(gw.api, "GET", "/v1/events?after=0&limit=100", &[], "").await;
+    let (status, feed) = api
+        .call("GET", "/v1/events?after=0&limit=100", &[], "")
+        .await;
     assert_eq!(status, 200);
     let finals = feed["events"]
         .as_array()
@@ -172,4 +284,188 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
         .count();
     assert_eq!(finals, 2, "{feed}");
     gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_authenticates_by_client_certificate_or_bearer_key_and_rotates_its_certificate() {
+    let dir = fresh("tls");
+    let population = PopulationConfig {
+        seed: 7,
+        people: 2_000,
+    };
+    let mut config = defaults(&dir, population);
+    config.api.reviewers = vec!["cert:reggate cabinet client".to_string()];
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE),
+    ));
+    let gw = Gateway::start(config, clock.clone())
+        .await
+        .expect("gateway starts");
+    let pki = PkiLayout::new(dir.join("certs"));
+    let cabinet_cert = Some((pki.cabinet_client(), pki.cabinet_client_key()));
+    let cabinet = Api::new(&gw, &pki, &clock, cabinet_cert).bearer(None);
+    let keyed = Api::new(&gw, &pki, &clock, None);
+    let nobody = Api::new(&gw, &pki, &clock, None).bearer(None);
+
+    // The certificate alone authenticates, and the journal names its subject and the origin.
+    let people = Population::generate(&population).export_people(200);
+    let today = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
+    let input = strip_nulls(application(entry, k, benefit)).to_string();
+    let headers = [
+        ("Idempotency-Key", "tls-1"),
+        ("X-Forwarded-For", "203.0.113.7"),
+    ];
+    let (status, created) = cabinet
+        .call("POST", "/v1/applications", &headers, &input)
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let path = format!("/v1/applications/{}", created["id"].as_str().expect("id"));
+    let (status, view) = cabinet.call("GET", &path, &[], "").await;
+    assert_eq!(status, 200);
+    assert_eq!(view["journal"][0]["actor"], "cert:reggate cabinet client");
+    assert_eq!(view["journal"][0]["origin"], "203.0.113.7");
+
+    // A bearer key works without a certificate; it is no reviewer, the certificate's subject is.
+    let (status, _) = keyed.call("GET", &path, &[], "").await;
+    assert_eq!(status, 200);
+    let decision = format!("{path}/decision");
+    let verdict = r#"{"decision":"approved","comment":"checked"}"#;
+    let (status, refused) = keyed.call("POST", &decision, &[], verdict).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, judged) = cabinet.call("POST", &decision, &[], verdict).await;
+    assert!(status != 401 && status != 403, "{status} {judged}");
+
+    // Neither: 401 and nothing processed.
+    let (status, problem) = nobody.call("GET", "/v1/applications", &[], "").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        problem["type"]
+            .as_str()
+            .map(|t| t.ends_with("unauthenticated")),
+        Some(true)
+    );
+    let (status, _) = nobody
+        .call(
+            "POST",
+            "/v1/applications",
+            &[("Idempotency-Key", "tls-2")],
+            &input,
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    // A certificate of another CA gets no handshake; plain HTTP gets no answer.
+    let foreign = Some((pki.gateway_client(), pki.gateway_client_key()));
+    let stranger = Api::new(&gw, &pki, &clock, foreign);
+    let refused = stranger.try_call("GET", "/v1/applications", &[], "").await;
+    assert!(refused.is_err(), "{refused:?}");
+    let plain = Api {
+        tls: None,
+        ..Api::new(&gw, &pki, &clock, None)
+    };
+    let refused = plain.try_call("GET", "/v1/applications", &[], "").await;
+    assert!(refused.is_err(), "{refused:?}");
+    let (_, page) = keyed.call("GET", "/v1/applications", &[], "").await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+
+    // Rotation without a restart: the next connection gets the new certificate.
+    let before = keyed.server_certificate().await;
+    let (cert, key) = (dir.join("next-server.pem"), dir.join("next-server.key"));
+    pki::issue(pki.dir(), "gateway-server", &cert, &key, clock.now(), 30).expect("issue");
+    pki::rotate(pki.dir(), "gateway-server", &cert, &key, clock.now()).expect("rotate");
+    let reloadable = gw.api_cert.as_ref().expect("TLS");
+    reloadable
+        .reload(&pki.gateway_server(), &pki.gateway_server_key())
+        .expect("reload");
+    // A fresh client: a resumed TLS 1.3 session would report the certificate of its first handshake.
+    let after = Api::new(&gw, &pki, &clock, None).server_certificate().await;
+    assert_ne!(before, after);
+    let (status, _) = keyed.call("GET", &path, &[], "").await;
+    assert_eq!(status, 200);
+    gw.shutdown().await;
+}
+
+/// `--config` pointing the gateway elsewhere: registries at their own addresses (here a separately
+/// started mock), applications in PostgreSQL, the API in plain HTTP on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_gateway_calls_remote_registries_and_keeps_applications_in_postgres() {
+    let h = mock_harness::Harness::start("serve-remote").await;
+    let dir = fresh("remote");
+    let pg_schema = format!("t_{}_serve_remote", std::process::id());
+    let mut text = format!(
+        "data = {data:?}\ncerts = {certs:?}\n[api]\nlisten = \"127.0.0.1:0\"\ntls = false\nkeys = [{KEY:?}]\n\
+         [store]\nurl = \"host=127.0.0.1 port=5432 user=postgres dbname=test\"\nschema = {pg_schema:?}\n\
+         [registries]\nmock = false\n",
+        data = dir.join("data"),
+        certs = h.layout.dir(),
+    );
+    for r in Registry::ALL {
+        let addr = h.server.addr(r);
+        text.push_str(&format!(
+            "[registries.{r}]\nurl = \"https://localhost:{port}/registry/{r}\"\ntoken_url = \"https://localhost:{port}/token\"\n",
+            port = addr.port()
+        ));
+    }
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("reggate.toml");
+    std::fs::write(&file, text).expect("config");
+    let (config, _) = GatewayConfig::load(Some(&file), Vec::new()).expect("config loads");
+    let clock = h.clock.clone() as Arc<dyn Clock>;
+    let gw = Gateway::start(config, clock.clone())
+        .await
+        .expect("gateway starts");
+    assert!(gw.mock.is_none() && !gw.tls);
+    let api = Api {
+        addr: gw.api,
+        tls: None,
+        bearer: Some(KEY),
+    };
+    let people = Population::generate(&PopulationConfig {
+        seed: 7,
+        people: 2_000,
+    })
+    .export_people(200);
+    let today = reggate::domain::calendar::day_of(reggate::clock::millis(clock.now()));
+    let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
+    let approved = submit_and_wait(
+        &api,
+        "remote-1",
+        &strip_nulls(application(entry, k, benefit)),
+    )
+    .await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    // The registries that answered are the separately started ones, and the decision is in PostgreSQL.
+    for r in Registry::ALL {
+        let seen = h.state.counters.registry(r);
+        assert!(seen.total_requests() > 0, "{r}: {seen:?}");
+        assert_eq!(seen.invalid_requests(), 0, "{r}: {seen:?}");
+    }
+    let stored = gw
+        .store
+        .get(approved["id"].as_str().expect("id"))
+        .await
+        .expect("read")
+        .expect("in the store");
+    assert_eq!(stored.status.to_string(), "approved");
+    gw.shutdown().await;
+    let (client, conn) = tokio_postgres::connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test",
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("PostgreSQL");
+    tokio::spawn(conn);
+    let rows = client
+        .query_one(
+            &format!("SELECT count(*) FROM {pg_schema}.applications"),
+            &[],
+        )
+        .await
+        .expect("count");
+    assert_eq!(rows.get::<_, i64>(0), 1);
+    client
+        .batch_execute(&format!("DROP SCHEMA {pg_schema} CASCADE"))
+        .await
+        .expect("drop");
 }

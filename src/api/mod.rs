@@ -2,13 +2,13 @@
 //! Extractors do the parsing (caller identity, request id, idempotency key); errors are
 //! [`Problem`]s.
 //!
-//! Built so far: `POST /v1/eligibility`, `POST /v1/applications`, `GET /v1/applications/{id}`,
-//! `GET /v1/events`, `GET /v1/health`. Callers authenticate with a bearer API key (client
-//! certificates of the internal CA come with the TLS front end).
+//! Callers authenticate with a client certificate of the internal CA, verified in the TLS handshake
+//! by [`listener`], or with a bearer API key; anything else is 401 before any handler runs.
 
 pub mod applications;
 pub mod documents;
 pub mod eligibility;
+pub mod listener;
 pub mod problem;
 pub mod receipts;
 pub mod review;
@@ -45,8 +45,8 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// API keys: SHA-256 hex of the key → key id.
     pub api_keys: HashMap<String, String>,
-    /// Key ids (or certificate subjects) with the reviewer role.
-    pub reviewers: Vec<String>,
+    /// Actors with the reviewer role (`key:<id>`, `cert:<CN>`).
+    pub reviewers: Arc<Vec<String>>,
     /// Applications waiting in `submitted` beyond which new ones get 429.
     pub backlog_limit: u64,
     /// Document bytes.
@@ -95,10 +95,23 @@ pub fn router(state: Arc<ApiState>) -> Router {
 /// The authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// `key:<id>` or `cert:<subject>`.
+    /// `key:<id>` or `cert:<CN>`: what the journal records as who acted.
     pub actor: String,
     /// May decide appeals and manual reviews.
     pub reviewer: bool,
+}
+
+impl Caller {
+    /// The caller a verified client certificate (DER) names.
+    pub fn from_certificate(der: &[u8], reviewers: &[String]) -> Caller {
+        let cn = crate::tls::pki::subject_cn_of_der(der).unwrap_or_else(|| "unnamed".into());
+        Caller::new(format!("cert:{cn}"), reviewers)
+    }
+
+    fn new(actor: String, reviewers: &[String]) -> Caller {
+        let reviewer = reviewers.contains(&actor);
+        Caller { actor, reviewer }
+    }
 }
 
 impl FromRequestParts<Arc<ApiState>> for Caller {
@@ -119,10 +132,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         match key.and_then(|k| state.api_keys.get(&sha256_hex(k.as_bytes()))) {
-            Some(id) => Ok(Caller {
-                actor: format!("key:{id}"),
-                reviewer: state.reviewers.iter().any(|r| r == id),
-            }),
+            Some(id) => Ok(Caller::new(format!("key:{id}"), &state.reviewers)),
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

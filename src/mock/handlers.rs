@@ -158,7 +158,7 @@ pub async fn registry(
         let mut stopping = state.stopping.subscribe();
         tokio::select! {
             _ = tokio::time::sleep(decided.delay) => {}
-            _ = crate::mock::server::stopped(&mut stopping) => {}
+            _ = crate::shutdown::stopped(&mut stopping) => {}
         }
     }
     match decided.fault {

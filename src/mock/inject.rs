@@ -175,7 +175,7 @@ pub async fn respond(
             Answer::fault(expired.fault_code(), &expired.to_string()).into_response()
         }
         FaultKind::Hang => {
-            crate::mock::server::stopped(&mut stopping).await;
+            crate::shutdown::stopped(&mut stopping).await;
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
         FaultKind::MalformedXml => Answer {

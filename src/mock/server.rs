@@ -35,6 +35,7 @@ use crate::mock::population::Population;
 use crate::mock::ratelimit::RateLimiter;
 use crate::mock::token::TokenStore;
 use crate::registries::Registry;
+use crate::shutdown::stopped;
 use crate::xml::schema::Schema;
 use crate::xml::validate::Options;
 
@@ -366,11 +367,6 @@ impl Listen {
             }
         }
     }
-}
-
-/// Completes once the mock is stopping (or its state is gone).
-pub async fn stopped(stopping: &mut watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|s| *s).await;
 }
 
 /// The stream and a second handle on its socket (for a reset, see [`Connection::abort`]); without one, a reset

@@ -39,7 +39,8 @@ impl PostgresStore {
     /// `schema`, everything lives in that PostgreSQL schema (created if missing): tests use one
     /// each, deployments may too.
     pub async fn connect(url: &str, schema: Option<&str>) -> Result<PostgresStore, StoreError> {
-        let mut url = url.to_string();
+        // Either form libpq knows: `postgres://…` or `host=… dbname=…`.
+        let mut config: tokio_postgres::Config = url.parse().map_err(err)?;
         if let Some(schema) = schema {
             let ok = schema
                 .chars()
@@ -49,7 +50,7 @@ impl PostgresStore {
                     "schema name '{schema}' must be [A-Za-z0-9_]"
                 )));
             }
-            let (client, conn) = tokio_postgres::connect(&url, NoTls).await.map_err(err)?;
+            let (client, conn) = config.connect(NoTls).await.map_err(err)?;
             let task = tokio::spawn(conn);
             client
                 .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
@@ -57,9 +58,9 @@ impl PostgresStore {
                 .map_err(err)?;
             drop(client);
             let _ = task.await;
-            url.push_str(&format!(" options='-c search_path={schema}'"));
+            config.options(format!("-c search_path={schema}"));
         }
-        let manager = PostgresConnectionManager::new_from_stringlike(url, NoTls).map_err(err)?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = bb8::Pool::builder()
             .max_size(16)
             .connection_timeout(Duration::from_secs(10))

@@ -160,6 +160,16 @@ pub fn server_config(
     server_config_with(Arc::new(resolver), client_ca, clock)
 }
 
+/// Whether a server insists on a client certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No handshake without a certificate of the client CA (the registries).
+    Required,
+    /// A certificate, when presented, must be one of the client CA's; clients without one are let
+    /// through to authenticate otherwise (the API's bearer keys).
+    Optional,
+}
+
 /// A TLS 1.3 server whose certificate comes from `cert` (e.g. a shared [`ReloadableCert`]), requiring a
 /// client certificate issued by `client_ca`; certificate lifetimes are judged by `clock`.
 pub fn server_config_with(
@@ -167,14 +177,27 @@ pub fn server_config_with(
     client_ca: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_auth(cert, client_ca, ClientAuth::Required, clock)
+}
+
+/// [`server_config_with`], with client certificates required or optional.
+pub fn server_config_auth(
+    cert: Arc<dyn ResolvesServerCert>,
+    client_ca: &Path,
+    auth: ClientAuth,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
     let roots = load_roots(client_ca)?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider))
-        .build()
-        .map_err(|source| TlsError::Verifier {
-            path: client_ca.to_path_buf(),
-            source,
-        })?;
+    let builder = WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider));
+    let builder = match auth {
+        ClientAuth::Required => builder,
+        ClientAuth::Optional => builder.allow_unauthenticated(),
+    };
+    let verifier = builder.build().map_err(|source| TlsError::Verifier {
+        path: client_ca.to_path_buf(),
+        source,
+    })?;
     let config = ServerConfig::builder_with_details(provider, Arc::new(ClockTime(clock)))
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|source| TlsError::Config { source })?

@@ -973,6 +973,12 @@ fn verify_chain(cert: &X509Ref, ca: &X509) -> Result<(), String> {
     run().unwrap_or_else(|e| Err(e.to_string()))
 }
 
+/// The subject CN of a DER certificate (e.g. a verified TLS peer's), if it parses and has one.
+pub fn subject_cn_of_der(der: &[u8]) -> Option<String> {
+    let cert = X509::from_der(der).ok()?;
+    Some(common_name(cert.subject_name())).filter(|cn| !cn.is_empty())
+}
+
 fn common_name(name: &X509NameRef) -> String {
     name.entries_by_nid(Nid::COMMONNAME)
         .next()

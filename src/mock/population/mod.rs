@@ -46,11 +46,22 @@ const CHILD: u32 = 1 << 31;
 
 /// What to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PopulationConfig {
     /// Seed of the random stream; the same seed gives the same population everywhere.
     pub seed: u64,
     /// Number of people (adults and children together), at most [`MAX_PEOPLE`].
     pub people: usize,
+}
+
+impl Default for PopulationConfig {
+    /// The population `reggate mock` and `reggate serve` answer from unless told otherwise.
+    fn default() -> PopulationConfig {
+        PopulationConfig {
+            seed: 2024,
+            people: 10_000,
+        }
+    }
 }
 
 /// A person's gender, spelled as `cmn:GenderType` spells it.
