@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::http::Request;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, SystemClock};
+use reggate::domain::answers::{Answer, Question};
 use reggate::domain::application::ApplicationInput;
-use reggate::domain::eligibility::Facts;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
 use reggate::registries::messages::{NewAssignment, Registration};
@@ -30,7 +30,12 @@ const APPLICATIONS: usize = 4_000;
 struct NoRegistries;
 
 impl RegistryChecks for NoRegistries {
-    fn facts<'a>(&'a self, _: &'a str, _: &'a ApplicationInput) -> Pending<'a, Facts> {
+    fn ask<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a ApplicationInput,
+        _: &'a [Question],
+    ) -> Pending<'a, Vec<Answer>> {
         Box::pin(async { Err(Unavailable("not used".into())) })
     }
     fn register<'a>(&'a self, _: &'a str, _: &'a NewAssignment) -> Pending<'a, Registration> {

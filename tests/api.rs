@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use reggate::api::documents::DocumentStore;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
+use reggate::domain::answers::{Answer, Question};
 use reggate::domain::application::ApplicationInput;
 use reggate::domain::eligibility::Facts;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
@@ -35,7 +36,12 @@ struct Fake {
 }
 
 impl RegistryChecks for Fake {
-    fn facts<'a>(&'a self, _: &'a str, app: &'a ApplicationInput) -> Pending<'a, Facts> {
+    fn ask<'a>(
+        &'a self,
+        _: &'a str,
+        app: &'a ApplicationInput,
+        questions: &'a [Question],
+    ) -> Pending<'a, Vec<Answer>> {
         Box::pin(async move {
             if self.down {
                 return Err(Unavailable("children registry: HTTP 503".into()));
@@ -50,7 +56,7 @@ impl RegistryChecks for Fake {
             };
             let a = &app.applicant;
             let c = &app.child;
-            Ok(Facts {
+            let facts = Facts {
                 applicant_snils: Verdict::Match,
                 applicant_inn: Verdict::Match,
                 birth_record: Some(BirthRecord {
@@ -69,7 +75,21 @@ impl RegistryChecks for Fake {
                 statuses: Some(Vec::new()),
                 assignments: Vec::new(),
                 own_approved: Vec::new(),
-            })
+            };
+            Ok(questions
+                .iter()
+                .map(|q| match q {
+                    Question::ApplicantSnils => {
+                        Answer::ApplicantSnils(facts.applicant_snils.clone())
+                    }
+                    Question::ApplicantInn => Answer::ApplicantInn(facts.applicant_inn.clone()),
+                    Question::BirthRecord => Answer::BirthRecord(facts.birth_record.clone()),
+                    Question::FamilyStatuses => Answer::FamilyStatuses(facts.statuses.clone()),
+                    Question::ChildAssignments => {
+                        Answer::ChildAssignments(facts.assignments.clone())
+                    }
+                })
+                .collect())
         })
     }
 
@@ -519,6 +539,7 @@ async fn application_in(a: &Api, key: &str, to: Status) -> String {
         at: now,
         lease_holder: Some("w".into()),
         input: None,
+        answers: None,
     };
     assert!(matches!(
         a.store.transition(t).await.expect("transition"),

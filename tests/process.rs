@@ -22,7 +22,7 @@ use reggate::registries::client::Registries;
 use reggate::soap::client::{RetryPolicy, Settings};
 use reggate::soap::log::NoLog;
 use reggate::store::sqlite::SqliteStore;
-use reggate::store::{NewApplication, Store, Submitted};
+use reggate::store::{NewApplication, Store, Submitted, Transition, Transitioned};
 use serde_json::{Value, json};
 
 /// The population's reference date, 2026-07-01 10:00 UTC.
@@ -100,7 +100,7 @@ async fn decide(s: &Setup) -> reggate::store::ApplicationRecord {
         .await
         .expect("process")
     {
-        Processed::Decided(r) => r,
+        Processed::Decided(r) => *r,
         other => panic!("not decided: {other:?}"),
     }
 }
@@ -160,14 +160,77 @@ async fn a_wrong_child_name_goes_to_clarification_and_a_duplicate_is_rejected() 
     let s = setup("clarify").await;
     let people = s.h.state.population.export_people(40);
     let entry = case(&people, "disabled_child");
-    let mut input = application(entry, 0, "disabled_child");
+    let correct = strip_nulls(application(entry, 0, "disabled_child"));
+    let mut input = correct.clone();
     input["child"]["first_name"] = json!("Аглая");
-    submit(&s, 1, input).await;
+    let id = submit(&s, 1, input).await;
     let record = decide(&s).await;
     assert_eq!(record.status, Status::NeedsClarification);
     assert_eq!(
         reason_codes(&record),
         [("/child/first_name".into(), "birth_record_mismatch".into())]
+    );
+
+    // The applicant corrects the name (as POST …/clarification writes it): only the children's
+    // registry is asked again; the other answers are reused; then the assignment is registered.
+    let requests = |s: &Setup| {
+        Registry::ALL.map(|r| {
+            let c = s.h.state.counters.registry(r);
+            (
+                r,
+                c.requests
+                    .iter()
+                    .map(|(op, n)| (op.clone(), n.valid))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
+    let before = requests(&s);
+    let clarified = s
+        .store
+        .transition(Transition {
+            id: id.clone(),
+            from: Status::NeedsClarification,
+            to: Status::InReview,
+            actor: "key:test".into(),
+            origin: "127.0.0.1".into(),
+            reasons: json!([]),
+            comment: None,
+            request_id: "clarify-1".into(),
+            at: s.h.clock.now(),
+            lease_holder: None,
+            input: Some(correct),
+            answers: None,
+        })
+        .await
+        .expect("clarify");
+    assert!(matches!(clarified, Transitioned::Done(_)), "{clarified:?}");
+    let record = decide(&s).await;
+    // The household's disability status may be another child's: decided either way, not sent back.
+    assert!(
+        matches!(record.status, Status::Approved | Status::Rejected),
+        "{:?} {:?}",
+        record.status,
+        reason_codes(&record)
+    );
+    let after = requests(&s);
+    let asked: Vec<_> = after
+        .iter()
+        .zip(before.iter())
+        .flat_map(|((r, now), (_, then))| {
+            now.iter().filter_map(move |(op, n)| {
+                let was = then.iter().find(|(o, _)| o == op).map_or(0, |(_, n)| *n);
+                (*n > was).then(|| format!("{r}:{op}"))
+            })
+        })
+        .collect();
+    let mut expected = vec!["children:FindBirthRecord"];
+    if record.status == Status::Approved {
+        expected.push("labour:RegisterAssignment");
+    }
+    assert_eq!(
+        asked, expected,
+        "only the changed field's registry is asked again"
     );
 
     let dup = case(&people, "duplicate_same_recipient");

@@ -109,6 +109,7 @@ fn transition(
         at,
         lease_holder: worker.map(str::to_string),
         input: None,
+        answers: None,
     }
 }
 
@@ -207,20 +208,23 @@ async fn claims_lease_and_decide_exactly_once(store: Arc<dyn Store>) {
         .await
         .expect("stale");
     assert_eq!(stale, Transitioned::Stale);
+    let answers = serde_json::json!({"applicant_snils": {"basis": "[]", "at_ms": 1}});
     let done = store
-        .transition(transition(
-            &a.id,
-            Status::InReview,
-            Status::Approved,
-            Some("w2"),
-            later,
-        ))
+        .transition(Transition {
+            answers: Some(answers.clone()),
+            ..transition(&a.id, Status::InReview, Status::Approved, Some("w2"), later)
+        })
         .await
         .expect("done");
     let Transitioned::Done(record) = done else {
         panic!("{done:?}");
     };
     assert_eq!(record.status, Status::Approved);
+    assert_eq!(
+        record.answers,
+        Some(answers),
+        "the registries' answers are kept"
+    );
     let kinds: Vec<_> = record.journal.iter().map(|j| j.to).collect();
     assert_eq!(
         kinds,

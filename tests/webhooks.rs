@@ -93,6 +93,7 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
             at: now,
             lease_holder: Some("w".into()),
             input: None,
+            answers: None,
         })
         .await
         .expect("transition");

@@ -128,6 +128,7 @@ pub async fn clarification(
         at: state.clock.now(),
         lease_holder: None,
         input: Some(serde_json::to_value(&corrected).unwrap_or_default()),
+        answers: None,
     };
     write(&state, t, &meta).await
 }
@@ -181,6 +182,7 @@ pub async fn appeal(
         at: state.clock.now(),
         lease_holder: None,
         input: None,
+        answers: None,
     };
     write(&state, t, &meta).await
 }
@@ -273,6 +275,7 @@ pub async fn decision(
         at: state.clock.now(),
         lease_holder: None,
         input: None,
+        answers: None,
     };
     write(&state, t, &meta).await
 }

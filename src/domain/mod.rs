@@ -1,6 +1,7 @@
 //! The cabinet domain: benefits, applicants' identifiers and dates, and the rules applications are
 //! judged by (DESIGN.md, "Domain rules").
 
+pub mod answers;
 pub mod application;
 pub mod calendar;
 pub mod eligibility;

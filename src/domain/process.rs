@@ -9,10 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, millis};
+use crate::domain::answers::{Answer, Answers, Question, gather};
 use crate::domain::application::{ApplicationInput, Benefit};
 use crate::domain::calendar::{day_of, fmt_date};
-use crate::domain::eligibility::{Decision, Facts, OwnApproval, Reason, decide};
+use crate::domain::eligibility::{Decision, OwnApproval, Reason, decide};
 use crate::domain::status::Status;
 use crate::registries::messages::{NewAssignment, Registration};
 use crate::store::{ApplicationRecord, Store, StoreError, Transition, Transitioned};
@@ -27,8 +28,14 @@ pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, Unavailable>> + 
 /// What the domain needs from the registries (implemented over the SOAP pipeline by
 /// [`crate::registries::checks`], by fakes in tests).
 pub trait RegistryChecks: Send + Sync {
-    /// The registry facts about an application (own approvals left empty).
-    fn facts<'a>(&'a self, request_id: &'a str, app: &'a ApplicationInput) -> Pending<'a, Facts>;
+    /// Answer `questions` about an application, independent ones in parallel; any unanswerable
+    /// question makes the whole round unavailable.
+    fn ask<'a>(
+        &'a self,
+        request_id: &'a str,
+        app: &'a ApplicationInput,
+        questions: &'a [Question],
+    ) -> Pending<'a, Vec<Answer>>;
     /// Register an approved assignment.
     fn register<'a>(
         &'a self,
@@ -43,7 +50,7 @@ pub enum Processed {
     /// Nothing to claim.
     Idle,
     /// Decided and written.
-    Decided(ApplicationRecord),
+    Decided(Box<ApplicationRecord>),
     /// Registries unavailable: left for a later claim.
     Parked {
         /// The application.
@@ -151,8 +158,14 @@ impl Worker {
                 )));
             }
         };
-        let mut facts = match checks.facts(&request_id, &app).await {
-            Ok(f) => f,
+        // Answers from an earlier round (before a clarification) are reused where still good.
+        let known: Answers = record
+            .answers
+            .clone()
+            .and_then(|a| serde_json::from_value(a).ok())
+            .unwrap_or_default();
+        let gathered = match gather(checks, &request_id, &app, known, millis(now)).await {
+            Ok(g) => g,
             Err(Unavailable(reason)) => {
                 tracing::warn!(application = %record.number, %reason, "registries unavailable; parked");
                 return Ok(Processed::Parked {
@@ -161,6 +174,7 @@ impl Worker {
                 });
             }
         };
+        let mut facts = gathered.facts;
         facts.own_approved = own_approvals(store, &app, Some(&record.id)).await?;
         let today = crate::domain::calendar::today(clock.now());
         let mut decision = decide(&app, &facts, today);
@@ -195,9 +209,10 @@ impl Worker {
             at: clock.now(),
             lease_holder: Some(self.name.clone()),
             input: None,
+            answers: serde_json::to_value(&gathered.answers).ok(),
         };
         match store.transition(t.clone()).await? {
-            Transitioned::Done(r) => Ok(Processed::Decided(*r)),
+            Transitioned::Done(r) => Ok(Processed::Decided(r)),
             Transitioned::Stale => Ok(Processed::Lost { id: record.id }),
             Transitioned::DuplicateApproval => {
                 // Another application for this child and benefit was approved at the same moment.
@@ -215,7 +230,7 @@ impl Worker {
                     ..t
                 };
                 match store.transition(t).await? {
-                    Transitioned::Done(r) => Ok(Processed::Decided(*r)),
+                    Transitioned::Done(r) => Ok(Processed::Decided(r)),
                     _ => Ok(Processed::Lost { id: record.id }),
                 }
             }

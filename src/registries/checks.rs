@@ -1,9 +1,9 @@
-//! The domain's [`RegistryChecks`] over the typed registry client: the five independent questions
-//! about an application go out in parallel; any that cannot be answered (after the pipeline's own
-//! retries) makes the whole check unavailable, so the application is parked, not failed.
+//! The domain's [`RegistryChecks`] over the typed registry client: the questions asked about an
+//! application go out in parallel; any that cannot be answered (after the pipeline's own retries)
+//! makes the whole round unavailable, so the application is parked, not failed.
 
+use crate::domain::answers::{Answer, Question};
 use crate::domain::application::{ApplicationInput, Gender};
-use crate::domain::eligibility::Facts;
 use crate::domain::process::{Pending, RegistryChecks, Unavailable};
 use crate::registries::client::Registries;
 use crate::registries::messages::{self, NewAssignment, Registration, Reply, Request};
@@ -37,73 +37,79 @@ fn unexpected(what: &str, reply: &Reply) -> Unavailable {
     Unavailable(format!("{what}: unexpected answer {reply:?}"))
 }
 
-impl RegistryChecks for Registries {
-    fn facts<'a>(&'a self, request_id: &'a str, app: &'a ApplicationInput) -> Pending<'a, Facts> {
-        Box::pin(async move {
-            let ctx = CallContext::new(request_id);
-            let a = &app.applicant;
-            let person = identity(
+impl Registries {
+    /// One question about `app`, as the registry that knows answers it.
+    async fn answer(
+        &self,
+        ctx: &CallContext,
+        app: &ApplicationInput,
+        question: Question,
+    ) -> Result<Answer, Unavailable> {
+        let a = &app.applicant;
+        let person = || {
+            identity(
                 &a.last_name,
                 &a.first_name,
                 a.middle_name.as_deref(),
                 &a.birth_date,
                 a.gender,
-            );
-            let snils = a.snils.clone().unwrap_or_default();
-            let verify_snils = Request::VerifySnils {
-                snils: snils.clone(),
-                person: person.clone(),
-            };
-            let verify_inn = Request::VerifyInn {
+            )
+        };
+        let request = match question {
+            Question::ApplicantSnils => Request::VerifySnils {
+                snils: a.snils.clone().unwrap_or_default(),
+                person: person(),
+            },
+            Question::ApplicantInn => Request::VerifyInn {
                 inn: a.inn.clone().unwrap_or_default(),
-                person,
-            };
-            let birth = Request::FindBirthRecord {
+                person: person(),
+            },
+            Question::BirthRecord => Request::FindBirthRecord {
                 series: app.child.birth_certificate.series.clone(),
                 number: app.child.birth_certificate.number.clone(),
-            };
-            let statuses = Request::GetFamilyStatus {
-                snils,
+            },
+            Question::FamilyStatuses => Request::GetFamilyStatus {
+                snils: a.snils.clone().unwrap_or_default(),
                 on_date: None,
-            };
-            let assignments = Request::GetActiveAssignments {
+            },
+            Question::ChildAssignments => Request::GetActiveAssignments {
                 child_snils: app.child.snils.clone(),
+            },
+        };
+        let reply = self.call(ctx, &request).await.map_err(unavailable)?;
+        Ok(match (question, reply) {
+            (Question::ApplicantSnils, Reply::Verification(v)) => Answer::ApplicantSnils(v),
+            (Question::ApplicantInn, Reply::Verification(v)) => Answer::ApplicantInn(v),
+            (Question::BirthRecord, Reply::BirthRecord(r)) => Answer::BirthRecord(r),
+            (Question::FamilyStatuses, Reply::FamilyStatuses(s)) => Answer::FamilyStatuses(s),
+            (Question::ChildAssignments, Reply::Assignments(l)) => Answer::ChildAssignments(l),
+            (_, other) => return Err(unexpected(request.operation().name(), &other)),
+        })
+    }
+}
+
+impl RegistryChecks for Registries {
+    fn ask<'a>(
+        &'a self,
+        request_id: &'a str,
+        app: &'a ApplicationInput,
+        questions: &'a [Question],
+    ) -> Pending<'a, Vec<Answer>> {
+        Box::pin(async move {
+            let ctx = CallContext::new(request_id);
+            // The questions are independent: all that are asked go out at once.
+            let one = |q: Question| {
+                let ctx = &ctx;
+                async move {
+                    match questions.contains(&q) {
+                        true => Some(self.answer(ctx, app, q).await),
+                        false => None,
+                    }
+                }
             };
-            let (s, i, b, f, l) = tokio::join!(
-                self.call(&ctx, &verify_snils),
-                self.call(&ctx, &verify_inn),
-                self.call(&ctx, &birth),
-                self.call(&ctx, &statuses),
-                self.call(&ctx, &assignments),
-            );
-            let applicant_snils = match s.map_err(unavailable)? {
-                Reply::Verification(v) => v,
-                other => return Err(unexpected("VerifySnils", &other)),
-            };
-            let applicant_inn = match i.map_err(unavailable)? {
-                Reply::Verification(v) => v,
-                other => return Err(unexpected("VerifyInn", &other)),
-            };
-            let birth_record = match b.map_err(unavailable)? {
-                Reply::BirthRecord(r) => r,
-                other => return Err(unexpected("FindBirthRecord", &other)),
-            };
-            let statuses = match f.map_err(unavailable)? {
-                Reply::FamilyStatuses(s) => s,
-                other => return Err(unexpected("GetFamilyStatus", &other)),
-            };
-            let assignments = match l.map_err(unavailable)? {
-                Reply::Assignments(a) => a,
-                other => return Err(unexpected("GetActiveAssignments", &other)),
-            };
-            Ok(Facts {
-                applicant_snils,
-                applicant_inn,
-                birth_record,
-                statuses,
-                assignments,
-                own_approved: Vec::new(),
-            })
+            let [a, b, c, d, e] = Question::ALL;
+            let (a, b, c, d, e) = tokio::join!(one(a), one(b), one(c), one(d), one(e));
+            [a, b, c, d, e].into_iter().flatten().collect()
         })
     }
 

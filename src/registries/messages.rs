@@ -286,7 +286,7 @@ fn passport_fields(w: &mut Writer<Vec<u8>>, p: &Passport) -> io::Result<()> {
 // Answers
 
 /// A verification's verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Everything matches.
     Match,
@@ -297,7 +297,7 @@ pub enum Verdict {
 }
 
 /// A person on a birth record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordPerson {
     /// Family name.
     pub last_name: String,
@@ -314,7 +314,7 @@ pub struct RecordPerson {
 }
 
 /// A birth record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BirthRecord {
     /// Record status (`active`, …).
     pub status: String,
@@ -325,7 +325,7 @@ pub struct BirthRecord {
 }
 
 /// One family status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FamilyStatus {
     /// `LargeFamily`, `ChildDisability` or `LowIncome`.
     pub kind: String,
@@ -344,7 +344,7 @@ pub struct FamilyStatus {
 }
 
 /// An active benefit assignment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Assignment {
     /// Registry id.
     pub assignment_id: String,

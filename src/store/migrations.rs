@@ -84,6 +84,13 @@ CREATE TABLE webhook_cursors (
 );
 ",
     ),
+    (
+        4,
+        "
+-- The registries' answers of the last decision, so a clarification re-asks only what changed.
+ALTER TABLE applications ADD COLUMN answers TEXT;
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

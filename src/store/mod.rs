@@ -118,6 +118,8 @@ pub struct ApplicationRecord {
     pub documents_missing: Vec<String>,
     /// The journal, oldest first.
     pub journal: Vec<JournalEntry>,
+    /// The registries' answers of the last decision ([`crate::domain::answers::Answers`]).
+    pub answers: Option<serde_json::Value>,
 }
 
 /// What [`Store::submit`] did.
@@ -156,6 +158,8 @@ pub struct Transition {
     pub lease_holder: Option<String>,
     /// A corrected input replacing the stored one (clarification).
     pub input: Option<serde_json::Value>,
+    /// The registries' answers the decision rests on, replacing the stored ones.
+    pub answers: Option<serde_json::Value>,
 }
 
 /// What [`Store::transition`] did.

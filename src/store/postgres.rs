@@ -114,7 +114,7 @@ async fn load(
     let Some(row) = c
         .query_opt(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms, documents_missing
+                    status_since_ms, documents_missing, answers
              FROM applications WHERE id = $1 OR number = $1",
             &[&id_or_number],
         )
@@ -162,6 +162,12 @@ async fn load(
         status_since_ms: row.get(8),
         documents_missing: serde_json::from_str(&row.get::<_, String>(9)).map_err(err)?,
         journal,
+        answers: row
+            .get::<_, Option<String>>(10)
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(err)?,
     }))
 }
 
@@ -373,8 +379,15 @@ impl Store for PostgresStore {
             let updated = tx
                 .execute(
                     "UPDATE applications SET status = $2, status_since_ms = $3, lease_holder = NULL,
-                         lease_until_ms = NULL, input = COALESCE($4, input) WHERE id = $1",
-                    &[&t.id, &t.to.as_str(), &at, &t.input.as_ref().map(|v| v.to_string())],
+                         lease_until_ms = NULL, input = COALESCE($4, input),
+                     answers = COALESCE($5, answers) WHERE id = $1",
+                    &[
+                        &t.id,
+                        &t.to.as_str(),
+                        &at,
+                        &t.input.as_ref().map(|v| v.to_string()),
+                        &t.answers.as_ref().map(|v| v.to_string()),
+                    ],
                 )
                 .await;
             match updated {

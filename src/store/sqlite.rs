@@ -99,7 +99,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
     let row = conn
         .query_row(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms, documents_missing
+                    status_since_ms, documents_missing, answers
              FROM applications WHERE id = ?1 OR number = ?1",
             params![id_or_number],
             |r| {
@@ -114,6 +114,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
                     r.get::<_, i64>(7)?,
                     r.get::<_, i64>(8)?,
                     r.get::<_, String>(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             },
         )
@@ -130,6 +131,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         submitted_ms,
         since,
         missing,
+        answers,
     )) = row
     else {
         return Ok(None);
@@ -180,6 +182,11 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         status_since_ms: since,
         documents_missing: serde_json::from_str(&missing).map_err(err)?,
         journal,
+        answers: answers
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(err)?,
     }))
 }
 
@@ -381,12 +388,14 @@ impl Store for SqliteStore {
             }
             let updated = tx.execute(
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
-                     lease_until_ms = NULL, input = COALESCE(?4, input) WHERE id = ?1",
+                     lease_until_ms = NULL, input = COALESCE(?4, input),
+                     answers = COALESCE(?5, answers) WHERE id = ?1",
                 params![
                     t.id,
                     t.to.as_str(),
                     at,
-                    t.input.as_ref().map(|v| v.to_string())
+                    t.input.as_ref().map(|v| v.to_string()),
+                    t.answers.as_ref().map(|v| v.to_string())
                 ],
             );
             match updated {

@@ -1,0 +1,298 @@
+//! The registries' answers about an application, remembered per question so that a clarified
+//! application re-asks only the questions whose fields changed (and any answer grown old).
+//!
+//! An application raises five independent questions ([`Question`]). Each depends on some of the
+//! application's fields, its *basis*: the fields sent in the request and the fields its answer is
+//! checked against (a corrected child's name re-asks the children's registry even though the
+//! request carries only the certificate). Answers are stored with the decision, keyed by question,
+//! with their basis and time; [`gather`] reuses an answer whose basis is unchanged and which is
+//! younger than [`MAX_AGE_MS`], and asks the rest in one parallel round.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::application::ApplicationInput;
+use crate::domain::eligibility::Facts;
+use crate::domain::process::{RegistryChecks, Unavailable};
+use crate::registries::messages::{Assignment, BirthRecord, FamilyStatus, Verdict};
+
+/// Remembered answers older than this are asked again (a week: statuses and assignments move).
+pub const MAX_AGE_MS: i64 = 7 * 86_400_000;
+
+/// One independent registry question about an application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Question {
+    /// SNILS registry: is this SNILS this applicant?
+    ApplicantSnils,
+    /// INN registry: is this INN this applicant?
+    ApplicantInn,
+    /// Children's registry: the record of the child's birth certificate.
+    BirthRecord,
+    /// Ministry of Labour: the applicant's family statuses.
+    FamilyStatuses,
+    /// Ministry of Labour: the child's active assignments.
+    ChildAssignments,
+}
+
+/// The applicant's identity as the SNILS and INN registries check it.
+const IDENTITY: [&str; 5] = [
+    "/applicant/last_name",
+    "/applicant/first_name",
+    "/applicant/middle_name",
+    "/applicant/birth_date",
+    "/applicant/gender",
+];
+
+impl Question {
+    /// Every question, in the order they are asked.
+    pub const ALL: [Question; 5] = [
+        Question::ApplicantSnils,
+        Question::ApplicantInn,
+        Question::BirthRecord,
+        Question::FamilyStatuses,
+        Question::ChildAssignments,
+    ];
+
+    /// The fields (JSON pointers) the question depends on.
+    pub fn fields(self) -> Vec<&'static str> {
+        match self {
+            Question::ApplicantSnils => [&["/applicant/snils"][..], &IDENTITY].concat(),
+            Question::ApplicantInn => [&["/applicant/inn"][..], &IDENTITY].concat(),
+            // The record is compared with the child and with the applicant as a parent.
+            Question::BirthRecord => [
+                &["/child", "/applicant/snils"][..],
+                &IDENTITY[..4], // a parent's gender is the role on the record, not compared
+            ]
+            .concat(),
+            Question::FamilyStatuses => vec!["/applicant/snils"],
+            Question::ChildAssignments => vec!["/child/snils"],
+        }
+    }
+
+    /// The values of its fields in `app`, as one comparable string.
+    pub fn basis(self, app: &ApplicationInput) -> String {
+        let value = serde_json::to_value(app).unwrap_or_default();
+        let parts: Vec<_> = self
+            .fields()
+            .into_iter()
+            .map(|p| value.pointer(p).cloned().unwrap_or_default())
+            .collect();
+        serde_json::Value::Array(parts).to_string()
+    }
+}
+
+/// A registry's answer to one question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// To [`Question::ApplicantSnils`].
+    ApplicantSnils(Verdict),
+    /// To [`Question::ApplicantInn`].
+    ApplicantInn(Verdict),
+    /// To [`Question::BirthRecord`] (none: no such certificate).
+    BirthRecord(Option<BirthRecord>),
+    /// To [`Question::FamilyStatuses`] (none: unknown person).
+    FamilyStatuses(Option<Vec<FamilyStatus>>),
+    /// To [`Question::ChildAssignments`].
+    ChildAssignments(Vec<Assignment>),
+}
+
+impl Answer {
+    /// The question it answers.
+    pub fn question(&self) -> Question {
+        match self {
+            Answer::ApplicantSnils(_) => Question::ApplicantSnils,
+            Answer::ApplicantInn(_) => Question::ApplicantInn,
+            Answer::BirthRecord(_) => Question::BirthRecord,
+            Answer::FamilyStatuses(_) => Question::FamilyStatuses,
+            Answer::ChildAssignments(_) => Question::ChildAssignments,
+        }
+    }
+}
+
+/// An answer with what it was asked on and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remembered {
+    /// [`Question::basis`] when it was asked.
+    pub basis: String,
+    /// When, milliseconds since the epoch.
+    pub at_ms: i64,
+    /// The answer.
+    pub answer: Answer,
+}
+
+/// The answers about one application (stored with its decision).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answers(pub BTreeMap<Question, Remembered>);
+
+impl Answers {
+    /// The questions to ask for `app` at `now_ms`: those never answered, answered on other field
+    /// values, or answered too long ago.
+    pub fn stale(&self, app: &ApplicationInput, now_ms: i64) -> Vec<Question> {
+        Question::ALL
+            .into_iter()
+            .filter(|q| {
+                self.0
+                    .get(q)
+                    .is_none_or(|r| r.basis != q.basis(app) || now_ms - r.at_ms > MAX_AGE_MS)
+            })
+            .collect()
+    }
+
+    /// The facts, when every question has an answer (own approvals left empty).
+    pub fn facts(&self) -> Option<Facts> {
+        let get = |q| self.0.get(&q).map(|r| &r.answer);
+        let (
+            Some(Answer::ApplicantSnils(applicant_snils)),
+            Some(Answer::ApplicantInn(applicant_inn)),
+            Some(Answer::BirthRecord(birth_record)),
+            Some(Answer::FamilyStatuses(statuses)),
+            Some(Answer::ChildAssignments(assignments)),
+        ) = (
+            get(Question::ApplicantSnils),
+            get(Question::ApplicantInn),
+            get(Question::BirthRecord),
+            get(Question::FamilyStatuses),
+            get(Question::ChildAssignments),
+        )
+        else {
+            return None;
+        };
+        Some(Facts {
+            applicant_snils: applicant_snils.clone(),
+            applicant_inn: applicant_inn.clone(),
+            birth_record: birth_record.clone(),
+            statuses: statuses.clone(),
+            assignments: assignments.clone(),
+            own_approved: Vec::new(),
+        })
+    }
+}
+
+/// What one round of questions gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gathered {
+    /// The facts (own approvals left empty).
+    pub facts: Facts,
+    /// Every answer, the new ones and those reused: what to store with the decision.
+    pub answers: Answers,
+    /// The questions that went to the registries this time.
+    pub asked: Vec<Question>,
+}
+
+/// The facts about `app`: `known` answers reused where still good, the rest asked in parallel.
+pub async fn gather(
+    checks: &dyn RegistryChecks,
+    request_id: &str,
+    app: &ApplicationInput,
+    known: Answers,
+    now_ms: i64,
+) -> Result<Gathered, Unavailable> {
+    let asked = known.stale(app, now_ms);
+    let mut answers = known;
+    if !asked.is_empty() {
+        for answer in checks.ask(request_id, app, &asked).await? {
+            let q = answer.question();
+            if asked.contains(&q) {
+                let basis = q.basis(app);
+                answers.0.insert(
+                    q,
+                    Remembered {
+                        basis,
+                        at_ms: now_ms,
+                        answer,
+                    },
+                );
+            }
+        }
+    }
+    let facts = answers.facts().ok_or_else(|| {
+        let missing: Vec<_> = answers.stale(app, now_ms);
+        Unavailable(format!("the registries left {missing:?} unanswered"))
+    })?;
+    Ok(Gathered {
+        facts,
+        answers,
+        asked,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures;
+
+    #[test]
+    fn a_changed_field_makes_exactly_the_questions_on_it_stale() {
+        let app: ApplicationInput =
+            serde_json::from_value(fixtures::valid()).expect("the fixture is an application");
+        let mut answers = Answers::default();
+        for q in Question::ALL {
+            let answer = match q {
+                Question::ApplicantSnils => Answer::ApplicantSnils(Verdict::Match),
+                Question::ApplicantInn => Answer::ApplicantInn(Verdict::Match),
+                Question::BirthRecord => Answer::BirthRecord(None),
+                Question::FamilyStatuses => Answer::FamilyStatuses(Some(Vec::new())),
+                Question::ChildAssignments => Answer::ChildAssignments(Vec::new()),
+            };
+            answers.0.insert(
+                q,
+                Remembered {
+                    basis: q.basis(&app),
+                    at_ms: 0,
+                    answer,
+                },
+            );
+        }
+        assert!(answers.stale(&app, 1000).is_empty());
+        assert!(answers.facts().is_some());
+
+        let mut child_name = app.clone();
+        child_name.child.first_name = "Аглая".into();
+        assert_eq!(answers.stale(&child_name, 1000), [Question::BirthRecord]);
+
+        let mut inn = app.clone();
+        inn.applicant.inn = Some("500100732259".into());
+        assert_eq!(answers.stale(&inn, 1000), [Question::ApplicantInn]);
+
+        let mut surname = app.clone();
+        surname.applicant.last_name = "Петрова".into();
+        assert_eq!(
+            answers.stale(&surname, 1000),
+            [
+                Question::ApplicantSnils,
+                Question::ApplicantInn,
+                Question::BirthRecord
+            ]
+        );
+
+        let mut phone = app.clone();
+        phone.applicant.phone = "+79990000000".into();
+        assert!(
+            answers.stale(&phone, 1000).is_empty(),
+            "a phone is no registry's business"
+        );
+
+        assert_eq!(answers.stale(&app, MAX_AGE_MS + 1), Question::ALL);
+    }
+
+    #[test]
+    fn answers_survive_storage() {
+        let mut answers = Answers::default();
+        answers.0.insert(
+            Question::ApplicantSnils,
+            Remembered {
+                basis: "[]".into(),
+                at_ms: 5,
+                answer: Answer::ApplicantSnils(Verdict::NoMatch(vec!["LastName".into()])),
+            },
+        );
+        let json = serde_json::to_value(&answers).expect("serialize");
+        assert_eq!(
+            serde_json::from_value::<Answers>(json).expect("read"),
+            answers
+        );
+    }
+}
