@@ -216,7 +216,7 @@ impl Gateway {
             clock: clock.clone(),
             api_keys,
             reviewers: reviewers.clone(),
-            backlog_limit: config.processing.backlog_limit,
+            admission: crate::api::admission::Admission::new(config.processing.backlog_limit),
             documents: crate::api::documents::DocumentStore {
                 dir: config.data.join("documents"),
                 wait_for_documents: true,

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use reggate::api::admission::Admission;
 use reggate::api::documents::DocumentStore;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
@@ -142,7 +143,7 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
             (sha256_hex(REVIEWER.as_bytes()), "reviewer-1".to_string()),
         ]),
         reviewers: Arc::new(vec!["key:reviewer-1".to_string()]),
-        backlog_limit,
+        admission: Admission::new(backlog_limit),
         documents: DocumentStore {
             dir: dir.join("documents"),
             wait_for_documents: true,
@@ -415,7 +416,7 @@ async fn bad_input_is_answered_with_every_field_named() {
 async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
     let a = api("backlog", 1, false);
     let body = application().to_string();
-    let (status, _, _) = call(
+    let (status, _, first) = call(
         &a.app,
         "POST",
         "/v1/applications",
@@ -447,6 +448,24 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
         1,
         "the accepted one is kept"
     );
+    // A worker takes it up; after the next recount the backlog has room again.
+    upload_all(&a, first["id"].as_str().expect("id")).await;
+    let claimed = a
+        .store
+        .claim("w", a.clock.now(), Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert!(claimed.is_some());
+    tokio::time::sleep(reggate::api::admission::RECOUNT + Duration::from_millis(50)).await;
+    let (status, _, created) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "b")],
+        &second.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
 }
 
 #[tokio::test]

@@ -41,16 +41,7 @@ pub async fn submit(
         })?
         .to_string();
     let input = validate(parse_input(&body)?, state.clock.as_ref())?;
-    let backlog = state.store.backlog().await?;
-    if backlog >= state.backlog_limit {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "backlog-full",
-            "Too many applications waiting",
-            format!("{backlog} applications are waiting to be processed; retry later, nothing was stored"),
-        )
-        .retry_after(5));
-    }
+    state.admission.admit(state.store.as_ref()).await?;
     let new = NewApplication {
         id: uuid_v4(),
         number: new_number(state.clock.as_ref()),
@@ -71,7 +62,11 @@ pub async fn submit(
         },
     };
     let record = match state.store.submit(new).await? {
-        Submitted::Created(r) | Submitted::Repeated(r) => r,
+        Submitted::Created(r) => {
+            state.admission.admitted();
+            r
+        }
+        Submitted::Repeated(r) => r,
         Submitted::KeyConflict => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,

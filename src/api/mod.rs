@@ -5,6 +5,7 @@
 //! Callers authenticate with a client certificate of the internal CA, verified in the TLS handshake
 //! by [`listener`], or with a bearer API key; anything else is 401 before any handler runs.
 
+pub mod admission;
 pub mod applications;
 pub mod documents;
 pub mod eligibility;
@@ -47,8 +48,8 @@ pub struct ApiState {
     pub api_keys: HashMap<String, String>,
     /// Actors with the reviewer role (`key:<id>`, `cert:<CN>`).
     pub reviewers: Arc<Vec<String>>,
-    /// Applications waiting in `submitted` beyond which new ones get 429.
-    pub backlog_limit: u64,
+    /// The backlog bound beyond which submissions get 429.
+    pub admission: admission::Admission,
     /// Document bytes.
     pub documents: documents::DocumentStore,
     /// Signs receipts (none: receipts answer 503).
