@@ -153,6 +153,9 @@ pub struct WebhooksConfig {
     pub secret: String,
     /// Subscription name → URL events are POSTed to.
     pub subscriptions: BTreeMap<String, String>,
+    /// CA `https://` receivers' certificates are checked against (default: the development PKI's
+    /// internal CA).
+    pub ca: Option<PathBuf>,
 }
 
 impl Default for GatewayConfig {
@@ -315,6 +318,7 @@ pub const KEYS: &[Key] = &[
     key("log.bodies", Kind::Text),
     key("webhooks.secret", Kind::Text),
     key("webhooks.subscriptions", Kind::Map),
+    key("webhooks.ca", Kind::Text),
 ];
 
 /// Why a configuration was refused.
@@ -404,10 +408,11 @@ impl GatewayConfig {
             );
         }
         for (name, url) in &self.webhooks.subscriptions {
-            if url.parse::<hyper::Uri>().is_err() || !url.starts_with("http://") {
+            let web = url.starts_with("http://") || url.starts_with("https://");
+            if url.parse::<hyper::Uri>().is_err() || !web {
                 return refuse(
                     &format!("webhooks.subscriptions.{name}"),
-                    format!("'{url}' is not an http:// URL"),
+                    format!("'{url}' is not an http:// or https:// URL"),
                 );
             }
         }
@@ -575,6 +580,7 @@ mod tests {
         full.registries.ca = Some("ca".into());
         full.registries.client_cert = Some("c".into());
         full.registries.client_key = Some("k".into());
+        full.webhooks.ca = Some("ca".into());
         let table: toml::Table =
             toml::from_str(&toml::to_string(&full).expect("serialize")).expect("parse back");
         let mut fields = Vec::new();
@@ -659,6 +665,11 @@ mod tests {
         assert!(e.starts_with("registries.inn.url:"), "{e}");
         let e = refused("", &[("REGGATE_PROCESSING_WORKERS", "many")]);
         assert!(e.contains("REGGATE_PROCESSING_WORKERS"), "{e}");
+        let e = refused(
+            "[webhooks]\nsecret = \"s\"\n[webhooks.subscriptions]\nc = \"ftp://x/\"\n",
+            &[],
+        );
+        assert!(e.starts_with("webhooks.subscriptions.c:"), "{e}");
         let e = refused("[webhooks.subscriptions]\nc = \"http://x/\"\n", &[]);
         assert!(e.starts_with("webhooks.secret:"), "{e}");
         let e = refused("[store]\nurl = \"host=x nonsense\"\n", &[]);

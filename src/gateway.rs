@@ -281,6 +281,15 @@ impl Gateway {
                 stop.subscribe(),
             ));
         }
+        let hook_tls = if config.webhooks.subscriptions.is_empty() {
+            None
+        } else {
+            let ca = certs.or_dev(&config.webhooks.ca, PkiLayout::internal_ca)?;
+            Some(
+                client_config_with(&ca, None, clock.clone())
+                    .map_err(|e| fail("webhook TLS")(e.to_string()))?,
+            )
+        };
         for (name, url) in &config.webhooks.subscriptions {
             let subscription = crate::webhooks::Subscription {
                 name: name.clone(),
@@ -290,6 +299,7 @@ impl Gateway {
             tasks.spawn(crate::webhooks::dispatch(
                 subscription,
                 store.clone(),
+                hook_tls.clone().expect("made when there are subscriptions"),
                 stop.subscribe(),
             ));
         }

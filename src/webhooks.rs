@@ -14,6 +14,7 @@ use axum::body::Bytes;
 use backon::BackoffBuilder;
 use http_body_util::Full;
 use hyper::Uri;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -29,7 +30,7 @@ use crate::store::{Event, Store};
 pub struct Subscription {
     /// Its name (the key of its cursor).
     pub name: String,
-    /// Where events are POSTed (`http://`).
+    /// Where events are POSTed (`http://` or `https://`).
     pub url: String,
     /// The HMAC secret shared with the receiver.
     pub secret: String,
@@ -61,14 +62,23 @@ pub fn body(e: &Event) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Deliver `subscription`'s events until `stop` turns true.
+/// The HTTP(S) client events are POSTed with.
+type HookClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Deliver `subscription`'s events until `stop` turns true; `https://` receivers are verified with
+/// `tls` (its roots: the configured `webhooks.ca`).
 pub async fn dispatch(
     subscription: Subscription,
     store: Arc<dyn Store>,
+    tls: Arc<rustls::ClientConfig>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: HookClient = Client::builder(TokioExecutor::new()).build(https);
     let Ok(uri) = subscription.url.parse::<Uri>() else {
         tracing::error!(subscription = %subscription.name, "webhook URL is not a URI; not dispatching");
         return;
@@ -120,7 +130,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
 
 /// Send one event until a 2xx; false when stopped first.
 async fn deliver(
-    client: &Client<HttpConnector, Full<Bytes>>,
+    client: &HookClient,
     uri: &Uri,
     subscription: &Subscription,
     event: &Event,

@@ -1,5 +1,6 @@
 //! Webhook delivery to a receiver that fails twice and then accepts: every event arrives, signed, in
-//! outbox order, and the cursor survives (a restarted dispatcher resumes after it).
+//! outbox order, and the cursor survives (a restarted dispatcher resumes after it, here towards the
+//! receiver moved behind HTTPS).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -9,9 +10,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use reggate::clock::{Clock, SystemClock};
 use reggate::domain::status::Status;
 use reggate::store::sqlite::SqliteStore;
 use reggate::store::{NewApplication, Store, Submitted, Transition, Transitioned};
+use reggate::tls::config::{ClientAuth, ReloadableCert, client_config_with, server_config_auth};
+use reggate::tls::pki::{self, PkiOptions};
 use reggate::webhooks::{Subscription, dispatch, signature};
 
 #[derive(Default)]
@@ -114,8 +118,22 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
         url: format!("http://{addr}/hook"),
         secret: "s3cret".into(),
     };
+    let pki = pki::init(&PkiOptions {
+        dir: dir.join("certs"),
+        lifetime_days: 30,
+        now: SystemTime::now() - Duration::from_secs(3600),
+        force: false,
+    })
+    .expect("pki");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tls = client_config_with(&pki.internal_ca(), None, clock.clone()).expect("client TLS");
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(dispatch(subscription.clone(), store.clone(), rx));
+    let task = tokio::spawn(dispatch(
+        subscription.clone(),
+        store.clone(),
+        tls.clone(),
+        rx,
+    ));
     let expected = store.events_after(0, 100).await.expect("events");
     assert_eq!(expected.len(), 5);
     let wait_for = |n: usize| {
@@ -156,12 +174,45 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
         *want_last(&expected)
     );
 
-    // A new event after a restart: only it is sent.
+    // A new event after a restart, the receiver now behind HTTPS (a certificate of the configured
+    // CA): only the new event is sent, to the new address, on the same cursor.
     let Ok(Submitted::Created(_)) = store.submit(app(4)).await else {
         panic!("submit")
     };
+    let cert = ReloadableCert::load(
+        &pki.gateway_server(),
+        &pki.gateway_server_key(),
+        clock.clone(),
+    )
+    .expect("server cert");
+    let server_tls = server_config_auth(
+        Arc::new(cert),
+        &pki.internal_ca(),
+        ClientAuth::Optional,
+        clock.clone(),
+    )
+    .expect("server TLS");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let router = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    let (_serving, serving_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(reggate::api::listener::serve(
+        listener,
+        Some(tokio_rustls::TlsAcceptor::from(server_tls)),
+        Arc::new(Vec::new()),
+        router,
+        serving_rx,
+    ));
+    let moved = Subscription {
+        url: format!("https://localhost:{port}/hook"),
+        ..subscription
+    };
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(dispatch(subscription, store.clone(), rx));
+    let task = tokio::spawn(dispatch(moved, store.clone(), tls, rx));
     wait_for(6).await;
     let _ = stop.send(true);
     task.await.expect("dispatcher");
