@@ -340,6 +340,10 @@ async fn bad_input_is_answered_with_every_field_named() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["type"], "urn:reggate:problem:malformed-json");
+    // Nesting is bounded: the typed input refuses any shape it does not know.
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let (status, _, _) = call(&a.app, "POST", "/v1/applications", &headers, &deep).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let mut typo = application();
     typo["applicant"]["frist_name"] = json!("x");
     let (_, _, problem) = call(
@@ -582,6 +586,17 @@ async fn a_clarification_sends_corrected_fields_back_to_review() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["pointer"], "/applicant/phone");
+    // A patch is free-form JSON: its nesting is bounded by serde_json's recursion limit (128), a
+    // clear 400 and not a stack overflow.
+    let deep = format!("{{\"child\": {}{}}}", "[".repeat(5_000), "]".repeat(5_000));
+    let (status, _, problem) = call(&a.app, "POST", &path, &[AUTH], &deep).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("recursion limit")),
+        "{problem}"
+    );
     let (status, _, view) = call(
         &a.app,
         "POST",
