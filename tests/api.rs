@@ -452,6 +452,26 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
         1,
         "the accepted one is kept"
     );
+    // The retry of the accepted one is still answered with it; the key with another body is 409.
+    let (status, _, again) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "a")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    let (status, _, _) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "a")],
+        &second.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     // A worker takes it up; after the next recount the backlog has room again.
     upload_all(&a, first["id"].as_str().expect("id")).await;
     let claimed = a

@@ -144,6 +144,20 @@ async fn submit_is_idempotent_by_key(store: Arc<dyn Store>) {
     assert_eq!(store.get(&a.number).await.expect("get").as_ref(), Some(&a));
     assert_eq!(store.get(&a.id).await.expect("get").as_ref(), Some(&a));
     assert_eq!(store.get("RG-0000-000000").await.expect("get"), None);
+    let earlier = store
+        .by_idempotency_key("key-1")
+        .await
+        .expect("by key")
+        .expect("filed");
+    assert_eq!(earlier.record, a);
+    assert_eq!(
+        earlier.request_hash,
+        new_app(1, "22233344455", "key-1").request_hash
+    );
+    assert_eq!(
+        store.by_idempotency_key("key-9").await.expect("by key"),
+        None
+    );
     let events = store.events_after(0, 10).await.expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(store.webhook_cursor("hook").await.expect("cursor"), 0);

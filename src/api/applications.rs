@@ -41,7 +41,6 @@ pub async fn submit(
         })?
         .to_string();
     let input = validate(parse_input(&body)?, state.clock.as_ref())?;
-    state.admission.admit(state.store.as_ref()).await?;
     let new = NewApplication {
         id: uuid_v4(),
         number: new_number(state.clock.as_ref()),
@@ -61,7 +60,16 @@ pub async fn submit(
             Vec::new()
         },
     };
-    let record = match state.store.submit(new).await? {
+    let submitted = match state.admission.admit(state.store.as_ref()).await {
+        Ok(()) => state.store.submit(new).await?,
+        // A full backlog still answers the retry of an application it accepted earlier.
+        Err(refused) => match state.store.by_idempotency_key(&new.idempotency_key).await? {
+            Some(e) if e.request_hash == new.request_hash => Submitted::Repeated(e.record),
+            Some(_) => Submitted::KeyConflict,
+            None => return Err(refused),
+        },
+    };
+    let record = match submitted {
         Submitted::Created(r) => {
             state.admission.admitted();
             r

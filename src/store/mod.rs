@@ -122,6 +122,15 @@ pub struct ApplicationRecord {
     pub answers: Option<serde_json::Value>,
 }
 
+/// An application found by its idempotency key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Earlier {
+    /// The hash of the request that filed it.
+    pub request_hash: String,
+    /// The application.
+    pub record: ApplicationRecord,
+}
+
 /// What [`Store::submit`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Submitted {
@@ -285,6 +294,9 @@ pub trait Store: Send + Sync {
     fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted>;
     /// An application by id or number, with its journal.
     fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>>;
+    /// The application an idempotency key filed, with the hash of the request that filed it (so a
+    /// retry is answered even when admission would refuse a new application).
+    fn by_idempotency_key<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Earlier>>;
     /// Give one claimable application to `worker` for `lease`, moving a `submitted` one to
     /// `in_review`.
     fn claim<'a>(

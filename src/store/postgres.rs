@@ -12,7 +12,7 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
+    ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
     Transitioned, event_kind, parse_status,
 };
@@ -213,6 +213,27 @@ async fn record_transition(
     Ok(())
 }
 
+async fn by_key(c: &impl GenericClient, key: &str) -> Result<Option<Earlier>, StoreError> {
+    let Some(row) = c
+        .query_opt(
+            "SELECT id, request_hash FROM applications WHERE idempotency_key = $1",
+            &[&key],
+        )
+        .await
+        .map_err(err)?
+    else {
+        return Ok(None);
+    };
+    let (id, request_hash): (String, String) = (row.get(0), row.get(1));
+    let record = load(c, &id)
+        .await?
+        .ok_or_else(|| StoreError("vanished".into()))?;
+    Ok(Some(Earlier {
+        request_hash,
+        record,
+    }))
+}
+
 impl Store for PostgresStore {
     fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted> {
         Box::pin(async move {
@@ -244,21 +265,13 @@ impl Store for PostgresStore {
                 .await
                 .map_err(err)?;
             if inserted == 0 {
-                let row = tx
-                    .query_one(
-                        "SELECT id, request_hash FROM applications WHERE idempotency_key = $1",
-                        &[&new.idempotency_key],
-                    )
-                    .await
-                    .map_err(err)?;
-                let (id, hash): (String, String) = (row.get(0), row.get(1));
-                if hash != new.request_hash {
-                    return Ok(Submitted::KeyConflict);
-                }
-                let record = load(&tx, &id)
+                let earlier = by_key(&tx, &new.idempotency_key)
                     .await?
                     .ok_or_else(|| StoreError("vanished".into()))?;
-                return Ok(Submitted::Repeated(record));
+                if earlier.request_hash != new.request_hash {
+                    return Ok(Submitted::KeyConflict);
+                }
+                return Ok(Submitted::Repeated(earlier.record));
             }
             record_transition(
                 &tx,
@@ -285,6 +298,13 @@ impl Store for PostgresStore {
         Box::pin(async move {
             let conn = self.pool.get().await.map_err(pool_err)?;
             load(&*conn, id_or_number).await
+        })
+    }
+
+    fn by_idempotency_key<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Earlier>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            by_key(&*conn, key).await
         })
     }
 

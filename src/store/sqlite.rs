@@ -12,7 +12,7 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    ApplicationRecord, Attached, Cursor, Event, JournalEntry, ListFilter, NewApplication,
+    ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
     Transitioned, event_kind, parse_status,
 };
@@ -230,6 +230,25 @@ fn record_transition(
     Ok(())
 }
 
+fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
+    let found: Option<(String, String)> = conn
+        .query_row(
+            "SELECT id, request_hash FROM applications WHERE idempotency_key = ?1",
+            params![key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    let Some((id, request_hash)) = found else {
+        return Ok(None);
+    };
+    let record = load(conn, &id)?.ok_or_else(|| StoreError("vanished".into()))?;
+    Ok(Some(Earlier {
+        request_hash,
+        record,
+    }))
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e,
@@ -243,20 +262,11 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
-            let earlier: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT id, request_hash FROM applications WHERE idempotency_key = ?1",
-                    params![new.idempotency_key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            if let Some((id, hash)) = earlier {
-                if hash != new.request_hash {
+            if let Some(earlier) = by_key(&tx, &new.idempotency_key)? {
+                if earlier.request_hash != new.request_hash {
                     return Ok(Submitted::KeyConflict);
                 }
-                let record = load(&tx, &id)?.ok_or_else(|| StoreError("vanished".into()))?;
-                return Ok(Submitted::Repeated(record));
+                return Ok(Submitted::Repeated(earlier.record));
             }
             let at = millis(new.at);
             tx.execute(
@@ -300,6 +310,11 @@ impl Store for SqliteStore {
     fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>> {
         let key = id_or_number.to_string();
         self.with(move |conn| load(conn, &key))
+    }
+
+    fn by_idempotency_key<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Earlier>> {
+        let key = key.to_string();
+        self.with(move |conn| by_key(conn, &key))
     }
 
     fn claim<'a>(
