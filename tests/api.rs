@@ -419,26 +419,20 @@ async fn bad_input_is_answered_with_every_field_named() {
 #[tokio::test]
 async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
     let a = api("backlog", 1, false);
+    let submit = |key: &'static str, body: String| {
+        let app = a.app.clone();
+        async move {
+            let headers = [AUTH, ("idempotency-key", key)];
+            call(&app, "POST", "/v1/applications", &headers, &body).await
+        }
+    };
     let body = application().to_string();
-    let (status, _, first) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "a")],
-        &body,
-    )
-    .await;
+    let (status, _, first) = submit("a", body.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let mut second = application();
     second["child"]["snils"] = json!(format!("{:011}", snils_from_body(334_455_667)));
-    let (status, heads, problem) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "b")],
-        &second.to_string(),
-    )
-    .await;
+    let second = second.to_string();
+    let (status, heads, problem) = submit("b", second.clone()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(heads.get("retry-after").map(String::as_str), Some("5"));
     assert!(
@@ -453,24 +447,10 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
         "the accepted one is kept"
     );
     // The retry of the accepted one is still answered with it; the key with another body is 409.
-    let (status, _, again) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "a")],
-        &body,
-    )
-    .await;
+    let (status, _, again) = submit("a", body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(again["id"], first["id"]);
-    let (status, _, _) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "a")],
-        &second.to_string(),
-    )
-    .await;
+    let (status, _, _) = submit("a", second.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // A worker takes it up; after the next recount the backlog has room again.
     upload_all(&a, first["id"].as_str().expect("id")).await;
@@ -481,14 +461,7 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
         .expect("claim");
     assert!(claimed.is_some());
     tokio::time::sleep(reggate::api::admission::RECOUNT + Duration::from_millis(50)).await;
-    let (status, _, created) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "b")],
-        &second.to_string(),
-    )
-    .await;
+    let (status, _, created) = submit("b", second).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
 }
 
