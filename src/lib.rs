@@ -5,6 +5,11 @@
 //! - [`xml`]: the schema model and the streaming XSD validator every outgoing and incoming message passes.
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
 //! - [`mock`]: mock registries and the synthetic population they answer from.
+//! - [`registries`], [`soap`]: the registries' contract and typed messages; the outbound pipeline.
+//! - [`domain`]: the cabinet's rules: input, eligibility, duplicates, the state machine, processing.
+//! - [`store`]: applications, journal and outbox on SQLite or PostgreSQL.
+//! - [`api`]: the HTTPS JSON API for cabinet backends; [`webhooks`], [`receipt`] beside it.
+//! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`.
 //! - [`clock`]: the injectable clock every lifetime and expiry rule reads.
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
