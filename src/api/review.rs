@@ -16,9 +16,9 @@ use crate::api::{
 };
 use crate::clock::millis;
 use crate::domain::application::ApplicationInput;
+use crate::domain::process::refusal;
 use crate::domain::status::{Event, Status, transition};
-use crate::registries::messages::Registration;
-use crate::store::{Transition, Transitioned};
+use crate::store::{ApplicationRecord, Transition, Transitioned};
 
 fn illegal(e: impl std::fmt::Display) -> Problem {
     Problem::new(
@@ -54,6 +54,32 @@ async fn write(state: &ApiState, t: Transition, meta: &RequestMeta) -> Result<Re
             "Duplicate benefit",
             "another application for this child and benefit is already approved",
         )),
+    }
+}
+
+/// A transition the caller asks for (no lease; the input and answers stay as stored).
+fn by_caller(
+    state: &ApiState,
+    record: &ApplicationRecord,
+    to: Status,
+    caller: Caller,
+    meta: &RequestMeta,
+    reasons: serde_json::Value,
+    comment: Option<String>,
+) -> Transition {
+    Transition {
+        id: record.id.clone(),
+        from: record.status,
+        to,
+        actor: caller.actor,
+        origin: meta.origin.clone(),
+        reasons,
+        comment,
+        request_id: meta.request_id.clone(),
+        at: state.clock.now(),
+        lease_holder: None,
+        input: None,
+        answers: None,
     }
 }
 
@@ -116,19 +142,18 @@ pub async fn clarification(
         .iter()
         .map(|p| serde_json::json!({"pointer": p, "code": "clarified", "message": "corrected by the applicant"}))
         .collect();
+    let reasons = serde_json::Value::Array(reasons);
     let t = Transition {
-        id: record.id.clone(),
-        from: Status::NeedsClarification,
-        to: Status::InReview,
-        actor: caller.actor,
-        origin: meta.origin.clone(),
-        reasons: serde_json::Value::Array(reasons),
-        comment: None,
-        request_id: meta.request_id.clone(),
-        at: state.clock.now(),
-        lease_holder: None,
         input: Some(serde_json::to_value(&corrected).unwrap_or_default()),
-        answers: None,
+        ..by_caller(
+            &state,
+            &record,
+            Status::InReview,
+            caller,
+            &meta,
+            reasons,
+            None,
+        )
     };
     write(&state, t, &meta).await
 }
@@ -170,20 +195,17 @@ pub async fn appeal(
     let since = (millis(state.clock.now()) - record.status_since_ms) / 1000;
     transition(record.status, Event::Appeal, Some(since)).map_err(illegal)?;
     let documents: Vec<_> = body.documents.iter().map(|d| d.kind.clone()).collect();
-    let t = Transition {
-        id: record.id.clone(),
-        from: Status::Rejected,
-        to: Status::AppealReview,
-        actor: caller.actor,
-        origin: meta.origin.clone(),
-        reasons: serde_json::json!([{"code": "appeal", "documents": documents}]),
-        comment: Some(body.arguments),
-        request_id: meta.request_id.clone(),
-        at: state.clock.now(),
-        lease_holder: None,
-        input: None,
-        answers: None,
-    };
+    let reasons = serde_json::json!([{"code": "appeal", "documents": documents}]);
+    let comment = Some(body.arguments);
+    let t = by_caller(
+        &state,
+        &record,
+        Status::AppealReview,
+        caller,
+        &meta,
+        reasons,
+        comment,
+    );
     write(&state, t, &meta).await
 }
 
@@ -243,14 +265,16 @@ pub async fn decision(
         let today = crate::domain::calendar::today(state.clock.now());
         let new = crate::domain::process::assignment_for(&record, &input, today);
         match state.checks.register(&meta.request_id, &new).await {
-            Ok(Registration::Registered { .. }) => {}
-            Ok(other) => {
-                return Err(Problem::new(
-                    StatusCode::CONFLICT,
-                    "duplicate-benefit",
-                    "The Ministry of Labour refused the assignment",
-                    format!("{other:?}"),
-                ));
+            Ok(registration) => {
+                if let Some(reasons) = refusal(&registration) {
+                    let why: Vec<_> = reasons.into_iter().map(|r| r.message).collect();
+                    return Err(Problem::new(
+                        StatusCode::CONFLICT,
+                        "duplicate-benefit",
+                        "The Ministry of Labour refused the assignment",
+                        why.join("; "),
+                    ));
+                }
             }
             Err(e) => {
                 return Err(Problem::new(
@@ -263,19 +287,15 @@ pub async fn decision(
             }
         }
     }
-    let t = Transition {
-        id: record.id.clone(),
-        from: record.status,
+    let reasons = serde_json::json!([{"code": "reviewer_decision"}]);
+    let t = by_caller(
+        &state,
+        &record,
         to,
-        actor: caller.actor,
-        origin: meta.origin.clone(),
-        reasons: serde_json::json!([{"code": "reviewer_decision"}]),
-        comment: Some(body.comment),
-        request_id: meta.request_id.clone(),
-        at: state.clock.now(),
-        lease_holder: None,
-        input: None,
-        answers: None,
-    };
+        caller,
+        &meta,
+        reasons,
+        Some(body.comment),
+    );
     write(&state, t, &meta).await
 }

@@ -123,6 +123,32 @@ pub fn assignment_for(
     }
 }
 
+/// Why the Ministry of Labour refused to register an assignment, per conflict (none: registered).
+/// The messages name the conflict and the existing assignment's id, never the people on it.
+pub fn refusal(registration: &Registration) -> Option<Vec<Reason>> {
+    match registration {
+        Registration::Registered { .. } => None,
+        Registration::Conflict(conflicts) => Some(
+            conflicts
+                .iter()
+                .map(|c| Reason {
+                    pointer: "/benefit".into(),
+                    code: "duplicate_benefit".into(),
+                    message: format!(
+                        "the Ministry of Labour refused the assignment ({}): assignment {}",
+                        c.reason, c.assignment.assignment_id
+                    ),
+                })
+                .collect(),
+        ),
+        Registration::Error { code, message } => Some(vec![Reason {
+            pointer: "/benefit".into(),
+            code: "registration_refused".into(),
+            message: format!("the Ministry of Labour refused the assignment: {code} {message}"),
+        }]),
+    }
+}
+
 /// A worker's settings.
 #[derive(Clone, Debug)]
 pub struct Worker {
@@ -247,26 +273,7 @@ impl Worker {
         today: i32,
     ) -> Result<Decision, Unavailable> {
         let new = assignment_for(record, app, today);
-        Ok(match checks.register(request_id, &new).await? {
-            Registration::Registered { .. } => Decision::Approved,
-            Registration::Conflict(conflicts) => Decision::Rejected(
-                conflicts
-                    .iter()
-                    .map(|c| Reason {
-                        pointer: "/benefit".into(),
-                        code: "duplicate_benefit".into(),
-                        message: format!(
-                            "the Ministry of Labour refused the assignment ({}): assignment {}",
-                            c.reason, c.assignment.assignment_id
-                        ),
-                    })
-                    .collect(),
-            ),
-            Registration::Error { code, message } => Decision::Rejected(vec![Reason {
-                pointer: "/benefit".into(),
-                code: "registration_refused".into(),
-                message: format!("the Ministry of Labour refused the assignment: {code} {message}"),
-            }]),
-        })
+        let registration = checks.register(request_id, &new).await?;
+        Ok(refusal(&registration).map_or(Decision::Approved, Decision::Rejected))
     }
 }
