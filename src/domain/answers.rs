@@ -71,13 +71,13 @@ impl Question {
         }
     }
 
-    /// The values of its fields in `app`, as one comparable string.
-    pub fn basis(self, app: &ApplicationInput) -> String {
-        let value = serde_json::to_value(app).unwrap_or_default();
+    /// The values of its fields in `app` (the application as JSON, serialized once by the caller
+    /// for all questions), as one comparable string.
+    pub fn basis(self, app: &serde_json::Value) -> String {
         let parts: Vec<_> = self
             .fields()
             .into_iter()
-            .map(|p| value.pointer(p).cloned().unwrap_or_default())
+            .map(|p| app.pointer(p).cloned().unwrap_or_default())
             .collect();
         serde_json::Value::Array(parts).to_string()
     }
@@ -130,7 +130,7 @@ pub struct Answers(pub BTreeMap<Question, Remembered>);
 impl Answers {
     /// The questions to ask for `app` at `now_ms`: those never answered, answered on other field
     /// values, or answered too long ago.
-    pub fn stale(&self, app: &ApplicationInput, now_ms: i64) -> Vec<Question> {
+    pub fn stale(&self, app: &serde_json::Value, now_ms: i64) -> Vec<Question> {
         Question::ALL
             .into_iter()
             .filter(|q| {
@@ -190,13 +190,14 @@ pub async fn gather(
     known: Answers,
     now_ms: i64,
 ) -> Result<Gathered, Unavailable> {
-    let asked = known.stale(app, now_ms);
+    let json = serde_json::to_value(app).unwrap_or_default();
+    let asked = known.stale(&json, now_ms);
     let mut answers = known;
     if !asked.is_empty() {
         for answer in checks.ask(request_id, app, &asked).await? {
             let q = answer.question();
             if asked.contains(&q) {
-                let basis = q.basis(app);
+                let basis = q.basis(&json);
                 answers.0.insert(
                     q,
                     Remembered {
@@ -209,7 +210,7 @@ pub async fn gather(
         }
     }
     let facts = answers.facts().ok_or_else(|| {
-        let missing: Vec<_> = answers.stale(app, now_ms);
+        let missing: Vec<_> = answers.stale(&json, now_ms);
         Unavailable(format!("the registries left {missing:?} unanswered"))
     })?;
     Ok(Gathered {
@@ -228,6 +229,7 @@ mod tests {
     fn a_changed_field_makes_exactly_the_questions_on_it_stale() {
         let app: ApplicationInput =
             serde_json::from_value(fixtures::valid()).expect("the fixture is an application");
+        let json = |a: &ApplicationInput| serde_json::to_value(a).expect("json");
         let mut answers = Answers::default();
         for q in Question::ALL {
             let answer = match q {
@@ -240,27 +242,30 @@ mod tests {
             answers.0.insert(
                 q,
                 Remembered {
-                    basis: q.basis(&app),
+                    basis: q.basis(&json(&app)),
                     at_ms: 0,
                     answer,
                 },
             );
         }
-        assert!(answers.stale(&app, 1000).is_empty());
+        assert!(answers.stale(&json(&app), 1000).is_empty());
         assert!(answers.facts().is_some());
 
         let mut child_name = app.clone();
         child_name.child.first_name = "Аглая".into();
-        assert_eq!(answers.stale(&child_name, 1000), [Question::BirthRecord]);
+        assert_eq!(
+            answers.stale(&json(&child_name), 1000),
+            [Question::BirthRecord]
+        );
 
         let mut inn = app.clone();
         inn.applicant.inn = Some("500100732259".into());
-        assert_eq!(answers.stale(&inn, 1000), [Question::ApplicantInn]);
+        assert_eq!(answers.stale(&json(&inn), 1000), [Question::ApplicantInn]);
 
         let mut surname = app.clone();
         surname.applicant.last_name = "Петрова".into();
         assert_eq!(
-            answers.stale(&surname, 1000),
+            answers.stale(&json(&surname), 1000),
             [
                 Question::ApplicantSnils,
                 Question::ApplicantInn,
@@ -271,11 +276,11 @@ mod tests {
         let mut phone = app.clone();
         phone.applicant.phone = "+79990000000".into();
         assert!(
-            answers.stale(&phone, 1000).is_empty(),
+            answers.stale(&json(&phone), 1000).is_empty(),
             "a phone is no registry's business"
         );
 
-        assert_eq!(answers.stale(&app, MAX_AGE_MS + 1), Question::ALL);
+        assert_eq!(answers.stale(&json(&app), MAX_AGE_MS + 1), Question::ALL);
     }
 
     #[test]
