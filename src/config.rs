@@ -419,23 +419,23 @@ impl GatewayConfig {
         if self.processing.workers == 0 {
             return refuse("processing.workers", "at least 1".into());
         }
-        if self.api.tls_cert.is_some() != self.api.tls_key.is_some() {
-            return refuse(
-                "api.tls_key",
-                "api.tls_cert and api.tls_key go together".into(),
-            );
-        }
-        if self.api.receipt_cert.is_some() != self.api.receipt_key.is_some() {
-            return refuse(
-                "api.receipt_key",
-                "api.receipt_cert and api.receipt_key go together".into(),
-            );
-        }
-        if self.registries.client_cert.is_some() != self.registries.client_key.is_some() {
-            return refuse(
-                "registries.client_key",
-                "registries.client_cert and registries.client_key go together".into(),
-            );
+        // A certificate comes with its key or not at all (one alone would pair with a dev file).
+        let pairs = [
+            ("api.tls", &self.api.tls_cert, &self.api.tls_key),
+            ("api.receipt", &self.api.receipt_cert, &self.api.receipt_key),
+            (
+                "registries.client",
+                &self.registries.client_cert,
+                &self.registries.client_key,
+            ),
+        ];
+        for (prefix, cert, key) in pairs {
+            if cert.is_some() != key.is_some() {
+                return refuse(
+                    &format!("{prefix}_key"),
+                    format!("{prefix}_cert and {prefix}_key go together"),
+                );
+            }
         }
         Ok(())
     }
