@@ -33,8 +33,10 @@ fn unavailable(e: CallError) -> Unavailable {
     Unavailable(e.to_string())
 }
 
+/// A reply of the wrong kind, named by its kind only: its contents are personal data and the
+/// reason goes into logs and problem details.
 fn unexpected(what: &str, reply: &Reply) -> Unavailable {
-    Unavailable(format!("{what}: unexpected answer {reply:?}"))
+    Unavailable(format!("{what}: unexpected {} answer", reply.kind()))
 }
 
 impl Registries {

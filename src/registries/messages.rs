@@ -407,6 +407,20 @@ pub enum Reply {
     Registration(Registration),
 }
 
+impl Reply {
+    /// Which kind of answer this is, for messages that must not carry its (personal) contents.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Verification(_) => "verification",
+            Reply::Inn(_) => "INN",
+            Reply::BirthRecord(_) => "birth record",
+            Reply::FamilyStatuses(_) => "family statuses",
+            Reply::Assignments(_) => "assignments",
+            Reply::Registration(_) => "registration",
+        }
+    }
+}
+
 fn missing(what: &str) -> ReadError {
     ReadError {
         message: format!("answer lacks {what}"),
