@@ -17,8 +17,8 @@ use harness::Harness;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use reggate::contract::{Operation, Registry};
 use reggate::mock::render;
-use reggate::registries::{Operation, Registry};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::Harness;
+use reggate::contract::Operation;
 use reggate::mock::render;
-use reggate::registries::Operation;
 use reggate::soap::client::{CallContext, Settings, envelope};
 use reggate::soap::log::{MessageLog, SqliteMessageLog};
 use reggate::xml::validate::{Options, validate_bytes};

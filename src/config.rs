@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::Registry;
 use crate::mock::population::PopulationConfig;
-use crate::registries::Registry;
 
 /// Everything `reggate serve` runs with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,12 +13,14 @@ use tokio::task::JoinSet;
 
 use crate::api::{ApiState, router, sha256_hex};
 use crate::clock::Clock;
-use crate::domain::process::{Processed, RegistryChecks, Worker};
+use crate::contract::Registry;
+use crate::domain::ports::RegistryChecks;
 use crate::mock::population::Population;
 use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
 use crate::mock::token::TokenStore;
-use crate::registries::Registry;
 use crate::registries::client::Registries;
+use crate::service::Workflows;
+use crate::service::process::{Processed, Retry, Worker};
 use crate::soap::client::{Endpoint, Settings, SoapClient};
 use crate::soap::log::{BodyPolicy, MessageLog, SqliteMessageLog};
 use crate::store::Store;
@@ -210,9 +212,14 @@ impl Gateway {
         let reviewers = Arc::new(config.api.reviewers.clone());
         let receipt_cert = certs.or_dev(&config.api.receipt_cert, PkiLayout::receipt_signing)?;
         let receipt_key = certs.or_dev(&config.api.receipt_key, PkiLayout::receipt_signing_key)?;
+        let workflows = Workflows {
+            store: store.clone(),
+            checks,
+            clock: clock.clone(),
+        };
         let state = Arc::new(ApiState {
             store: store.clone(),
-            checks: checks.clone(),
+            workflows: workflows.clone(),
             clock: clock.clone(),
             api_keys,
             reviewers: reviewers.clone(),
@@ -272,14 +279,9 @@ impl Gateway {
             let worker = Worker {
                 name: format!("{}-{n}", std::process::id()),
                 lease: Duration::from_secs(config.processing.lease_seconds.max(1)),
+                retry: Retry::default(),
             };
-            tasks.spawn(work(
-                worker,
-                store.clone(),
-                checks.clone(),
-                clock.clone(),
-                stop.subscribe(),
-            ));
+            tasks.spawn(work(worker, workflows.clone(), stop.subscribe()));
         }
         let hook_tls = if config.webhooks.subscriptions.is_empty() {
             None
@@ -345,24 +347,20 @@ fn endpoint(registry: Registry, url: &str, token_url: &str) -> Endpoint {
 
 /// One worker: claim, check, decide, until the gateway stops; idle and parked applications are
 /// retried after a pause.
-async fn work(
-    worker: Worker,
-    store: Arc<dyn Store>,
-    checks: Arc<dyn RegistryChecks>,
-    clock: Arc<dyn Clock>,
-    mut stopping: watch::Receiver<bool>,
-) {
+async fn work(worker: Worker, workflows: Workflows, mut stopping: watch::Receiver<bool>) {
     loop {
         if *stopping.borrow() {
             break;
         }
-        let pause = match worker
-            .process_one(store.as_ref(), checks.as_ref(), &clock)
-            .await
-        {
-            Ok(Processed::Decided(_) | Processed::Lost { .. }) => Duration::ZERO,
+        let pause = match worker.process_one(&workflows).await {
+            // A parked application is out of the way until its next attempt: take the next one.
+            Ok(
+                Processed::Decided(_)
+                | Processed::Lost { .. }
+                | Processed::Parked { .. }
+                | Processed::Escalated(_),
+            ) => Duration::ZERO,
             Ok(Processed::Idle) => Duration::from_millis(200),
-            Ok(Processed::Parked { .. }) => Duration::from_secs(1),
             Err(e) => {
                 tracing::error!(error = %e, "worker");
                 Duration::from_secs(1)

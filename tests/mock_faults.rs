@@ -9,10 +9,10 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use harness::{Harness, STEP, faultcode, sample_adult};
+use reggate::contract::{Operation, Registry};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
 use reggate::mock::server::GRACE;
-use reggate::registries::{Operation, Registry};
 use reggate::xml::validate::{Options, validate_bytes};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use harness::{Harness, STEP, child_with_assignment, faultcode, sample_adult};
 use reggate::clock::{Clock, SystemClock};
+use reggate::contract::{Operation, Registry};
 use reggate::mock::render;
-use reggate::registries::{Operation, Registry};
 use reggate::tls::config::client_config_with;
 use reggate::xml::schema::Schema;
 use reggate::xml::validate::{Options, validate_bytes};

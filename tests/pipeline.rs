@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use harness::{Harness, sample_adult};
 use reggate::clock::Clock;
+use reggate::contract::{Operation, Registry};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
 use reggate::registries::client::Registries;
 use reggate::registries::messages;
-use reggate::registries::{Operation, Registry};
 use reggate::soap::breaker::BreakerPolicy;
 use reggate::soap::client::{CallContext, RetryPolicy, Settings, SoapClient};
 use reggate::soap::error::CallError;

@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime};
 
 use cases::{application, case, doc_bytes, eligible, strip_nulls};
 use reggate::clock::{Clock, ManualClock};
+use reggate::contract::Registry;
 use reggate::gateway::{Gateway, GatewayConfig};
 use reggate::mock::population::{Population, PopulationConfig};
-use reggate::registries::Registry;
 use reggate::tls::config::{ReloadableClientCert, client_config_with};
 use reggate::tls::pki::{self, PkiLayout};
 use rustls_pki_types::ServerName;

@@ -46,10 +46,10 @@ pub async fn submit(
         number: new_number(state.clock.as_ref()),
         idempotency_key: format!("{}:{key}", caller.actor),
         request_hash: sha256_hex(&body),
-        benefit: input.benefit.clone(),
-        applicant_snils: input.applicant.snils.clone().unwrap_or_default(),
-        child_snils: input.child.snils.clone(),
-        input: serde_json::to_value(&input).unwrap_or_default(),
+        benefit: input.benefit().code().to_string(),
+        applicant_snils: input.applicant().snils.as_str().to_string(),
+        child_snils: input.child().snils.as_str().to_string(),
+        input: input.to_json(),
         actor: caller.actor.clone(),
         origin: meta.origin.clone(),
         request_id: meta.request_id.clone(),
@@ -196,7 +196,7 @@ impl ListQuery {
         };
         let status = match &self.status {
             Some(s) => Some(Status::parse(s).ok_or_else(|| {
-                bad_parameter("status", "must be one of submitted, in_review, approved, rejected, needs_clarification, appeal_review")
+                bad_parameter("status", "must be one of submitted, in_review, approved, rejected, needs_clarification, appeal_review, manual_review")
             })?),
             None => None,
         };

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Limited};
 
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, RequestMeta, load_application, sha256_hex, with_request_id};
-use crate::domain::application::{ApplicationInput, MAX_DOCUMENT_BYTES};
+use crate::domain::application::MAX_DOCUMENT_BYTES;
 use crate::store::{Attached, StoredDocument};
 
 /// Where document bytes live, and whether applications wait for them.
@@ -84,14 +84,7 @@ pub async fn upload(
     body: Body,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    let input: ApplicationInput = serde_json::from_value(record.input.clone()).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "stored-input",
-            "Stored application unreadable",
-            e.to_string(),
-        )
-    })?;
+    let input = crate::service::application_of(&record)?;
     let Some(entry) = input.manifest_entry(&name).cloned() else {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,

@@ -28,8 +28,8 @@ use rand::RngExt;
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Rejection};
 use crate::domain::identifiers::uuid_v4;
-use crate::domain::process::RegistryChecks;
 use crate::domain::status::is_overdue;
+use crate::domain::valid::ValidApplication;
 use crate::store::{ApplicationRecord, Store};
 use problem::Problem;
 
@@ -40,8 +40,8 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub struct ApiState {
     /// Applications.
     pub store: Arc<dyn Store>,
-    /// The registries (for eligibility dry runs).
-    pub checks: Arc<dyn RegistryChecks>,
+    /// The workflows (dry run, reviewer's decision) over the same store, registries and clock.
+    pub workflows: crate::service::Workflows,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// API keys: SHA-256 hex of the key → key id.
@@ -217,7 +217,7 @@ pub fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
 }
 
 /// The input rules on today's date, as a 422 listing every field.
-pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ApplicationInput, Problem> {
+pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ValidApplication, Problem> {
     input
         .validate(crate::domain::calendar::today(clock.now()))
         .map_err(|rejection| match rejection {
@@ -279,6 +279,16 @@ pub fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
         "overdue": is_overdue(record.status, (now_ms - record.status_since_ms) / 1000),
         "reasons": last.map(|j| j.reasons.clone()).unwrap_or_default(),
         "documents_missing": record.documents_missing,
+        "documents": documents(record),
+        // While the registry checks wait: which registry, since when, the next attempt.
+        "parked": record.parked.as_ref().filter(|_| record.status == crate::domain::status::Status::InReview).map(|p| serde_json::json!({
+            "registry": p.registry,
+            "kind": p.kind,
+            "reason": p.reason,
+            "since": at(p.since_ms),
+            "next_attempt": at(p.next_attempt_ms),
+            "attempts": p.attempts,
+        })),
         "journal": record.journal.iter().map(|j| serde_json::json!({
             "at": at(j.at_ms),
             "from": j.from,
@@ -290,4 +300,26 @@ pub fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
             "request_id": j.request_id,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// The manifest as a reviewer reads it: every entry with its digest and whether its bytes arrived.
+fn documents(record: &ApplicationRecord) -> serde_json::Value {
+    let Ok(input) = serde_json::from_value::<ApplicationInput>(record.input.clone()) else {
+        return serde_json::json!([]);
+    };
+    let names = input.manifest_names();
+    names
+        .iter()
+        .zip(&input.documents)
+        .map(|(name, d)| {
+            serde_json::json!({
+                "name": name,
+                "type": d.kind,
+                "media_type": d.media_type,
+                "size": d.size,
+                "sha256": d.sha256,
+                "received": !record.documents_missing.contains(name),
+            })
+        })
+        .collect()
 }

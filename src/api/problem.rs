@@ -82,3 +82,64 @@ impl From<crate::store::StoreError> for Problem {
         .retry_after(5)
     }
 }
+
+impl From<crate::service::ServiceError> for Problem {
+    fn from(e: crate::service::ServiceError) -> Problem {
+        use crate::service::ServiceError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::Registries(f) => {
+                tracing::warn!(registry = %f.registry, reason = %f, "registries could not answer");
+                let wait = match f.kind {
+                    crate::domain::ports::FailureKind::Outage => "try again later",
+                    crate::domain::ports::FailureKind::Defect => {
+                        "the gateway could not form a valid request or read the answer; it is logged"
+                    }
+                };
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "registries-unavailable",
+                    "Registries unavailable",
+                    format!("the {} registry could not be asked: {wait}", f.registry),
+                )
+                .retry_after(30)
+            }
+            e @ E::Damaged { .. } => {
+                tracing::error!(error = %e, "stored application damaged");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the stored application could not be read; the failure is logged",
+                )
+            }
+            E::Illegal(e) => Problem::new(
+                StatusCode::CONFLICT,
+                "illegal-transition",
+                "Not possible in this state",
+                e.to_string(),
+            ),
+            E::Changed => Problem::new(
+                StatusCode::CONFLICT,
+                "illegal-transition",
+                "Not possible in this state",
+                "the application changed meanwhile; read it and retry",
+            ),
+            E::Refused(reasons) => {
+                let why: Vec<_> = reasons.into_iter().map(|r| r.message).collect();
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "duplicate-benefit",
+                    "The Ministry of Labour refused the assignment",
+                    why.join("; "),
+                )
+            }
+            E::DuplicateApproval => Problem::new(
+                StatusCode::CONFLICT,
+                "duplicate-benefit",
+                "Duplicate benefit",
+                "another application for this child and benefit is already approved",
+            ),
+        }
+    }
+}

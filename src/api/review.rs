@@ -15,10 +15,10 @@ use crate::api::{
     ApiState, Caller, RequestMeta, load_application, validate, view, with_request_id,
 };
 use crate::clock::millis;
-use crate::domain::application::ApplicationInput;
-use crate::domain::process::refusal;
+use crate::domain::application::{ApplicationInput, FieldError, MAX_DOCUMENTS};
 use crate::domain::status::{Event, Status, transition};
-use crate::store::{ApplicationRecord, Transition, Transitioned};
+use crate::service::{Actor, Verdict};
+use crate::store::{ApplicationRecord, Transition};
 
 fn illegal(e: impl std::fmt::Display) -> Problem {
     Problem::new(
@@ -38,49 +38,30 @@ fn bad_body(e: serde_json::Error) -> Problem {
     )
 }
 
-/// Write `t`; a concurrent change is 409.
-async fn write(state: &ApiState, t: Transition, meta: &RequestMeta) -> Result<Response, Problem> {
-    match state.store.transition(t).await? {
-        Transitioned::Done(r) => Ok(with_request_id(
-            axum::Json(view(&r, millis(state.clock.now()))).into_response(),
-            meta,
-        )),
-        Transitioned::Stale => Err(illegal(
-            "the application changed meanwhile; read it and retry",
-        )),
-        Transitioned::DuplicateApproval => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "duplicate-benefit",
-            "Duplicate benefit",
-            "another application for this child and benefit is already approved",
-        )),
+/// The caller as the journal records it.
+fn actor(caller: Caller, meta: &RequestMeta) -> Actor {
+    Actor {
+        actor: caller.actor,
+        origin: meta.origin.clone(),
+        request_id: meta.request_id.clone(),
     }
 }
 
-/// A transition the caller asks for (no lease; the input and answers stay as stored).
-fn by_caller(
-    state: &ApiState,
-    record: &ApplicationRecord,
-    to: Status,
-    caller: Caller,
-    meta: &RequestMeta,
-    reasons: serde_json::Value,
-    comment: Option<String>,
-) -> Transition {
-    Transition {
-        id: record.id.clone(),
-        from: record.status,
-        to,
-        actor: caller.actor,
-        origin: meta.origin.clone(),
-        reasons,
-        comment,
-        request_id: meta.request_id.clone(),
-        at: state.clock.now(),
-        lease_holder: None,
-        input: None,
-        answers: None,
-    }
+/// The application as the API shows it, after a change.
+fn answer(state: &ApiState, r: &ApplicationRecord, meta: &RequestMeta) -> Response {
+    with_request_id(
+        axum::Json(view(r, millis(state.clock.now()))).into_response(),
+        meta,
+    )
+}
+
+/// Manifest names of `after` whose entry is new or differs from `before` (their bytes are awaited).
+fn new_documents(before: &ApplicationInput, after: &ApplicationInput) -> Vec<String> {
+    after
+        .manifest_names()
+        .into_iter()
+        .filter(|name| before.manifest_entry(name) != after.manifest_entry(name))
+        .collect()
 }
 
 /// JSON merge patch (RFC 7396): `patch` applied onto `target`.
@@ -132,6 +113,7 @@ pub async fn clarification(
             "send a JSON object with the corrected fields (a JSON merge patch of the application)",
         ));
     }
+    let before = crate::service::application_of(&record)?;
     let mut input = record.input.clone();
     merge(&mut input, &patch);
     let corrected: ApplicationInput = serde_json::from_value(input).map_err(bad_body)?;
@@ -142,20 +124,18 @@ pub async fn clarification(
         .iter()
         .map(|p| serde_json::json!({"pointer": p, "code": "clarified", "message": "corrected by the applicant"}))
         .collect();
-    let reasons = serde_json::Value::Array(reasons);
     let t = Transition {
-        input: Some(serde_json::to_value(&corrected).unwrap_or_default()),
-        ..by_caller(
-            &state,
+        input: Some(corrected.to_json()),
+        documents_added: new_documents(before.input(), corrected.input()),
+        ..state.workflows.by_caller(
             &record,
             Status::InReview,
-            caller,
-            &meta,
-            reasons,
-            None,
+            actor(caller, &meta),
+            serde_json::Value::Array(reasons),
         )
     };
-    write(&state, t, &meta).await
+    let r = state.workflows.write(t).await?;
+    Ok(answer(&state, &r, &meta))
 }
 
 /// The body of an appeal.
@@ -194,19 +174,47 @@ pub async fn appeal(
     }
     let since = (millis(state.clock.now()) - record.status_since_ms) / 1000;
     transition(record.status, Event::Appeal, Some(since)).map_err(illegal)?;
-    let documents: Vec<_> = body.documents.iter().map(|d| d.kind.clone()).collect();
-    let reasons = serde_json::json!([{"code": "appeal", "documents": documents}]);
-    let comment = Some(body.arguments);
-    let t = by_caller(
-        &state,
-        &record,
-        Status::AppealReview,
-        caller,
-        &meta,
-        reasons,
-        comment,
-    );
-    write(&state, t, &meta).await
+    // The appeal's documents join the manifest, so their bytes can be uploaded like the others'.
+    let mut errors = Vec::new();
+    if body.documents.len() > MAX_DOCUMENTS {
+        errors.push(FieldError {
+            pointer: "/documents".into(),
+            code: "too_many".into(),
+            message: format!("at most {MAX_DOCUMENTS} documents"),
+        });
+    }
+    for (i, d) in body.documents.iter().enumerate() {
+        errors.extend(d.errors(&format!("/documents/{i}")));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "Invalid fields",
+            format!("{} field(s) break the input rules", errors.len()),
+        )
+        .with_errors(errors));
+    }
+    let before = crate::service::application_of(&record)?;
+    let mut with_documents = before.input().clone();
+    with_documents
+        .documents
+        .extend(body.documents.iter().cloned().map(|mut d| {
+            d.sha256 = d.sha256.to_ascii_lowercase();
+            d
+        }));
+    let added = new_documents(before.input(), &with_documents);
+    let reasons = serde_json::json!([{"code": "appeal", "documents": added}]);
+    let t = Transition {
+        comment: Some(body.arguments),
+        input: Some(serde_json::to_value(&with_documents).unwrap_or_default()),
+        documents_added: added,
+        ..state
+            .workflows
+            .by_caller(&record, Status::AppealReview, actor(caller, &meta), reasons)
+    };
+    let r = state.workflows.write(t).await?;
+    Ok(answer(&state, &r, &meta))
 }
 
 /// The body of a reviewer's decision.
@@ -237,9 +245,9 @@ pub async fn decision(
         ));
     }
     let body: DecisionBody = serde_json::from_slice(&body).map_err(bad_body)?;
-    let (event, to) = match body.decision.as_str() {
-        "approved" => (Event::Approve, Status::Approved),
-        "rejected" => (Event::Reject, Status::Rejected),
+    let verdict = match body.decision.as_str() {
+        "approved" => Verdict::Approve,
+        "rejected" => Verdict::Reject,
         _ => {
             return Err(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -258,44 +266,9 @@ pub async fn decision(
         ));
     }
     let record = load_application(&state, &id).await?;
-    transition(record.status, event, None).map_err(illegal)?;
-    if to == Status::Approved {
-        let input: ApplicationInput =
-            serde_json::from_value(record.input.clone()).map_err(bad_body)?;
-        let today = crate::domain::calendar::today(state.clock.now());
-        let new = crate::domain::process::assignment_for(&record, &input, today);
-        match state.checks.register(&meta.request_id, &new).await {
-            Ok(registration) => {
-                if let Some(reasons) = refusal(&registration) {
-                    let why: Vec<_> = reasons.into_iter().map(|r| r.message).collect();
-                    return Err(Problem::new(
-                        StatusCode::CONFLICT,
-                        "duplicate-benefit",
-                        "The Ministry of Labour refused the assignment",
-                        why.join("; "),
-                    ));
-                }
-            }
-            Err(e) => {
-                return Err(Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "registries-unavailable",
-                    "Registries unavailable",
-                    e.0,
-                )
-                .retry_after(30));
-            }
-        }
-    }
-    let reasons = serde_json::json!([{"code": "reviewer_decision"}]);
-    let t = by_caller(
-        &state,
-        &record,
-        to,
-        caller,
-        &meta,
-        reasons,
-        Some(body.comment),
-    );
-    write(&state, t, &meta).await
+    let r = state
+        .workflows
+        .review(&record, verdict, body.comment, actor(caller, &meta))
+        .await?;
+    Ok(answer(&state, &r, &meta))
 }

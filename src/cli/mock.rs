@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use crate::contract::Registry;
 use crate::mock::faults::Plan;
 use crate::mock::population::{Population, PopulationConfig};
 use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
 use crate::mock::token::TokenStore;
-use crate::registries::Registry;
 use crate::tls::{self, PkiLayout};
 use crate::xml::schema::Schema;
 

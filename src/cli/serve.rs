@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> u8 {
         if let Some(mock) = &gateway.mock {
             eprintln!(
                 "in-process mock registries: {}",
-                crate::registries::Registry::ALL
+                crate::contract::Registry::ALL
                     .iter()
                     .map(|r| mock.url(*r))
                     .collect::<Vec<_>>()

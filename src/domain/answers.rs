@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::application::ApplicationInput;
 use crate::domain::eligibility::Facts;
-use crate::domain::process::{RegistryChecks, Unavailable};
+use crate::domain::ports::{CheckFailure, FailureKind, RegistryChecks};
+use crate::domain::valid::ValidApplication;
 use crate::registries::messages::{Assignment, BirthRecord, FamilyStatus, Verdict};
 
 /// Remembered answers older than this are asked again (a week: statuses and assignments move).
@@ -186,11 +186,11 @@ pub struct Gathered {
 pub async fn gather(
     checks: &dyn RegistryChecks,
     request_id: &str,
-    app: &ApplicationInput,
+    app: &ValidApplication,
     known: Answers,
     now_ms: i64,
-) -> Result<Gathered, Unavailable> {
-    let json = serde_json::to_value(app).unwrap_or_default();
+) -> Result<Gathered, CheckFailure> {
+    let json = app.to_json();
     let asked = known.stale(&json, now_ms);
     let mut answers = known;
     if !asked.is_empty() {
@@ -211,7 +211,12 @@ pub async fn gather(
     }
     let facts = answers.facts().ok_or_else(|| {
         let missing: Vec<_> = answers.stale(&json, now_ms);
-        Unavailable(format!("the registries left {missing:?} unanswered"))
+        CheckFailure {
+            registry: "reggate".into(),
+            kind: FailureKind::Defect,
+            reason: format!("the registries left {missing:?} unanswered"),
+            retry_after: None,
+        }
     })?;
     Ok(Gathered {
         facts,
@@ -227,9 +232,11 @@ mod tests {
 
     #[test]
     fn a_changed_field_makes_exactly_the_questions_on_it_stale() {
-        let app: ApplicationInput =
+        let app: crate::domain::application::ApplicationInput =
             serde_json::from_value(fixtures::valid()).expect("the fixture is an application");
-        let json = |a: &ApplicationInput| serde_json::to_value(a).expect("json");
+        let json = |a: &crate::domain::application::ApplicationInput| {
+            serde_json::to_value(a).expect("json")
+        };
         let mut answers = Answers::default();
         for q in Question::ALL {
             let answer = match q {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::calendar::{days_from_civil, parse_date};
 use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
+use crate::domain::valid::ValidApplication;
 
 /// Most documents one application may bring.
 pub const MAX_DOCUMENTS: usize = 20;
@@ -78,15 +79,7 @@ impl std::fmt::Display for Benefit {
     }
 }
 
-/// `male` / `female`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Gender {
-    /// Male.
-    Male,
-    /// Female.
-    Female,
-}
+pub use crate::registries::messages::Gender;
 
 /// A passport.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,7 +421,7 @@ pub fn age_years(born: i32, today: i32) -> i32 {
 
 impl ApplicationInput {
     /// Check the input rules on `today` (a day number). On success the SNILS values are normalized.
-    pub fn validate(mut self, today: i32) -> Result<ApplicationInput, Rejection> {
+    pub fn validate(mut self, today: i32) -> Result<ValidApplication, Rejection> {
         let mut c = Check {
             today,
             errors: Vec::new(),
@@ -610,31 +603,7 @@ impl ApplicationInput {
             );
         }
         for (i, d) in self.documents.iter().enumerate() {
-            let at = |f: &str| format!("/documents/{i}/{f}");
-            if !DOCUMENT_KINDS.contains(&d.kind.as_str()) {
-                c.fail(
-                    &at("type"),
-                    "document_type",
-                    format!("must be one of {}", DOCUMENT_KINDS.join(", ")),
-                );
-            }
-            if !MEDIA_TYPES.contains(&d.media_type.as_str()) {
-                c.fail(
-                    &at("media_type"),
-                    "media_type",
-                    "must be application/pdf, image/jpeg or image/png",
-                );
-            }
-            if d.size == 0 || d.size > MAX_DOCUMENT_BYTES {
-                c.fail(
-                    &at("size"),
-                    "document_size",
-                    format!("must be 1 to {MAX_DOCUMENT_BYTES} bytes (5 MiB)"),
-                );
-            }
-            if d.sha256.len() != 64 || !d.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                c.fail(&at("sha256"), "format", "must be 64 hex digits");
-            }
+            c.document(&format!("/documents/{i}"), d);
         }
         if let Some(benefit) = benefit {
             let mut needed = vec!["birth_certificate", "passport", "snils"];
@@ -665,7 +634,9 @@ impl ApplicationInput {
         for d in &mut self.documents {
             d.sha256 = d.sha256.to_ascii_lowercase();
         }
-        Ok(self)
+        // Everything the typed view needs was checked above; a failure here would be a rule missing
+        // above, reported like any other field.
+        ValidApplication::try_from(self).map_err(|e| Rejection::Fields(vec![e.0]))
     }
 
     /// The names of its manifest entries, under which their bytes are uploaded: the document type,
@@ -691,14 +662,50 @@ impl ApplicationInput {
         let at = self.manifest_names().iter().position(|n| n == name)?;
         self.documents.get(at)
     }
+}
 
-    /// The benefit (valid after [`ApplicationInput::validate`]).
-    pub fn benefit(&self) -> Option<Benefit> {
-        Benefit::from_code(&self.benefit)
+impl Document {
+    /// The manifest rules for one entry at `pointer` (`/documents/0`): kind, media type, size,
+    /// digest. Also used for documents an appeal brings.
+    pub fn errors(&self, pointer: &str) -> Vec<FieldError> {
+        let mut c = Check {
+            today: 0,
+            errors: Vec::new(),
+        };
+        c.document(pointer, self);
+        c.errors
     }
 }
 
 impl Check {
+    fn document(&mut self, pointer: &str, d: &Document) {
+        let at = |f: &str| format!("{pointer}/{f}");
+        if !DOCUMENT_KINDS.contains(&d.kind.as_str()) {
+            self.fail(
+                &at("type"),
+                "document_type",
+                format!("must be one of {}", DOCUMENT_KINDS.join(", ")),
+            );
+        }
+        if !MEDIA_TYPES.contains(&d.media_type.as_str()) {
+            self.fail(
+                &at("media_type"),
+                "media_type",
+                "must be application/pdf, image/jpeg or image/png",
+            );
+        }
+        if d.size == 0 || d.size > MAX_DOCUMENT_BYTES {
+            self.fail(
+                &at("size"),
+                "document_size",
+                format!("must be 1 to {MAX_DOCUMENT_BYTES} bytes (5 MiB)"),
+            );
+        }
+        if d.sha256.len() != 64 || !d.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.fail(&at("sha256"), "format", "must be 64 hex digits");
+        }
+    }
+
     /// A real date, which may lie in the future (a benefit period may start later).
     fn past_date_or_future(&mut self, pointer: &str, value: &str) -> Option<i32> {
         if !self.required(pointer, value) {

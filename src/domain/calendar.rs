@@ -84,3 +84,38 @@ pub fn day_of(ms: i64) -> i32 {
 pub fn today(now: std::time::SystemTime) -> i32 {
     day_of(crate::clock::millis(now))
 }
+
+/// A real calendar date: built from `YYYY-MM-DD` only when that day exists, shown the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(i32);
+
+impl Date {
+    /// The date of a day number.
+    pub fn from_day(day: i32) -> Date {
+        Date(day)
+    }
+
+    /// Its day number.
+    pub fn day(self) -> i32 {
+        self.0
+    }
+}
+
+impl TryFrom<&str> for Date {
+    type Error = crate::domain::identifiers::Invalid;
+
+    fn try_from(s: &str) -> Result<Date, Self::Error> {
+        parse_date(s)
+            .map(Date)
+            .ok_or(crate::domain::identifiers::Invalid {
+                code: "date",
+                message: "must be a real date, YYYY-MM-DD",
+            })
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&fmt_date(self.0))
+    }
+}

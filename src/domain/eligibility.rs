@@ -9,8 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::application::{ApplicationInput, Benefit, age_years};
+use crate::domain::application::{Benefit, age_years};
+use crate::domain::calendar::Date;
 use crate::domain::calendar::{add_months, parse_date};
+use crate::domain::identifiers::Snils;
+use crate::domain::valid::ValidApplication;
 use crate::registries::messages::{Assignment, BirthRecord, FamilyStatus, Verdict};
 
 /// What the registries (and reggate's own records) said about an application.
@@ -38,11 +41,11 @@ pub struct OwnApproval {
     /// Its benefit.
     pub benefit: Benefit,
     /// Its recipient's SNILS.
-    pub recipient_snils: String,
+    pub recipient_snils: Snils,
     /// First day.
-    pub from: String,
+    pub from: Date,
     /// Last day, if bounded.
-    pub to: Option<String>,
+    pub to: Option<Date>,
 }
 
 /// Why, for one field.
@@ -88,29 +91,34 @@ fn applicant_pointer(field: &str) -> String {
 }
 
 /// The period an application asks for, as day numbers (`to` open: none).
-fn wanted(app: &ApplicationInput, today: i32) -> (i32, Option<i32>) {
-    match &app.period {
-        Some(p) => (
-            parse_date(&p.from).unwrap_or(today),
-            p.to.as_deref().and_then(parse_date),
-        ),
+fn wanted(app: &ValidApplication, today: i32) -> (i32, Option<i32>) {
+    match app.period() {
+        Some(p) => (p.from.day(), p.to.map(Date::day)),
         None => (today, None),
     }
 }
 
+/// Whether the period `a` overlaps a registry's period given as text (an unreadable start counts as
+/// open: the registry's record is not ours to doubt).
 fn overlaps(a: (i32, Option<i32>), from: &str, to: Option<&str>) -> bool {
-    let b_from = parse_date(from).unwrap_or(i32::MIN);
-    let b_to = to.and_then(parse_date);
+    overlaps_days(
+        a,
+        parse_date(from).unwrap_or(i32::MIN),
+        to.and_then(parse_date),
+    )
+}
+
+fn overlaps_days(a: (i32, Option<i32>), b_from: i32, b_to: Option<i32>) -> bool {
     let a_before_b_ends = b_to.is_none_or(|end| a.0 <= end);
     let b_before_a_ends = a.1.is_none_or(|end| b_from <= end);
     a_before_b_ends && b_before_a_ends
 }
 
 /// Decide `app` (validated) from `facts` on `today` (a day number).
-pub fn decide(app: &ApplicationInput, facts: &Facts, today: i32) -> Decision {
+pub fn decide(app: &ValidApplication, facts: &Facts, today: i32) -> Decision {
     let mut clarify = Vec::new();
     let mut reject = Vec::new();
-    let applicant_snils = app.applicant.snils.clone().unwrap_or_default();
+    let applicant_snils = app.applicant().snils.as_str();
 
     match &facts.applicant_snils {
         Verdict::Match => {}
@@ -193,7 +201,7 @@ pub fn decide(app: &ApplicationInput, facts: &Facts, today: i32) -> Decision {
             let is_parent = record
                 .parents
                 .iter()
-                .any(|p| p.snils.as_deref() == Some(applicant_snils.as_str()));
+                .any(|p| p.snils.as_deref() == Some(applicant_snils));
             if !is_parent {
                 reject.push(reason(
                     "/applicant",
@@ -207,14 +215,9 @@ pub fn decide(app: &ApplicationInput, facts: &Facts, today: i32) -> Decision {
         return Decision::NeedsClarification(clarify);
     }
 
-    let Some(benefit) = app.benefit() else {
-        return Decision::Rejected(vec![reason(
-            "/benefit",
-            "unknown_benefit",
-            "unknown benefit",
-        )]);
-    };
-    if let Some(born) = parse_date(&child.birth_date) {
+    let benefit = app.benefit();
+    {
+        let born = app.child().birth_date.day();
         let too_old = match benefit {
             Benefit::UnifiedAllowance => age_years(born, today) >= 17,
             Benefit::ChildcareUnder1_5 => today >= add_months(born, 18),
@@ -300,8 +303,8 @@ pub fn decide(app: &ApplicationInput, facts: &Facts, today: i32) -> Decision {
         }
     }
     for own in &facts.own_approved {
-        if own.benefit == benefit && overlaps(period, &own.from, own.to.as_deref()) {
-            let whom = if own.recipient_snils == applicant_snils {
+        if own.benefit == benefit && overlaps_days(period, own.from.day(), own.to.map(Date::day)) {
+            let whom = if own.recipient_snils.as_str() == applicant_snils {
                 "to this applicant"
             } else {
                 "to another recipient"

@@ -88,3 +88,138 @@ pub fn uuid_v4() -> String {
         &h[20..32]
     )
 }
+
+/// Why a text is not a valid identifier or date: a rule code and a message, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// Machine-readable code (`format`, `snils_checksum`, `inn_checksum`, `date`).
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: &'static str,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// A SNILS with a valid check number, 11 digits (dashes and spaces dropped when built). Shown masked
+/// (`***-***-*** 12`) by `Display` and `Debug`, so it cannot reach a log line whole by accident.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Snils(String);
+
+impl Snils {
+    /// The 11 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<&str> for Snils {
+    type Error = Invalid;
+
+    fn try_from(s: &str) -> Result<Snils, Invalid> {
+        let digits: String = s.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid {
+                code: "format",
+                message: "must be 11 digits",
+            });
+        }
+        if !snils_is_valid(&digits) {
+            return Err(Invalid {
+                code: "snils_checksum",
+                message: "check number does not match",
+            });
+        }
+        Ok(Snils(digits))
+    }
+}
+
+impl TryFrom<String> for Snils {
+    type Error = Invalid;
+
+    fn try_from(s: String) -> Result<Snils, Invalid> {
+        Snils::try_from(s.as_str())
+    }
+}
+
+impl From<Snils> for String {
+    fn from(s: Snils) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Display for Snils {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "***-***-*** {}", &self.0[9..])
+    }
+}
+
+impl std::fmt::Debug for Snils {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snils({self})")
+    }
+}
+
+/// A person's INN with valid control digits, 12 digits. Masked by `Display` and `Debug`.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Inn(String);
+
+impl Inn {
+    /// The 12 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<&str> for Inn {
+    type Error = Invalid;
+
+    fn try_from(s: &str) -> Result<Inn, Invalid> {
+        if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid {
+                code: "format",
+                message: "must be 12 digits (a person's INN)",
+            });
+        }
+        if !inn_is_valid(s) {
+            return Err(Invalid {
+                code: "inn_checksum",
+                message: "control digits do not match",
+            });
+        }
+        Ok(Inn(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for Inn {
+    type Error = Invalid;
+
+    fn try_from(s: String) -> Result<Inn, Invalid> {
+        Inn::try_from(s.as_str())
+    }
+}
+
+impl From<Inn> for String {
+    fn from(s: Inn) -> String {
+        s.0
+    }
+}
+
+impl std::fmt::Display for Inn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "********** {}", &self.0[10..])
+    }
+}
+
+impl std::fmt::Debug for Inn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Inn({self})")
+    }
+}

@@ -8,5 +8,6 @@ pub mod eligibility;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod identifiers;
-pub mod process;
+pub mod ports;
 pub mod status;
+pub mod valid;

@@ -25,17 +25,21 @@ pub enum Status {
     NeedsClarification,
     /// An appeal under review.
     AppealReview,
+    /// The registry checks could not be finished by waiting (our own request breaks the schema, a
+    /// registry keeps answering wrongly): a reviewer decides.
+    ManualReview,
 }
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Submitted,
         Status::InReview,
         Status::Approved,
         Status::Rejected,
         Status::NeedsClarification,
         Status::AppealReview,
+        Status::ManualReview,
     ];
 
     /// Its name in the API and the store.
@@ -47,6 +51,7 @@ impl Status {
             Status::Rejected => "rejected",
             Status::NeedsClarification => "needs_clarification",
             Status::AppealReview => "appeal_review",
+            Status::ManualReview => "manual_review",
         }
     }
 
@@ -57,7 +62,10 @@ impl Status {
 
     /// Whether a review is running (the state the overdue rule watches).
     pub fn under_review(self) -> bool {
-        matches!(self, Status::InReview | Status::AppealReview)
+        matches!(
+            self,
+            Status::InReview | Status::AppealReview | Status::ManualReview
+        )
     }
 
     /// Whether nothing more happens without an appeal.
@@ -88,6 +96,8 @@ pub enum Event {
     Clarify,
     /// The applicant appeals a rejection.
     Appeal,
+    /// The checks cannot be finished by waiting: a reviewer takes over.
+    Escalate,
 }
 
 /// A transition that does not exist, or comes too late.
@@ -129,9 +139,10 @@ pub fn transition(
     };
     match (from, event) {
         (S::Submitted, E::StartReview) => Ok(S::InReview),
-        (S::InReview | S::AppealReview, E::Approve) => Ok(S::Approved),
-        (S::InReview | S::AppealReview, E::Reject) => Ok(S::Rejected),
+        (S::InReview | S::AppealReview | S::ManualReview, E::Approve) => Ok(S::Approved),
+        (S::InReview | S::AppealReview | S::ManualReview, E::Reject) => Ok(S::Rejected),
         (S::InReview, E::RequestClarification) => Ok(S::NeedsClarification),
+        (S::InReview, E::Escalate) => Ok(S::ManualReview),
         (S::NeedsClarification, E::Clarify) => Ok(S::InReview),
         (S::Rejected, E::Appeal) => match seconds_since_rejection {
             Some(s) if (0..=THIRTY_DAYS).contains(&s) => Ok(S::AppealReview),
@@ -163,6 +174,9 @@ mod tests {
             (S::Rejected, E::Appeal, S::AppealReview),
             (S::AppealReview, E::Approve, S::Approved),
             (S::AppealReview, E::Reject, S::Rejected),
+            (S::InReview, E::Escalate, S::ManualReview),
+            (S::ManualReview, E::Approve, S::Approved),
+            (S::ManualReview, E::Reject, S::Rejected),
         ];
         let events = [
             E::StartReview,
@@ -171,6 +185,7 @@ mod tests {
             E::RequestClarification,
             E::Clarify,
             E::Appeal,
+            E::Escalate,
         ];
         for from in Status::ALL {
             for event in events {

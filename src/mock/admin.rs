@@ -24,9 +24,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::contract::Registry;
 use crate::mock::faults::{Plan, Rule};
 use crate::mock::server::MockState;
-use crate::registries::Registry;
 
 #[derive(Clone)]
 struct Admin {

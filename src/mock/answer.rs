@@ -3,10 +3,10 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::contract::{Operation, Payload};
 use crate::mock::population::{NewAssignment, PersonView, RegisterOutcome};
 use crate::mock::render::{self, Registration};
 use crate::mock::server::MockState;
-use crate::registries::{Operation, Payload};
 
 /// Response metadata for a reply to `request`: a fresh message id, its id as ReplyTo, and now.
 pub fn response_meta(state: &MockState, request: &Payload) -> String {
@@ -39,7 +39,7 @@ fn mismatches(request: &Payload, v: &PersonView) -> Vec<&'static str> {
     if request.get("BirthDate") != Some(v.birth_date.as_str()) {
         out.push("BirthDate");
     }
-    if request.get("Gender") != Some(render::gender(v.gender)) {
+    if request.get("Gender") != Some(v.gender.as_str()) {
         out.push("Gender");
     }
     out

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::Registry;
 use crate::mock::faults::FaultKind;
-use crate::registries::Registry;
 
 /// Requests of one operation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,10 +15,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::contract::{Operation, Registry, read_payload};
 use crate::mock::answer::{answer, response_meta};
 use crate::mock::inject::{self, Answer, Connection};
 use crate::mock::server::MockState;
-use crate::registries::{Operation, Registry, read_payload};
 use crate::xml::validate::{Report, validate_bytes};
 
 /// `POST /token`: an access token for `grant_type=client_credentials`.

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{mpsc, watch};
 
 use crate::channel_body::ChannelBody;
+use crate::contract::Registry;
 use crate::mock::faults::{FaultKind, Rule};
 use crate::mock::render;
 use crate::mock::token::TokenError;
-use crate::registries::Registry;
 
 /// How a connection is to end early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

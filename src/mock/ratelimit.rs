@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::registries::Registry;
+use crate::contract::Registry;
 
 /// Rate limits for all registries; `None` means unlimited.
 #[derive(Debug, Default)]

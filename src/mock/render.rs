@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use crate::registries::messages::{self, Metadata, Request};
 
 use crate::mock::population::{
-    AssignmentView, BirthRecordView, ConflictReason, ConflictView, DocumentView, Gender,
-    ParentRole, PeriodView, PersonView, REFERENCE_DATE, StatusState, StatusView,
+    AssignmentView, BirthRecordView, ConflictReason, ConflictView, DocumentView, ParentRole,
+    PeriodView, PersonView, REFERENCE_DATE, StatusState, StatusView,
 };
 
 /// The namespace declarations every payload root carries.
@@ -43,10 +43,7 @@ pub fn identity(v: &PersonView) -> messages::Identity {
         first_name: v.first_name.clone(),
         middle_name: v.middle_name.clone(),
         birth_date: v.birth_date.clone(),
-        gender: match v.gender {
-            Gender::Male => messages::Gender::Male,
-            Gender::Female => messages::Gender::Female,
-        },
+        gender: v.gender,
     }
 }
 
@@ -82,18 +79,10 @@ fn names(out: &mut String, last: &str, first: &str, middle: Option<&str>) {
     }
 }
 
-/// The schema's spelling of a gender.
-pub fn gender(g: Gender) -> &'static str {
-    match g {
-        Gender::Male => "Male",
-        Gender::Female => "Female",
-    }
-}
-
 fn person_identity(out: &mut String, v: &PersonView) {
     names(out, &v.last_name, &v.first_name, v.middle_name.as_deref());
     el(out, "cmn:BirthDate", &v.birth_date);
-    el(out, "cmn:Gender", gender(v.gender));
+    el(out, "cmn:Gender", v.gender.as_str());
 }
 
 fn period(out: &mut String, p: &PeriodView) {
@@ -291,7 +280,7 @@ pub fn birth_record_response_with(meta: &str, record: Option<&BirthRecordView>) 
         r.child.middle_name.as_deref(),
     );
     el(&mut s, "cmn:BirthDate", &r.child.birth_date);
-    el(&mut s, "cmn:Gender", gender(r.child.gender));
+    el(&mut s, "cmn:Gender", r.child.gender.as_str());
     el(&mut s, "chld:Snils", &r.child.snils);
     s.push_str("</chld:Child><chld:BirthPlace>");
     el(&mut s, "chld:Country", &r.birth_place.country);

@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::clock::Clock;
+use crate::contract::Registry;
 use crate::mock::counters::Counters;
 use crate::mock::faults::{ConnectionFault, FaultKind, Faults};
 use crate::mock::handlers;
@@ -34,7 +35,6 @@ use crate::mock::inject::Connection;
 use crate::mock::population::Population;
 use crate::mock::ratelimit::RateLimiter;
 use crate::mock::token::TokenStore;
-use crate::registries::Registry;
 use crate::shutdown::stopped;
 use crate::xml::schema::Schema;
 use crate::xml::validate::Options;

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::contract::read_tree;
 use crate::registries::messages::{Metadata, Reply, Request};
-use crate::registries::read_tree;
 use crate::soap::client::{CallContext, SoapClient};
 use crate::soap::error::{CallError, Violation};
 

@@ -8,7 +8,7 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::BytesText;
 
-use crate::registries::{Node, Operation, ReadError};
+use crate::contract::{Node, Operation, ReadError};
 
 const CMN: (&str, &str) = ("xmlns:cmn", "urn://reggate/common/types/1.0.0");
 
@@ -27,17 +27,22 @@ pub struct Identity {
     pub gender: Gender,
 }
 
-/// The schema's genders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A person's gender: the one type for the cabinet's input (`male`/`female` in JSON), the registries'
+/// `cmn:GenderType` (`Male`/`Female` in XML) and the mock population (whose older exports spell it
+/// `Male`/`Female`, still read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Gender {
     /// `Male`.
+    #[serde(rename = "male", alias = "Male")]
     Male,
     /// `Female`.
+    #[serde(rename = "female", alias = "Female")]
     Female,
 }
 
 impl Gender {
-    fn as_str(self) -> &'static str {
+    /// As `cmn:GenderType` spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Gender::Male => "Male",
             Gender::Female => "Female",
@@ -168,10 +173,10 @@ impl Request {
     fn write(&self, w: &mut Writer<Vec<u8>>, meta: &Metadata) -> io::Result<()> {
         let op = self.operation();
         let prefix = match op.registry() {
-            crate::registries::Registry::Snils => "snils",
-            crate::registries::Registry::Inn => "inn",
-            crate::registries::Registry::Children => "chld",
-            crate::registries::Registry::Labour => "lab",
+            crate::contract::Registry::Snils => "snils",
+            crate::contract::Registry::Inn => "inn",
+            crate::contract::Registry::Children => "chld",
+            crate::contract::Registry::Labour => "lab",
         };
         let p = |local: &str| format!("{prefix}:{local}");
         let root = p(&op.request_element());

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::registries::{Operation, Payload, Registry, SOAP_NS, read_payload};
+use crate::contract::{Operation, Payload, Registry, SOAP_NS, read_payload};
 use crate::soap::breaker::{Breaker, BreakerPolicy};
 use crate::soap::error::{CallError, Violation};
 use crate::soap::log::{BodyPolicy, Exchange, MessageLog};

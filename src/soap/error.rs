@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::registries::{Operation, Registry};
+use crate::contract::{Operation, Registry};
 use crate::soap::token::TokenError;
 use crate::xml::validate::Report;
 

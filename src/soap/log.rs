@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, params};
 
 use crate::clock::millis;
-use crate::registries::{Operation, Registry};
+use crate::contract::{Operation, Registry};
 use crate::xml::mask::mask_document;
 
 /// What the log keeps of message bodies.

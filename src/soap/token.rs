@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
-use crate::registries::Registry;
+use crate::contract::Registry;
 
 /// A token as the token endpoint issued it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -91,6 +91,13 @@ CREATE TABLE webhook_cursors (
 ALTER TABLE applications ADD COLUMN answers TEXT;
 ",
     ),
+    (
+        5,
+        "
+-- Why an application's registry checks wait and when they are tried again (JSON, store::Parked).
+ALTER TABLE applications ADD COLUMN parked TEXT;
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

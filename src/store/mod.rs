@@ -120,6 +120,29 @@ pub struct ApplicationRecord {
     pub journal: Vec<JournalEntry>,
     /// The registries' answers of the last decision ([`crate::domain::answers::Answers`]).
     pub answers: Option<serde_json::Value>,
+    /// Why its registry checks wait, while they do (cleared by the next transition).
+    pub parked: Option<Parked>,
+}
+
+/// An application whose registry checks failed, waiting for its next attempt. While parked it is
+/// `in_review` with no lease holder and its lease running until `next_attempt_ms`, so no worker
+/// claims it earlier and any worker claims it then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    /// The registry that failed.
+    pub registry: String,
+    /// `outage` (waiting cures it) or `defect` (a bounded number of attempts, then manual review).
+    pub kind: crate::domain::ports::FailureKind,
+    /// What happened (no personal values).
+    pub reason: String,
+    /// Parked since (ms): the first failure of this run of failures.
+    pub since_ms: i64,
+    /// When a worker may try again (ms).
+    pub next_attempt_ms: i64,
+    /// Failed attempts in this run, of any kind.
+    pub attempts: u32,
+    /// Of those, defects (what escalates to manual review).
+    pub defects: u32,
 }
 
 /// An application found by its idempotency key.
@@ -169,6 +192,9 @@ pub struct Transition {
     pub input: Option<serde_json::Value>,
     /// The registries' answers the decision rests on, replacing the stored ones.
     pub answers: Option<serde_json::Value>,
+    /// Manifest entries added by this transition (an appeal's or a clarification's documents),
+    /// whose bytes are now awaited.
+    pub documents_added: Vec<String>,
 }
 
 /// What [`Store::transition`] did.
@@ -307,6 +333,14 @@ pub trait Store: Send + Sync {
     ) -> StoreFuture<'a, Option<ApplicationRecord>>;
     /// Write a transition (see the module docs).
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned>;
+    /// Park an `in_review` application that `worker` holds until `parked.next_attempt_ms`, giving
+    /// up the lease; false (nothing written) when the worker no longer holds it.
+    fn park<'a>(
+        &'a self,
+        id: &'a str,
+        worker: &'a str,
+        parked: &'a Parked,
+    ) -> StoreFuture<'a, bool>;
     /// Outbox events after `after`, at most `limit`, in order.
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
     /// A page of applications matching `filter`, after `after`, in submission order.
@@ -341,12 +375,26 @@ pub fn parse_status(s: &str) -> Result<Status, StoreError> {
     Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
 }
 
+/// The stored list of missing manifest entries (JSON) with `added` appended, and its length (the
+/// `documents_pending` count): one rule for both stores.
+pub fn with_added(missing: &str, added: &[String]) -> Result<(String, i64), StoreError> {
+    let mut missing: Vec<String> =
+        serde_json::from_str(missing).map_err(|e| StoreError(format!("documents_missing: {e}")))?;
+    for name in added {
+        if !missing.contains(name) {
+            missing.push(name.clone());
+        }
+    }
+    let n = missing.len() as i64;
+    Ok((serde_json::to_string(&missing).unwrap_or_default(), n))
+}
+
 /// The outbox event kind of a transition to `to`.
 pub fn event_kind(to: Status) -> &'static str {
     match to {
         Status::Submitted => "submitted",
         Status::NeedsClarification => "documents_requested",
         Status::Approved | Status::Rejected => "final_decision",
-        Status::InReview | Status::AppealReview => "status_changed",
+        Status::InReview | Status::AppealReview | Status::ManualReview => "status_changed",
     }
 }

@@ -13,8 +13,8 @@ use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
-    OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
-    Transitioned, event_kind, parse_status,
+    OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
+    Transition, Transitioned, event_kind, parse_status, with_added,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -114,7 +114,7 @@ async fn load(
     let Some(row) = c
         .query_opt(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms, documents_missing, answers
+                    status_since_ms, documents_missing, answers, parked
              FROM applications WHERE id = $1 OR number = $1",
             &[&id_or_number],
         )
@@ -164,6 +164,12 @@ async fn load(
         journal,
         answers: row
             .get::<_, Option<String>>(10)
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(err)?,
+        parked: row
+            .get::<_, Option<String>>(11)
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
@@ -376,8 +382,8 @@ impl Store for PostgresStore {
             let tx = conn.transaction().await.map_err(err)?;
             let Some(row) = tx
                 .query_opt(
-                    "SELECT status, lease_holder, lease_until_ms FROM applications WHERE id = $1
-                     FOR UPDATE",
+                    "SELECT status, lease_holder, lease_until_ms, documents_missing
+                     FROM applications WHERE id = $1 FOR UPDATE",
                     &[&t.id],
                 )
                 .await
@@ -388,6 +394,7 @@ impl Store for PostgresStore {
             let st: String = row.get(0);
             let holder: Option<String> = row.get(1);
             let until: Option<i64> = row.get(2);
+            let missing = with_added(&row.get::<_, String>(3), &t.documents_added)?;
             if parse_status(&st)? != t.from {
                 return Ok(Transitioned::Stale);
             }
@@ -400,13 +407,16 @@ impl Store for PostgresStore {
                 .execute(
                     "UPDATE applications SET status = $2, status_since_ms = $3, lease_holder = NULL,
                          lease_until_ms = NULL, input = COALESCE($4, input),
-                     answers = COALESCE($5, answers) WHERE id = $1",
+                     answers = COALESCE($5, answers), parked = NULL,
+                     documents_missing = $6, documents_pending = $7 WHERE id = $1",
                     &[
                         &t.id,
                         &t.to.as_str(),
                         &at,
                         &t.input.as_ref().map(|v| v.to_string()),
                         &t.answers.as_ref().map(|v| v.to_string()),
+                        &missing.0,
+                        &missing.1,
                     ],
                 )
                 .await;
@@ -482,7 +492,7 @@ impl Store for PostgresStore {
                        AND ($3::BIGINT IS NULL OR submitted_ms >= $3)
                        AND ($4::BIGINT IS NULL OR submitted_ms < $4)
                        AND ($5::TEXT IS NULL OR applicant_snils = $5)
-                       AND ($6::BIGINT IS NULL OR (status IN ('in_review', 'appeal_review')
+                       AND ($6::BIGINT IS NULL OR (status IN ('in_review', 'appeal_review', 'manual_review')
                                                    AND status_since_ms < $6 - $10))
                        AND ($7::BIGINT IS NULL OR (submitted_ms, id) > ($7, $8::TEXT))
                      ORDER BY submitted_ms, id LIMIT $9",
@@ -596,6 +606,31 @@ impl Store for PostgresStore {
             .await
             .map_err(err)?;
             Ok(())
+        })
+    }
+
+    fn park<'a>(
+        &'a self,
+        id: &'a str,
+        worker: &'a str,
+        parked: &'a Parked,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let n = conn
+                .execute(
+                    "UPDATE applications SET parked = $3, lease_holder = NULL, lease_until_ms = $4
+                     WHERE id = $1 AND status = 'in_review' AND lease_holder = $2",
+                    &[
+                        &id,
+                        &worker,
+                        &serde_json::to_string(parked).map_err(err)?,
+                        &parked.next_attempt_ms,
+                    ],
+                )
+                .await
+                .map_err(err)?;
+            Ok(n == 1)
         })
     }
 

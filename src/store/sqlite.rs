@@ -13,8 +13,8 @@ use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
-    OVERDUE_MS, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary, Transition,
-    Transitioned, event_kind, parse_status,
+    OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
+    Transition, Transitioned, event_kind, parse_status, with_added,
 };
 
 /// The SQLite store.
@@ -99,7 +99,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
     let row = conn
         .query_row(
             "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
-                    status_since_ms, documents_missing, answers
+                    status_since_ms, documents_missing, answers, parked
              FROM applications WHERE id = ?1 OR number = ?1",
             params![id_or_number],
             |r| {
@@ -115,6 +115,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
                     r.get::<_, i64>(8)?,
                     r.get::<_, String>(9)?,
                     r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
                 ))
             },
         )
@@ -132,6 +133,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         since,
         missing,
         answers,
+        parked,
     )) = row
     else {
         return Ok(None);
@@ -183,6 +185,11 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
         documents_missing: serde_json::from_str(&missing).map_err(err)?,
         journal,
         answers: answers
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(err)?,
+        parked: parked
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
@@ -382,15 +389,16 @@ impl Store for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(err)?;
-            let current: Option<(String, Option<String>, Option<i64>)> = tx
+            let current: Option<(String, Option<String>, Option<i64>, String)> = tx
                 .query_row(
-                    "SELECT status, lease_holder, lease_until_ms FROM applications WHERE id = ?1",
+                    "SELECT status, lease_holder, lease_until_ms, documents_missing
+                     FROM applications WHERE id = ?1",
                     params![t.id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()
                 .map_err(err)?;
-            let Some((st, holder, until)) = current else {
+            let Some((st, holder, until, missing)) = current else {
                 return Ok(Transitioned::Stale);
             };
             if parse_status(&st)? != t.from {
@@ -401,16 +409,20 @@ impl Store for SqliteStore {
             {
                 return Ok(Transitioned::Stale);
             }
+            let missing = with_added(&missing, &t.documents_added)?;
             let updated = tx.execute(
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
                      lease_until_ms = NULL, input = COALESCE(?4, input),
-                     answers = COALESCE(?5, answers) WHERE id = ?1",
+                     answers = COALESCE(?5, answers), parked = NULL,
+                     documents_missing = ?6, documents_pending = ?7 WHERE id = ?1",
                 params![
                     t.id,
                     t.to.as_str(),
                     at,
                     t.input.as_ref().map(|v| v.to_string()),
-                    t.answers.as_ref().map(|v| v.to_string())
+                    t.answers.as_ref().map(|v| v.to_string()),
+                    missing.0,
+                    missing.1
                 ],
             );
             match updated {
@@ -433,6 +445,30 @@ impl Store for SqliteStore {
             let record = load(&tx, &t.id)?.ok_or_else(|| StoreError("vanished".into()))?;
             tx.commit().map_err(err)?;
             Ok(Transitioned::Done(Box::new(record)))
+        })
+    }
+
+    fn park<'a>(
+        &'a self,
+        id: &'a str,
+        worker: &'a str,
+        parked: &'a Parked,
+    ) -> StoreFuture<'a, bool> {
+        let (id, worker, parked) = (id.to_string(), worker.to_string(), parked.clone());
+        self.with(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE applications SET parked = ?3, lease_holder = NULL, lease_until_ms = ?4
+                     WHERE id = ?1 AND status = 'in_review' AND lease_holder = ?2",
+                    params![
+                        id,
+                        worker,
+                        serde_json::to_string(&parked).map_err(err)?,
+                        parked.next_attempt_ms
+                    ],
+                )
+                .map_err(err)?;
+            Ok(n == 1)
         })
     }
 
@@ -490,7 +526,7 @@ impl Store for SqliteStore {
                        AND (?3 IS NULL OR submitted_ms >= ?3)
                        AND (?4 IS NULL OR submitted_ms < ?4)
                        AND (?5 IS NULL OR applicant_snils = ?5)
-                       AND (?6 IS NULL OR (status IN ('in_review', 'appeal_review')
+                       AND (?6 IS NULL OR (status IN ('in_review', 'appeal_review', 'manual_review')
                                            AND status_since_ms < ?6 - ?10))
                        AND (?7 IS NULL OR (submitted_ms, id) > (?7, ?8))
                      ORDER BY submitted_ms, id LIMIT ?9",

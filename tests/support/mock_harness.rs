@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reggate::clock::{Clock, ManualClock};
+use reggate::contract::{Operation, Registry};
 use reggate::mock::faults::Rule;
 use reggate::mock::population::{Population, PopulationConfig};
 use reggate::mock::render;
 use reggate::mock::server::{Bind, MockServer, MockState, ServedFiles};
 use reggate::mock::token::TokenStore;
-use reggate::registries::{Operation, Registry};
 use reggate::tls::config::{client_config, server_config};
 use reggate::tls::pki::{self, PkiLayout, PkiOptions};
 use reggate::xml::schema::Schema;

@@ -7,15 +7,15 @@ fn today() -> i32 {
     day(2026, 7, 1)
 }
 
-fn app(v: serde_json::Value) -> ApplicationInput {
-    serde_json::from_value::<ApplicationInput>(v)
+fn app(v: serde_json::Value) -> ValidApplication {
+    serde_json::from_value::<crate::domain::application::ApplicationInput>(v)
         .expect("shape")
         .validate(today())
         .expect("valid")
 }
 
 /// Facts that approve the sample application.
-fn facts(app: &ApplicationInput) -> Facts {
+fn facts(app: &ValidApplication) -> Facts {
     let parent = RecordPerson {
         last_name: app.applicant.last_name.clone(),
         first_name: app.applicant.first_name.clone(),
@@ -147,8 +147,8 @@ fn a_benefit_already_paid_for_the_child_is_a_duplicate_naming_the_assignment() {
     f.own_approved.push(OwnApproval {
         application_number: "RG-2026-000001".into(),
         benefit: Benefit::ChildcareUnder1_5,
-        recipient_snils: a.applicant.snils.clone().expect("snils"),
-        from: "2026-06-01".into(),
+        recipient_snils: a.applicant().snils.clone(),
+        from: Date::try_from("2026-06-01").expect("date"),
         to: None,
     });
     let d = decide(&a, &f, today());

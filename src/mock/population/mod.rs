@@ -64,14 +64,8 @@ impl Default for PopulationConfig {
     }
 }
 
-/// A person's gender, spelled as `cmn:GenderType` spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Gender {
-    /// Male.
-    Male,
-    /// Female.
-    Female,
-}
+/// A person's gender (the one type the gateway uses too).
+pub use crate::registries::messages::Gender;
 
 /// A benefit code (`lab:BenefitCodeType`): the domain's benefits.
 pub use crate::domain::application::Benefit;

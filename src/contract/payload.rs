@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::registries::SOAP_NS;
+use crate::contract::SOAP_NS;
 
 use crate::xml::reader::{Event, Limits, XmlReader};
 
