@@ -14,11 +14,11 @@ use reggate::api::documents::DocumentStore;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
 use reggate::domain::answers::{Answer, Question};
-use reggate::domain::application::ApplicationInput;
 use reggate::domain::eligibility::Facts;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
-use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
+use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::status::Status;
+use reggate::domain::valid::ValidApplication;
 use reggate::receipt::ReceiptSigner;
 use reggate::registries::messages::{
     BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
@@ -36,16 +36,25 @@ struct Fake {
     down: bool,
 }
 
+fn outage(registry: &str) -> CheckFailure {
+    CheckFailure {
+        registry: registry.into(),
+        kind: FailureKind::Outage,
+        reason: format!("{registry} registry answered with HTTP 503"),
+        retry_after: None,
+    }
+}
+
 impl RegistryChecks for Fake {
     fn ask<'a>(
         &'a self,
         _: &'a str,
-        app: &'a ApplicationInput,
+        app: &'a ValidApplication,
         questions: &'a [Question],
     ) -> Pending<'a, Vec<Answer>> {
         Box::pin(async move {
             if self.down {
-                return Err(Unavailable("children registry: HTTP 503".into()));
+                return Err(outage("children"));
             }
             let person = |last: &str, first: &str, birth: &str, snils: &str| RecordPerson {
                 last_name: last.into(),
@@ -70,7 +79,7 @@ impl RegistryChecks for Fake {
                         &a.last_name,
                         &a.first_name,
                         &a.birth_date,
-                        a.snils.as_deref().unwrap_or(""),
+                        app.applicant().snils.as_str(),
                     )],
                 }),
                 statuses: Some(Vec::new()),
@@ -97,7 +106,7 @@ impl RegistryChecks for Fake {
     fn register<'a>(&'a self, _: &'a str, _: &'a NewAssignment) -> Pending<'a, Registration> {
         Box::pin(async move {
             if self.down {
-                return Err(Unavailable("labour registry: HTTP 503".into()));
+                return Err(outage("labour"));
             }
             Ok(Registration::Registered {
                 assignment_id: "77-2026-0000000042".into(),
@@ -136,7 +145,11 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
     let clock: Arc<dyn Clock> = manual.clone();
     let state = ApiState {
         store: store.clone(),
-        checks: Arc::new(Fake { down }),
+        workflows: reggate::service::Workflows {
+            store: store.clone(),
+            checks: Arc::new(Fake { down }),
+            clock: clock.clone(),
+        },
         clock,
         api_keys: HashMap::from([
             (sha256_hex(KEY.as_bytes()), "cabinet-1".to_string()),
@@ -507,7 +520,10 @@ async fn eligibility_is_a_dry_run() {
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(heads.contains_key("retry-after"));
-    assert!(problem["detail"].as_str().unwrap_or("").contains("503"));
+    // The registry is named; its own answer (internal text) stays in the log.
+    let detail = problem["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("children registry"), "{detail}");
+    assert!(!detail.contains("503"), "{detail}");
 }
 
 async fn upload_all(a: &Api, id: &str) {
@@ -556,6 +572,7 @@ async fn application_in(a: &Api, key: &str, to: Status) -> String {
         lease_holder: Some("w".into()),
         input: None,
         answers: None,
+        documents_added: Vec::new(),
     };
     assert!(matches!(
         a.store.transition(t).await.expect("transition"),

@@ -15,10 +15,11 @@ use harness::Harness;
 use reggate::clock::Clock;
 use reggate::contract::Registry;
 use reggate::domain::application::ApplicationInput;
-use reggate::domain::process::{Processed, Worker};
 use reggate::domain::status::Status;
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::registries::client::Registries;
+use reggate::service::Workflows;
+use reggate::service::process::{Processed, Retry, Worker};
 use reggate::soap::client::{RetryPolicy, Settings};
 use reggate::soap::log::NoLog;
 use reggate::store::sqlite::SqliteStore;
@@ -30,7 +31,7 @@ const REFERENCE: u64 = 1_782_900_000;
 
 struct Setup {
     h: Harness,
-    registries: Registries,
+    wf: Workflows,
     store: Arc<dyn Store>,
     worker: Worker,
 }
@@ -53,13 +54,19 @@ async fn setup(name: &str) -> Setup {
     let dir = harness::tempdir(&format!("process-store-{name}"));
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
+    let wf = Workflows {
+        store: store.clone(),
+        checks: Arc::new(registries),
+        clock: h.clock.clone() as Arc<dyn Clock>,
+    };
     Setup {
         h,
-        registries,
+        wf,
         store,
         worker: Worker {
             name: "w1".into(),
             lease: Duration::from_secs(60),
+            retry: Retry::default(),
         },
     }
 }
@@ -73,10 +80,10 @@ async fn submit(s: &Setup, n: u32, input: Value) -> String {
         number: format!("RG-2026-{n:06}"),
         idempotency_key: format!("k{n}"),
         request_hash: "h".into(),
-        benefit: input.benefit.clone(),
-        applicant_snils: input.applicant.snils.clone().unwrap_or_default(),
-        child_snils: input.child.snils.clone(),
-        input: serde_json::to_value(&input).expect("json"),
+        benefit: input.benefit().code().to_string(),
+        applicant_snils: input.applicant().snils.as_str().to_string(),
+        child_snils: input.child().snils.as_str().to_string(),
+        input: input.to_json(),
         actor: "test".into(),
         origin: "127.0.0.1".into(),
         request_id: format!("req-{n}"),
@@ -90,16 +97,7 @@ async fn submit(s: &Setup, n: u32, input: Value) -> String {
 }
 
 async fn decide(s: &Setup) -> reggate::store::ApplicationRecord {
-    match s
-        .worker
-        .process_one(
-            s.store.as_ref(),
-            &s.registries,
-            &(s.h.clock.clone() as Arc<dyn Clock>),
-        )
-        .await
-        .expect("process")
-    {
+    match s.worker.process_one(&s.wf).await.expect("process") {
         Processed::Decided(r) => *r,
         other => panic!("not decided: {other:?}"),
     }
@@ -201,6 +199,7 @@ async fn a_wrong_child_name_goes_to_clarification_and_a_duplicate_is_rejected() 
             lease_holder: None,
             input: Some(correct),
             answers: None,
+            documents_added: Vec::new(),
         })
         .await
         .expect("clarify");
@@ -254,7 +253,7 @@ async fn a_wrong_child_name_goes_to_clarification_and_a_duplicate_is_rejected() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_registry_outage_parks_the_application_until_it_is_over() {
+async fn a_registry_outage_parks_the_application_and_it_resumes_within_seconds_of_the_return() {
     let s = setup("outage").await;
     let people = s.h.state.population.export_people(40);
     let entry = case(&people, "disabled_child");
@@ -262,26 +261,124 @@ async fn a_registry_outage_parks_the_application_until_it_is_over() {
     input["child"]["first_name"] = json!("Аглая");
     let id = submit(&s, 1, input).await;
     s.h.set_faults(Registry::Children, &[Rule::new(FaultKind::ServerFault)]);
-    let parked = s
-        .worker
-        .process_one(
-            s.store.as_ref(),
-            &s.registries,
-            &(s.h.clock.clone() as Arc<dyn Clock>),
-        )
-        .await
-        .expect("process");
-    assert!(
-        matches!(&parked, Processed::Parked { id: p, .. } if *p == id),
-        "{parked:?}"
-    );
+    let parked = s.worker.process_one(&s.wf).await.expect("process");
+    let Processed::Parked { id: p, parked } = &parked else {
+        panic!("{parked:?}");
+    };
+    assert_eq!(*p, id);
+    assert_eq!(parked.registry, "children");
+    assert_eq!(parked.attempts, 1);
     let record = s.store.get(&id).await.expect("get").expect("kept");
     assert_eq!(record.status, Status::InReview, "not failed, only parked");
-    // Over: after the lease another claim decides it.
+    let stored = record.parked.expect("the reason is stored");
+    assert_eq!(stored, **parked);
+    assert!(
+        stored.reason.contains("FindBirthRecord"),
+        "{}",
+        stored.reason
+    );
+    let wait = stored.next_attempt_ms - stored.since_ms;
+    assert!((500..=1000).contains(&wait), "first retry after {wait} ms");
+
+    // Not before its next attempt, by any worker.
+    assert!(matches!(
+        s.worker.process_one(&s.wf).await.expect("process"),
+        Processed::Idle
+    ));
+    // Still down at the next attempt: parked again, later, the same run of failures.
+    s.h.clock.advance(Duration::from_millis(wait as u64 + 1));
+    let Processed::Parked { parked: again, .. } =
+        s.worker.process_one(&s.wf).await.expect("process")
+    else {
+        panic!("parked again");
+    };
+    assert_eq!((again.attempts, again.since_ms), (2, stored.since_ms));
+
+    // The registry is back: the next attempt, seconds later and far inside the 60 s lease, decides.
     s.h.set_faults(Registry::Children, &[]);
-    s.h.clock.advance(Duration::from_secs(61));
+    let wait = (again.next_attempt_ms - reggate::clock::millis(s.h.clock.now())) as u64;
+    assert!(wait <= 2_000, "second retry after {wait} ms");
+    s.h.clock.advance(Duration::from_millis(wait + 1));
     let record = decide(&s).await;
     assert_eq!(record.id, id);
     assert_eq!(record.status, Status::NeedsClarification);
+    assert!(record.parked.is_none(), "a decision clears the parking");
+    s.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_our_schema_refuses_stops_in_manual_review_and_never_reaches_the_registry() {
+    let s = setup("defect").await;
+    let people = s.h.state.population.export_people(200);
+    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let (entry, k, benefit) =
+        eligible(&people, reference).expect("an eligible child in the sample");
+    let id = submit(&s, 1, application(entry, k, benefit)).await;
+    // Damage the stored application the way a bug in an upstream rule would: a name the registries'
+    // schema refuses (cmn:NamePartType is Cyrillic only) that the typed decode does not judge.
+    let mut record = s.store.get(&id).await.expect("get").expect("kept");
+    record.input["applicant"]["last_name"] = json!("Smith");
+    s.store
+        .transition(Transition {
+            id: id.clone(),
+            from: Status::Submitted,
+            to: Status::InReview,
+            actor: "test".into(),
+            origin: "test".into(),
+            reasons: json!([]),
+            comment: None,
+            request_id: "damage".into(),
+            at: s.h.clock.now(),
+            lease_holder: None,
+            input: Some(record.input),
+            answers: None,
+            documents_added: Vec::new(),
+        })
+        .await
+        .expect("damage");
+    let snils_before = s.h.state.counters.registry(Registry::Snils);
+    let max = Retry::default().max_defects;
+    for attempt in 1..max {
+        let Processed::Parked { parked, .. } = s.worker.process_one(&s.wf).await.expect("process")
+        else {
+            panic!("attempt {attempt} parks");
+        };
+        assert_eq!(parked.defects, attempt);
+        assert!(parked.reason.contains("not sent"), "{}", parked.reason);
+        s.h.clock.advance(Duration::from_millis(
+            (parked.next_attempt_ms - parked.since_ms) as u64 * 4,
+        ));
+    }
+    let Processed::Escalated(record) = s.worker.process_one(&s.wf).await.expect("process") else {
+        panic!("escalated after {max} defects");
+    };
+    assert_eq!(record.status, Status::ManualReview);
+    let last = record.journal.last().expect("journal");
+    assert_eq!(last.to, Status::ManualReview);
+    let reason = &last.reasons[0];
+    assert_eq!(reason["code"], "registry_check_failed");
+    let message = reason["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("VerifySnils") && message.contains("after 3 attempts"),
+        "{message}"
+    );
+    assert!(!message.contains("Smith"), "no personal values: {message}");
+    // Our schema stopped it every time: the registry never saw such a request.
+    let snils = s.h.state.counters.registry(Registry::Snils);
+    assert_eq!(snils.invalid_requests(), 0);
+    assert_eq!(
+        snils.requests.get("VerifySnils").map_or(0, |c| c.valid),
+        snils_before
+            .requests
+            .get("VerifySnils")
+            .map_or(0, |c| c.valid),
+        "not one VerifySnils request left the gateway"
+    );
+    // And no worker picks it up again: a reviewer has it.
+    s.h.clock.advance(Duration::from_secs(3600));
+    assert!(matches!(
+        s.worker.process_one(&s.wf).await.expect("process"),
+        Processed::Idle
+    ));
     s.h.stop().await;
 }

@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reggate::domain::ports::FailureKind;
 use reggate::domain::status::Status;
 use reggate::store::postgres::PostgresStore;
 use reggate::store::sqlite::SqliteStore;
 use reggate::store::{
-    Cursor, ListFilter, NewApplication, Store, Submitted, Transition, Transitioned,
+    Cursor, ListFilter, NewApplication, Parked, Store, Submitted, Transition, Transitioned,
 };
 
 fn pg_url() -> String {
@@ -110,6 +111,7 @@ fn transition(
         lease_holder: worker.map(str::to_string),
         input: None,
         answers: None,
+        documents_added: Vec::new(),
     }
 }
 
@@ -461,6 +463,74 @@ async fn listing_filters_and_pages(store: Arc<dyn Store>) {
     );
 }
 
+async fn parked_applications_wait_for_their_next_attempt(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_950_000);
+    let lease = Duration::from_secs(120);
+    let Submitted::Created(a) = store
+        .submit(new_app(20, "44455566677", "key-20"))
+        .await
+        .expect("submit")
+    else {
+        panic!("not created");
+    };
+    store
+        .claim("w1", t0, lease)
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let parked = Parked {
+        registry: "children".into(),
+        kind: FailureKind::Outage,
+        reason: "children registry, FindBirthRecord: timeout".into(),
+        since_ms: reggate::clock::millis(t0),
+        next_attempt_ms: reggate::clock::millis(t0) + 2_000,
+        attempts: 1,
+        defects: 0,
+    };
+    assert!(
+        !store.park(&a.id, "w2", &parked).await.expect("park"),
+        "only the lease holder parks"
+    );
+    assert!(store.park(&a.id, "w1", &parked).await.expect("park"));
+    let record = store.get(&a.id).await.expect("get").expect("kept");
+    assert_eq!(record.parked.as_ref(), Some(&parked));
+    assert_eq!(record.status, Status::InReview);
+    // The lease is given up: not claimable before the next attempt, claimable right after it —
+    // far sooner than the 120 s lease.
+    let before = t0 + Duration::from_millis(1_999);
+    assert!(
+        store
+            .claim("w2", before, lease)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    let after = t0 + Duration::from_millis(2_001);
+    let again = store
+        .claim("w2", after, lease)
+        .await
+        .expect("claim")
+        .expect("claimable at its next attempt");
+    assert_eq!(
+        again.parked.as_ref(),
+        Some(&parked),
+        "the run of failures is remembered"
+    );
+    // A transition clears the parking and may add manifest entries whose bytes are awaited.
+    let done = store
+        .transition(Transition {
+            documents_added: vec!["other".into()],
+            ..transition(&a.id, Status::InReview, Status::Rejected, Some("w2"), after)
+        })
+        .await
+        .expect("transition");
+    let Transitioned::Done(record) = done else {
+        panic!("{done:?}");
+    };
+    assert_eq!(record.parked, None);
+    assert_eq!(record.documents_missing, ["other"]);
+}
+
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -484,6 +554,7 @@ both!(idempotency, submit_is_idempotent_by_key);
 both!(claims, claims_lease_and_decide_exactly_once);
 both!(approvals, one_approval_per_child_and_benefit);
 both!(listing, listing_filters_and_pages);
+both!(parking, parked_applications_wait_for_their_next_attempt);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_workers_on_sqlite() {

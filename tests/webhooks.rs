@@ -98,6 +98,7 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
             lease_holder: Some("w".into()),
             input: None,
             answers: None,
+            documents_added: Vec::new(),
         })
         .await
         .expect("transition");

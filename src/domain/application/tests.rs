@@ -8,7 +8,7 @@ fn today() -> i32 {
     day(TODAY.0, TODAY.1, TODAY.2)
 }
 
-fn check(v: serde_json::Value) -> Result<ApplicationInput, Rejection> {
+fn check(v: serde_json::Value) -> Result<ValidApplication, Rejection> {
     let input: ApplicationInput = serde_json::from_value(v).expect("shape");
     input.validate(today())
 }
@@ -28,7 +28,8 @@ fn a_valid_application_passes_normalized() {
     v["applicant"]["snils"] = serde_json::json!(dashed);
     let ok = check(v).expect("valid");
     assert_eq!(ok.applicant.snils.as_deref().map(str::len), Some(11));
-    assert_eq!(ok.benefit(), Some(Benefit::ChildcareUnder1_5));
+    assert_eq!(ok.benefit(), Benefit::ChildcareUnder1_5);
+    assert_eq!(ok.applicant().snils.as_str(), s);
     assert_eq!(ok.documents[0].sha256, "ab".repeat(32));
 }
 
