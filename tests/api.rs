@@ -986,6 +986,24 @@ async fn receipts_are_signed_json_and_pdf_that_verify_and_tampering_shows() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT VALID"));
 
+    // One visible character of the PDF changed (the application number on the page), the embedded
+    // signed JSON left alone: what the citizen sees is no longer what was signed.
+    let shown = format!("(Application number: {number})");
+    let at = pdf
+        .windows(shown.len())
+        .position(|w| w == shown.as_bytes())
+        .expect("number in the page content");
+    let mut altered = pdf.to_vec();
+    let last = at + shown.len() - 2;
+    altered[last] = if altered[last] == b'9' { b'8' } else { b'9' };
+    let altered_path = dir.join("altered.pdf");
+    std::fs::write(&altered_path, &altered).expect("write");
+    let out = verify(&altered_path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("NOT VALID"), "{text}");
+    assert!(text.contains("visible content differs"), "{text}");
+
     // The PDF renders (poppler) and shows the number.
     let text = std::process::Command::new("pdftotext")
         .arg(&pdf_path)
