@@ -72,7 +72,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
         clock: Arc::new(SystemClock) as Arc<dyn Clock>,
         api_keys: HashMap::from([(sha256_hex(b"bench"), "bench".to_string())]),
         reviewers: Default::default(),
-        admission: reggate::api::admission::Admission::new(u64::MAX),
+        admission: reggate::api::admission::Admission::new(u64::MAX, Arc::new(SystemClock)),
         documents: reggate::api::documents::DocumentStore {
             dir: std::env::temp_dir().join(format!("reggate-bench-docs-{}", std::process::id())),
             wait_for_documents: true,

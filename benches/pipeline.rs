@@ -50,8 +50,12 @@ fn main() {
         let h = Harness::start("bench-pipeline").await;
         let dir = harness::tempdir("bench-pipeline-log");
         let log = Arc::new(
-            SqliteMessageLog::open(&dir.join("log.sqlite"), Duration::from_secs(3600))
-                .expect("log"),
+            SqliteMessageLog::open(
+                &dir.join("log.sqlite"),
+                Duration::from_secs(3600),
+                h.clock.clone(),
+            )
+            .expect("log"),
         );
         let (client, _) = h.soap_client(Settings::default(), log.clone() as Arc<dyn MessageLog>);
         let client = Arc::new(client);

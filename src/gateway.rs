@@ -170,6 +170,7 @@ impl Gateway {
         let log = SqliteMessageLog::open(
             &config.data.join("message_log.sqlite"),
             Duration::from_secs(config.log.retention_days * 86_400),
+            clock.clone(),
         )
         .map_err(|e| fail("message log")(e.to_string()))?;
         let settings = Settings {
@@ -223,7 +224,10 @@ impl Gateway {
             clock: clock.clone(),
             api_keys,
             reviewers: reviewers.clone(),
-            admission: crate::api::admission::Admission::new(config.processing.backlog_limit),
+            admission: crate::api::admission::Admission::new(
+                config.processing.backlog_limit,
+                clock.clone(),
+            ),
             documents: crate::api::documents::DocumentStore {
                 dir: config.data.join("documents"),
                 wait_for_documents: true,

@@ -2,7 +2,8 @@
 //! signed with the gateway's receipt-signing certificate (ECDSA P-256, SHA-256), as JSON with a
 //! detached signature and as a one-page PDF for the citizen that carries the same signed JSON, so
 //! `reggate receipt verify` checks either. Verification checks the signature and that the signing
-//! certificate chains to the internal CA and was valid when the receipt was issued.
+//! certificate chains to the internal CA and was valid when the receipt was issued; for a PDF, also
+//! that the page the citizen sees is exactly the one [`pdf`] renders from the signed receipt.
 
 use std::path::Path;
 
@@ -126,6 +127,10 @@ const PDF_MARK: &str = "%reggate-receipt:";
 
 /// A one-page PDF stating the receipt, with the signed receipt embedded (base64 JSON in a comment
 /// line) so it verifies like the JSON.
+///
+/// The output depends on `signed` alone (no creation date, no document id, fields in declaration
+/// order): [`verify_file`] relies on that to prove the visible page is the signed one by rendering it
+/// again.
 pub fn pdf(signed: &SignedReceipt) -> Vec<u8> {
     let r = &signed.receipt;
     let lines = [
@@ -205,14 +210,32 @@ pub fn read(bytes: &[u8]) -> Result<SignedReceipt, ReceiptError> {
     serde_json::from_slice(bytes).map_err(|e| err(format!("not a receipt: {e}")))
 }
 
+/// Check a receipt file whose signed receipt [`read`] returned: [`verify`], and for a PDF, that the
+/// file is byte for byte what [`pdf`] renders from that receipt.
+///
+/// The signature covers only the embedded JSON; the citizen reads the page. Since [`pdf`] is
+/// deterministic, rendering again and comparing is the strictest check that the two agree: it refuses
+/// an edited glyph, an added overlay object and an incremental update alike, without interpreting PDF.
+pub fn verify_file(bytes: &[u8], signed: &SignedReceipt, ca: &X509) -> Result<(), ReceiptError> {
+    verify(signed, ca)?;
+    if bytes.starts_with(b"%PDF-") && pdf(signed) != bytes {
+        return Err(ReceiptError(
+            "the PDF's visible content differs from the signed receipt".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tls::pki::{self, PkiOptions};
     use std::time::{Duration, SystemTime};
 
-    fn setup() -> (ReceiptSigner, X509, crate::tls::pki::PkiLayout) {
-        let dir = std::env::temp_dir().join(format!("reggate-receipt-{}", std::process::id()));
+    /// A fresh PKI in a directory of its own per test (`name`), since tests run in parallel.
+    fn setup(name: &str) -> (ReceiptSigner, X509, crate::tls::pki::PkiLayout) {
+        let dir =
+            std::env::temp_dir().join(format!("reggate-receipt-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let layout = pki::init(&PkiOptions {
             dir: dir.clone(),
@@ -239,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_signed_receipt_verifies_as_json_and_as_pdf_and_a_tampered_one_does_not() {
-        let (signer, ca, layout) = setup();
+        let (signer, ca, layout) = setup("tamper");
         let signed = signer.sign(receipt()).expect("sign");
         verify(&signed, &ca).expect("valid");
         let json = serde_json::to_vec(&signed).expect("json");
@@ -259,5 +282,32 @@ mod tests {
         let foreign = other.sign(receipt()).expect("sign");
         let e = verify(&foreign, &ca).expect_err("foreign");
         assert!(e.0.contains("internal CA"), "{e}");
+    }
+
+    #[test]
+    fn a_pdf_whose_visible_text_was_altered_does_not_verify() {
+        let (signer, ca, _) = setup("visible");
+        let signed = signer.sign(receipt()).expect("sign");
+        let good = pdf(&signed);
+        assert_eq!(good, pdf(&signed.clone()), "rendering is deterministic");
+        verify_file(&good, &read(&good).expect("read"), &ca).expect("untouched PDF verifies");
+
+        // One character of the benefit on the page; the embedded (base64) JSON stays as signed.
+        let shown = b"(Benefit: childcare_under_1_5)";
+        let at = good
+            .windows(shown.len())
+            .position(|w| w == shown)
+            .expect("benefit in the content stream");
+        let mut altered = good.clone();
+        altered[at + shown.len() - 2] = b'X';
+        let embedded = read(&altered).expect("the embedded receipt still reads");
+        assert_eq!(embedded, signed);
+        verify(&embedded, &ca).expect("the embedded signature alone still holds");
+        let e = verify_file(&altered, &embedded, &ca).expect_err("altered page");
+        assert!(e.0.contains("visible content differs"), "{e}");
+
+        // JSON is checked by its signature alone, as before.
+        let json = serde_json::to_vec(&signed).expect("json");
+        verify_file(&json, &read(&json).expect("read json"), &ca).expect("json verifies");
     }
 }

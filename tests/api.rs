@@ -150,13 +150,13 @@ fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
             checks: Arc::new(Fake { down }),
             clock: clock.clone(),
         },
-        clock,
+        clock: clock.clone(),
         api_keys: HashMap::from([
             (sha256_hex(KEY.as_bytes()), "cabinet-1".to_string()),
             (sha256_hex(REVIEWER.as_bytes()), "reviewer-1".to_string()),
         ]),
         reviewers: Arc::new(vec!["key:reviewer-1".to_string()]),
-        admission: Admission::new(backlog_limit),
+        admission: Admission::new(backlog_limit, clock),
         documents: DocumentStore {
             dir: dir.join("documents"),
             wait_for_documents: true,
@@ -473,7 +473,10 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
         .await
         .expect("claim");
     assert!(claimed.is_some());
-    tokio::time::sleep(reggate::api::admission::RECOUNT + Duration::from_millis(50)).await;
+    // Until the clock moves past the recount the estimate stands (the worker's claim is not seen).
+    let (status, _, _) = submit("b", second.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    a.clock.advance(reggate::api::admission::RECOUNT);
     let (status, _, created) = submit("b", second).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
 }
@@ -1002,6 +1005,24 @@ async fn receipts_are_signed_json_and_pdf_that_verify_and_tampering_shows() {
     let out = verify(&tampered_path);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT VALID"));
+
+    // One visible character of the PDF changed (the application number on the page), the embedded
+    // signed JSON left alone: what the citizen sees is no longer what was signed.
+    let shown = format!("(Application number: {number})");
+    let at = pdf
+        .windows(shown.len())
+        .position(|w| w == shown.as_bytes())
+        .expect("number in the page content");
+    let mut altered = pdf.to_vec();
+    let last = at + shown.len() - 2;
+    altered[last] = if altered[last] == b'9' { b'8' } else { b'9' };
+    let altered_path = dir.join("altered.pdf");
+    std::fs::write(&altered_path, &altered).expect("write");
+    let out = verify(&altered_path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("NOT VALID"), "{text}");
+    assert!(text.contains("visible content differs"), "{text}");
 
     // The PDF renders (poppler) and shows the number.
     let text = std::process::Command::new("pdftotext")

@@ -296,12 +296,13 @@ async fn a_failing_tls_handshake_and_a_closed_listener_hit_one_registry_only() {
         1
     );
 
+    // A minute by the mock's clock: only moving the clock can end it within this test's bounds.
     h.set_faults(
         Registry::Labour,
-        &[Rule::new(FaultKind::Refuse).duration(Duration::from_millis(800))],
+        &[Rule::new(FaultKind::Refuse).duration(Duration::from_secs(60))],
     );
     let addr = h.server.addr(Registry::Labour);
-    // The listener closes at once (give the accept loop a moment to see the change).
+    // The listener closes at once (polled: the accept loop sees the change on its own task).
     let refused = async {
         loop {
             match TcpStream::connect(addr).await {
@@ -315,8 +316,10 @@ async fn a_failing_tls_handshake_and_a_closed_listener_hit_one_registry_only() {
         .expect("connections are refused");
     // The others serve on meanwhile.
     let _ = h.token_at(Registry::Inn).await;
-    // And it listens again afterwards.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(h.state.faults.closed_for(Registry::Labour).is_some());
+    // And it listens again once the clock has passed the window (polled, as above).
+    h.clock.advance(Duration::from_secs(60));
+    assert!(h.state.faults.closed_for(Registry::Labour).is_none());
     let reopened = async {
         loop {
             if TcpStream::connect(addr).await.is_ok() {
@@ -457,7 +460,21 @@ async fn shutdown_lets_a_call_in_flight_finish_and_releases_hung_ones() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Both calls are in flight once the mock has counted them (the hang counts as a fault).
+    let in_flight = async {
+        while h.state.counters.registry(Registry::Snils).total_requests() == 0
+            || h.state
+                .counters
+                .registry(Registry::Inn)
+                .fault(FaultKind::Hang)
+                == 0
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(STEP, in_flight)
+        .await
+        .expect("both calls reach the mock");
     let addr = h.server.addr(Registry::Snils);
     let started = std::time::Instant::now();
     h.stop().await;

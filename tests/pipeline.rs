@@ -45,8 +45,12 @@ fn quick() -> Settings {
 fn pipeline(h: &Harness, name: &str, settings: Settings) -> Pipeline {
     let dir = harness::tempdir(&format!("pipeline-{name}"));
     let log = Arc::new(
-        SqliteMessageLog::open(&dir.join("message_log.sqlite"), Duration::from_secs(86_400))
-            .expect("log"),
+        SqliteMessageLog::open(
+            &dir.join("message_log.sqlite"),
+            Duration::from_secs(86_400),
+            h.clock.clone(),
+        )
+        .expect("log"),
     );
     let (client, cert) = h.soap_client(settings, log.clone() as Arc<dyn MessageLog>);
     Pipeline {

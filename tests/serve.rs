@@ -178,8 +178,11 @@ async fn submit_and_wait(api: &Api, key: &str, input: &Value) -> Value {
         .await;
     assert_eq!(status, 202, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
-    // It waits for its documents.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // It waits for its documents: every one in the manifest is missing, and each upload counts down.
+    // (That workers cannot claim it meanwhile is the store's rule, shown without timing in
+    // tests/api.rs `documents_are_checked_by_content_size_and_digest_before_processing`; a pause here
+    // could only show it by luck.)
+    let documents = input["documents"].as_array().expect("documents");
     let (_, waiting) = api
         .call("GET", &format!("/v1/applications/{id}"), &[], "")
         .await;
@@ -187,11 +190,21 @@ async fn submit_and_wait(api: &Api, key: &str, input: &Value) -> Value {
         waiting["status"], "submitted",
         "waits for its documents: {waiting}"
     );
-    for d in input["documents"].as_array().expect("documents") {
+    assert_eq!(
+        waiting["documents_missing"].as_array().map(Vec::len),
+        Some(documents.len()),
+        "{waiting}"
+    );
+    for (i, d) in documents.iter().enumerate() {
         let kind = d["type"].as_str().expect("type");
         let path = format!("/v1/applications/{id}/documents/{kind}");
         let (status, stored) = api.call("PUT", &path, &[], &doc_bytes(kind)).await;
         assert_eq!(status, 201, "{stored}");
+        assert_eq!(
+            stored["documents_missing"],
+            documents.len() - i - 1,
+            "{stored}"
+        );
     }
     for _ in 0..200 {
         let (status, view) = api

@@ -7,13 +7,16 @@
 //! are added to it. The estimate is exact for one process (workers only lower the true figure, so it
 //! errs towards refusing) and, with several gateways on one database, sees the others' submissions at
 //! the next recount: the bound may be overshot by what they accept in [`RECOUNT`], never by more.
+//! The age of a count is read from the gateway's [`Clock`], so tests move past a recount instead of
+//! sleeping.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 
 use crate::api::problem::Problem;
+use crate::clock::Clock;
 use crate::store::Store;
 
 /// How long a count of the backlog is trusted.
@@ -23,42 +26,56 @@ pub const RECOUNT: Duration = Duration::from_millis(250);
 const RETRY_AFTER_S: u64 = 5;
 
 /// The backlog bound and the running estimate.
-#[derive(Debug)]
 pub struct Admission {
     limit: u64,
+    clock: Arc<dyn Clock>,
     estimate: Mutex<Estimate>,
 }
 
 #[derive(Debug, Default)]
 struct Estimate {
-    counted_at: Option<Instant>,
+    counted_at: Option<SystemTime>,
     waiting: u64,
 }
 
+impl Estimate {
+    /// The count, if taken less than [`RECOUNT`] before `now`. A count "taken in the future" (the
+    /// wall clock was set back) is not trusted: recounting is always safe, a stale count is not.
+    fn trusted(&self, now: SystemTime) -> Option<u64> {
+        let at = self.counted_at?;
+        let age = now.duration_since(at).ok()?;
+        (age < RECOUNT).then_some(self.waiting)
+    }
+}
+
 impl Admission {
-    /// Refuse submissions once `limit` applications are waiting.
-    pub fn new(limit: u64) -> Admission {
+    /// Refuse submissions once `limit` applications are waiting; the age of a count is judged by
+    /// `clock`.
+    pub fn new(limit: u64, clock: Arc<dyn Clock>) -> Admission {
         Admission {
             limit,
+            clock,
             estimate: Mutex::new(Estimate::default()),
         }
     }
 
     /// Ok when one more application may be stored; otherwise the 429 to answer.
     pub async fn admit(&self, store: &dyn Store) -> Result<(), Problem> {
-        let trusted = {
-            let e = self.estimate.lock().unwrap_or_else(|p| p.into_inner());
-            e.counted_at
-                .filter(|at| at.elapsed() < RECOUNT)
-                .map(|_| e.waiting)
-        };
+        let trusted = self
+            .estimate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .trusted(self.clock.now());
         let waiting = match trusted {
             Some(n) => n,
             None => {
+                // The moment before counting: admissions during the count are then recounted at
+                // the next recount rather than missed.
+                let counted_at = self.clock.now();
                 let n = store.backlog().await?;
                 let mut e = self.estimate.lock().unwrap_or_else(|p| p.into_inner());
                 *e = Estimate {
-                    counted_at: Some(Instant::now()),
+                    counted_at: Some(counted_at),
                     waiting: n,
                 };
                 n

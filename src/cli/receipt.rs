@@ -1,12 +1,12 @@
 //! `reggate receipt verify FILE`: check a receipt of submission (the JSON or the PDF the API hands
-//! out) against the internal CA of the development PKI (`--certs`). Exit 0 valid, 1 not valid,
-//! 2 unreadable.
+//! out) against the internal CA of the development PKI (`--certs`); a PDF must also show exactly
+//! what was signed. Exit 0 valid, 1 not valid, 2 unreadable.
 
 use std::path::PathBuf;
 
 use openssl::x509::X509;
 
-use crate::receipt::{read, verify};
+use crate::receipt::{read, verify_file};
 use crate::tls::PkiLayout;
 
 /// Arguments of `reggate receipt`.
@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> u8 {
             return 1;
         }
     };
-    match verify(&signed, &ca) {
+    match verify_file(&bytes, &signed, &ca) {
         Ok(()) => {
             let r = &signed.receipt;
             println!(

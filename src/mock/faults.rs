@@ -11,19 +11,20 @@
 //!
 //! Two kinds act on connections rather than calls: `tls_handshake` (share and times count
 //! connections) and `refuse`, which closes the registry's listener for `duration_ms` from the moment
-//! the rule is set.
+//! the rule is set. That window is measured by the mock's [`Clock`] (the one its token lifetimes
+//! use), so a test ends it by moving the clock instead of sleeping through it.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tokio::time::Instant;
 
+use crate::clock::Clock;
 use crate::contract::{Operation, Registry};
 
 /// What a rule breaks.
@@ -347,7 +348,8 @@ impl Active {
 struct RegistryFaults {
     rules: Vec<Active>,
     rng: ChaCha8Rng,
-    closed_until: Option<Instant>,
+    /// By the mock's clock.
+    closed_until: Option<SystemTime>,
 }
 
 impl RegistryFaults {
@@ -372,6 +374,8 @@ pub struct Faults {
     registries: [Mutex<RegistryFaults>; 4],
     /// Bumped on every change, so closed listeners and accept loops look again.
     changed: watch::Sender<u64>,
+    /// Measures `refuse` windows.
+    clock: Arc<dyn Clock>,
 }
 
 fn index(registry: Registry) -> usize {
@@ -387,15 +391,9 @@ fn seeded(seed: u64, registry: Registry) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ (index(registry) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-impl Default for Faults {
-    fn default() -> Faults {
-        Faults::new()
-    }
-}
-
 impl Faults {
-    /// No faults.
-    pub fn new() -> Faults {
+    /// No faults; `refuse` windows measured by `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Faults {
         let registry = |r| {
             Mutex::new(RegistryFaults {
                 rules: Vec::new(),
@@ -407,6 +405,7 @@ impl Faults {
             seed: Mutex::new(0),
             registries: Registry::ALL.map(registry),
             changed: watch::channel(0).0,
+            clock,
         }
     }
 
@@ -459,7 +458,8 @@ impl Faults {
         state.rules.clear();
         for rule in rules {
             if rule.kind == FaultKind::Refuse {
-                state.closed_until = Some(Instant::now() + Duration::from_millis(rule.duration_ms));
+                state.closed_until =
+                    Some(self.clock.now() + Duration::from_millis(rule.duration_ms));
                 continue;
             }
             let operation = rule.check(registry).ok().flatten();
@@ -478,11 +478,12 @@ impl Faults {
             seed: *self.seed.lock().unwrap_or_else(|p| p.into_inner()),
             ..Plan::default()
         };
+        let now = self.clock.now();
         for registry in Registry::ALL {
             let state = self.registry(registry);
             let out = plan.rules_mut(registry);
             if let Some(until) = state.closed_until {
-                let left = until.saturating_duration_since(Instant::now());
+                let left = until.duration_since(now).unwrap_or_default();
                 if !left.is_zero() {
                     out.push(
                         Rule::new(FaultKind::Refuse).duration(left.max(Duration::from_millis(1))),
@@ -548,11 +549,12 @@ impl Faults {
         out
     }
 
-    /// Until when the registry's listener stays closed, if it is closed now.
-    pub fn closed_until(&self, registry: Registry) -> Option<Instant> {
+    /// How much longer, by the clock, the registry's listener stays closed, if it is closed now.
+    pub fn closed_for(&self, registry: Registry) -> Option<Duration> {
         let mut state = self.registry(registry);
+        let now = self.clock.now();
         match state.closed_until {
-            Some(until) if until > Instant::now() => Some(until),
+            Some(until) if until > now => until.duration_since(now).ok(),
             Some(_) => {
                 state.closed_until = None;
                 None
@@ -570,9 +572,16 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000),
+        ))
+    }
 
     fn faults_with(registry: Registry, rules: &[Rule]) -> Faults {
-        let f = Faults::new();
+        let f = Faults::new(clock());
         f.set_rules(registry, rules).expect("valid rules");
         f
     }
@@ -646,7 +655,7 @@ mod tests {
             ..Plan::default()
         };
         let run = || {
-            let f = Faults::new();
+            let f = Faults::new(clock());
             f.set_plan(&plan).expect("plan");
             kinds(&f, Registry::Labour, Operation::GetFamilyStatus, 4000)
         };
@@ -697,17 +706,23 @@ mod tests {
 
     #[test]
     fn refuse_closes_the_listener_from_now_and_shows_the_time_left() {
-        let f = faults_with(
-            Registry::Snils,
-            &[Rule::new(FaultKind::Refuse).duration(Duration::from_secs(60))],
-        );
-        assert!(f.closed_until(Registry::Snils).is_some());
-        assert!(f.closed_until(Registry::Inn).is_none());
+        let clock = clock();
+        let f = Faults::new(clock.clone());
+        let refuse = [Rule::new(FaultKind::Refuse).duration(Duration::from_secs(60))];
+        f.set_rules(Registry::Snils, &refuse).expect("valid rules");
+        assert_eq!(f.closed_for(Registry::Snils), Some(Duration::from_secs(60)));
+        assert!(f.closed_for(Registry::Inn).is_none());
+        clock.advance(Duration::from_secs(20));
         let shown = &f.plan().snils[0];
         assert_eq!(shown.kind, FaultKind::Refuse);
-        assert!(shown.duration_ms > 59_000 && shown.duration_ms <= 60_000);
+        assert_eq!(shown.duration_ms, 40_000, "the time left by the clock");
         f.set_rules(Registry::Snils, &[]).expect("clear");
-        assert!(f.closed_until(Registry::Snils).is_none());
+        assert!(f.closed_for(Registry::Snils).is_none());
+        // The window ends when the clock passes it, however little real time went by.
+        f.set_rules(Registry::Snils, &refuse).expect("valid rules");
+        clock.advance(Duration::from_secs(60));
+        assert!(f.closed_for(Registry::Snils).is_none());
+        assert!(f.plan().snils.is_empty());
     }
 
     #[test]

@@ -42,6 +42,10 @@ use crate::xml::validate::Options;
 /// How long shutdown waits for connections to finish their calls.
 pub const GRACE: Duration = Duration::from_secs(5);
 
+/// How often a listener closed by a `refuse` fault rereads the clock: a test's manual clock moves
+/// without waking anyone, and reopening within this much of the move is soon enough.
+const CLOSED_POLL: Duration = Duration::from_millis(50);
+
 /// The files the registries serve besides their answers.
 #[derive(Clone, Debug)]
 pub struct ServedFiles {
@@ -96,6 +100,7 @@ impl MockState {
         files: ServedFiles,
     ) -> MockState {
         MockState {
+            faults: Faults::new(clock.clone()),
             schema,
             population,
             tokens,
@@ -104,7 +109,6 @@ impl MockState {
             options: Options::default(),
             messages: AtomicU64::new(1),
             limits: RateLimiter::default(),
-            faults: Faults::new(),
             counters: Counters::default(),
             stopping: watch::channel(false).0,
         }
@@ -279,12 +283,14 @@ impl Listen {
                 break;
             }
             while connections.try_join_next().is_some() {}
-            if let Some(until) = self.state.faults.closed_until(self.registry) {
+            if let Some(left) = self.state.faults.closed_for(self.registry) {
                 if listener.take().is_some() {
                     self.state.counters.fault(self.registry, FaultKind::Refuse);
                 }
+                // The window is measured by the mock's clock, which a test may move without
+                // notice: look again at least every CLOSED_POLL rather than once at its end.
                 tokio::select! {
-                    _ = tokio::time::sleep_until(until) => {}
+                    _ = tokio::time::sleep(left.min(CLOSED_POLL)) => {}
                     _ = changed.changed() => {}
                     _ = stopped(&mut stopping) => break,
                 }

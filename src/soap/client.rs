@@ -13,7 +13,7 @@
 //! 7. Every attempt goes to the message log, and into the metrics.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use backon::BackoffBuilder;
@@ -193,6 +193,25 @@ pub struct SoapClient {
     lanes: Vec<(Registry, Lane)>,
     log: Arc<dyn MessageLog>,
     options: Options,
+    /// Stamps logged exchanges, so their times agree with the log's retention and the rest of the
+    /// gateway (deadlines and durations stay on the monotonic clock: they measure real I/O).
+    clock: Arc<dyn Clock>,
+}
+
+/// When an attempt started: by the gateway's clock for the log, monotonic for its duration.
+#[derive(Clone, Copy)]
+struct Started {
+    at: SystemTime,
+    instant: Instant,
+}
+
+impl Started {
+    fn now(clock: &dyn Clock) -> Started {
+        Started {
+            at: clock.now(),
+            instant: Instant::now(),
+        }
+    }
 }
 
 impl SoapClient {
@@ -236,6 +255,7 @@ impl SoapClient {
             lanes,
             log,
             options: Options::default(),
+            clock,
         }
     }
 
@@ -301,7 +321,7 @@ impl SoapClient {
     ) -> Result<Answer, CallError> {
         let registry = operation.registry();
         let envelope = Bytes::from(envelope(&ctx.request_id, payload));
-        let started = Instant::now();
+        let started = Started::now(self.clock.as_ref());
         let report = {
             let _step = tracing::debug_span!("validate_request").entered();
             validate_bytes(&self.schema, &envelope, &self.options)
@@ -329,7 +349,7 @@ impl SoapClient {
             });
         };
         let deadline_after = ctx.deadline.unwrap_or(self.settings.call_deadline);
-        let deadline = started + deadline_after;
+        let deadline = started.instant + deadline_after;
         let retry = self.settings.retry;
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(retry.min_delay)
@@ -385,10 +405,10 @@ impl SoapClient {
         deadline: Instant,
     ) -> Result<Answer, CallError> {
         let registry = operation.registry();
-        let started = Instant::now();
+        let started = Started::now(self.clock.as_ref());
         let timeout = CallError::Timeout {
             registry,
-            after: deadline.saturating_duration_since(started),
+            after: deadline.saturating_duration_since(started.instant),
         };
         if let Err(retry_in) = lane.breaker.admit() {
             return Err(CallError::CircuitOpen { registry, retry_in });
@@ -407,7 +427,7 @@ impl SoapClient {
             Err(_) => return Err(timeout),
         };
         let headers = headers(operation, &token, &ctx.request_id);
-        let bound = (started + self.settings.attempt_timeout).min(deadline);
+        let bound = (started.instant + self.settings.attempt_timeout).min(deadline);
         let sent = tokio::time::timeout_at(
             bound.into(),
             lane.transport
@@ -420,7 +440,7 @@ impl SoapClient {
                 None,
                 Err(CallError::Timeout {
                     registry,
-                    after: bound.saturating_duration_since(started),
+                    after: bound.saturating_duration_since(started.instant),
                 }),
             ),
             Ok(Err(message)) => (None, Err(CallError::Transport { registry, message })),
@@ -540,9 +560,9 @@ impl SoapClient {
         envelope: &[u8],
         reply: Option<&Reply>,
         result: &Result<Answer, CallError>,
-        started: Instant,
+        started: Started,
     ) {
-        let duration = started.elapsed();
+        let duration = started.instant.elapsed();
         metrics::histogram!(
             "reggate_registry_attempt_seconds",
             "registry" => operation.registry().name(),
@@ -551,7 +571,7 @@ impl SoapClient {
         .record(duration.as_secs_f64());
         let bodies = self.settings.bodies;
         self.log.record(Exchange {
-            at: std::time::SystemTime::now() - duration,
+            at: started.at,
             request_id: ctx.request_id.clone(),
             registry: operation.registry(),
             operation,

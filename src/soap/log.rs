@@ -7,14 +7,17 @@
 //! comes with the store). SQLite writes happen on a writer thread in batches (one transaction per
 //! batch, WAL), so a call never waits for the disk; [`MessageLog::flush`] waits until everything
 //! recorded so far is committed. What a crash can lose is the batch not yet committed (milliseconds).
+//!
+//! Retention is judged by the gateway's [`Clock`] (the cutoff and the hourly pruning), the same clock
+//! that stamps [`Exchange::at`], so the two agree and tests move time instead of waiting an hour.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
 
-use crate::clock::millis;
+use crate::clock::{Clock, millis};
 use crate::contract::{Operation, Registry};
 use crate::xml::mask::mask_document;
 
@@ -44,7 +47,7 @@ impl BodyPolicy {
 /// One attempt of one call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exchange {
-    /// When the attempt started.
+    /// When the attempt started (by the gateway's [`Clock`]).
     pub at: SystemTime,
     /// The originating request's id.
     pub request_id: String,
@@ -145,16 +148,20 @@ fn open(path: &Path) -> Result<Connection, LogError> {
 }
 
 impl SqliteMessageLog {
-    /// Open (or create) the log at `path`, dropping exchanges older than `retention` now and every
-    /// hour after.
-    pub fn open(path: &Path, retention: Duration) -> Result<SqliteMessageLog, LogError> {
+    /// Open (or create) the log at `path`, dropping exchanges older than `retention` by `clock` now
+    /// and every hour after.
+    pub fn open(
+        path: &Path,
+        retention: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SqliteMessageLog, LogError> {
         let conn = open(path)?;
         conn.execute_batch(SCHEMA)?;
-        prune(&conn, retention)?;
+        prune(&conn, retention, clock.now())?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("message-log".into())
-            .spawn(move || writer(conn, rx, retention))
+            .spawn(move || writer(conn, rx, retention, clock))
             .map_err(|e| LogError(e.to_string()))?;
         Ok(SqliteMessageLog {
             path: path.to_path_buf(),
@@ -227,14 +234,22 @@ impl MessageLog for SqliteMessageLog {
     }
 }
 
-fn prune(conn: &Connection, retention: Duration) -> Result<usize, LogError> {
-    let cutoff = millis(SystemTime::now()) - retention.as_millis() as i64;
+fn prune(conn: &Connection, retention: Duration, now: SystemTime) -> Result<usize, LogError> {
+    let cutoff = millis(now) - retention.as_millis() as i64;
     Ok(conn.execute("DELETE FROM exchanges WHERE at_ms < ?1", params![cutoff])?)
 }
 
+/// How often the writer drops exchanges past the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// The writer thread: batches of up to 512 records per transaction, pruning hourly.
-fn writer(mut conn: Connection, rx: mpsc::Receiver<Command>, retention: Duration) {
-    let mut last_prune = std::time::Instant::now();
+fn writer(
+    mut conn: Connection,
+    rx: mpsc::Receiver<Command>,
+    retention: Duration,
+    clock: Arc<dyn Clock>,
+) {
+    let mut last_prune = clock.now();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -278,14 +293,21 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Command>, retention: Duration
         if let Err(e) = result {
             tracing::error!(error = %e, "message log write failed");
         }
+        // Before answering flushes, so a flush also means "pruned if due". A clock set back (an
+        // error from `duration_since`) restarts the hour rather than pruning early.
+        let now = clock.now();
+        match now.duration_since(last_prune) {
+            Ok(since) if since < PRUNE_EVERY => {}
+            Ok(_) => {
+                if let Err(e) = prune(&conn, retention, now) {
+                    tracing::error!(error = %e, "message log pruning failed");
+                }
+                last_prune = now;
+            }
+            Err(_) => last_prune = now,
+        }
         for done in waiting {
             let _ = done.send(());
-        }
-        if last_prune.elapsed() > Duration::from_secs(3600) {
-            if let Err(e) = prune(&conn, retention) {
-                tracing::error!(error = %e, "message log pruning failed");
-            }
-            last_prune = std::time::Instant::now();
         }
     }
 }
@@ -293,6 +315,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Command>, retention: Duration
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     fn exchange(request_id: &str, at: SystemTime) -> Exchange {
         Exchange {
@@ -310,13 +333,21 @@ mod tests {
         }
     }
 
+    fn manual() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(
+            UNIX_EPOCH + Duration::from_secs(1_782_900_000),
+        ))
+    }
+
     #[test]
     fn exchanges_are_kept_masked_and_old_ones_pruned() {
         let dir = std::env::temp_dir().join(format!("reggate-log-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("message_log.sqlite");
-        let log = SqliteMessageLog::open(&path, Duration::from_secs(3600)).expect("open");
-        let now = SystemTime::now();
+        let clock = manual();
+        let hour = Duration::from_secs(3600);
+        let log = SqliteMessageLog::open(&path, hour, clock.clone()).expect("open");
+        let now = clock.now();
         log.record(exchange("r-1", now));
         log.record(exchange("r-2", now - Duration::from_secs(7200)));
         log.record(exchange("r-1", now));
@@ -328,9 +359,39 @@ mod tests {
         assert_eq!(log.exchanges(None).expect("all").len(), 3);
         drop(log);
         // Reopened: older than the retention is gone, the rest survived.
-        let log = SqliteMessageLog::open(&path, Duration::from_secs(3600)).expect("reopen");
+        let log = SqliteMessageLog::open(&path, hour, clock.clone()).expect("reopen");
         let all = log.exchanges(None).expect("all");
         assert_eq!(all.len(), 2);
         assert!(all.iter().all(|e| e.request_id == "r-1"));
+    }
+
+    #[test]
+    fn a_running_log_prunes_by_its_clock_every_hour() {
+        let dir = std::env::temp_dir().join(format!("reggate-log-hourly-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let clock = manual();
+        let hour = Duration::from_secs(3600);
+        let log = SqliteMessageLog::open(&dir.join("message_log.sqlite"), hour, clock.clone())
+            .expect("open");
+        log.record(exchange("old", clock.now()));
+        clock.advance(Duration::from_secs(1800));
+        log.record(exchange("newer", clock.now()));
+        log.flush();
+        assert_eq!(
+            log.exchanges(None).expect("all").len(),
+            2,
+            "nothing due yet"
+        );
+        // An hour after opening the next batch prunes: "old" is now 90 minutes old, "newer" 60.
+        clock.advance(Duration::from_secs(5400) - Duration::from_secs(1800));
+        log.record(exchange("latest", clock.now()));
+        log.flush();
+        let kept: Vec<_> = log
+            .exchanges(None)
+            .expect("all")
+            .into_iter()
+            .map(|e| e.request_id)
+            .collect();
+        assert_eq!(kept, ["newer", "latest"]);
     }
 }
