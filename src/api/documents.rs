@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 
-use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, load_application, sha256_hex, with_request_id};
+use crate::api::problem::{Problem, internal};
+use crate::api::{ApiState, Caller, load_application, sha256_hex};
 use crate::domain::application::{ApplicationInput, MAX_DOCUMENT_BYTES};
 use crate::store::{Attached, StoredDocument};
 
@@ -78,20 +78,14 @@ impl DocumentStore {
 pub async fn upload(
     State(state): State<Arc<ApiState>>,
     _caller: Caller,
-    meta: RequestMeta,
     Path((id, name)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    let input: ApplicationInput = serde_json::from_value(record.input.clone()).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "stored-input",
-            "Stored application unreadable",
-            e.to_string(),
-        )
-    })?;
+    // serde's message would quote the stored value (personal data): logged, not answered.
+    let input: ApplicationInput = serde_json::from_value(record.input.clone())
+        .map_err(|e| internal("stored application unreadable", &e))?;
     let Some(entry) = input.manifest_entry(&name).cloned() else {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,
@@ -184,8 +178,5 @@ pub async fn upload(
             .map_or(0, |r| r.documents_missing.len()),
     };
     let body = serde_json::json!({"name": name, "sha256": stored.sha256, "media_type": found, "documents_missing": missing});
-    Ok(with_request_id(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-        &meta,
-    ))
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

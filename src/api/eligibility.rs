@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate, with_request_id};
+use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate};
 use crate::domain::answers::{Answers, gather};
 use crate::domain::calendar::today;
 use crate::domain::eligibility::{Decision, decide};
@@ -20,9 +20,10 @@ pub async fn eligibility(
     State(state): State<Arc<ApiState>>,
     _caller: Caller,
     meta: RequestMeta,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
+    let input = validate(parse_input(&headers, &body)?, state.clock.as_ref())?;
     let now = crate::clock::millis(state.clock.now());
     let gathered = gather(
         state.checks.as_ref(),
@@ -54,5 +55,5 @@ pub async fn eligibility(
         "outcome": outcome,
         "reasons": reasons,
     });
-    Ok(with_request_id(axum::Json(body).into_response(), &meta))
+    Ok(axum::Json(body).into_response())
 }

@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::api::body;
 use crate::api::problem::Problem;
-use crate::api::{
-    ApiState, Caller, RequestMeta, load_application, validate, view, with_request_id,
-};
+use crate::api::{ApiState, Caller, RequestMeta, load_application, validate, view};
 use crate::clock::millis;
 use crate::domain::application::ApplicationInput;
 use crate::domain::process::refusal;
@@ -39,12 +38,11 @@ fn bad_body(e: serde_json::Error) -> Problem {
 }
 
 /// Write `t`; a concurrent change is 409.
-async fn write(state: &ApiState, t: Transition, meta: &RequestMeta) -> Result<Response, Problem> {
+async fn write(state: &ApiState, t: Transition) -> Result<Response, Problem> {
     match state.store.transition(t).await? {
-        Transitioned::Done(r) => Ok(with_request_id(
-            axum::Json(view(&r, millis(state.clock.now()))).into_response(),
-            meta,
-        )),
+        Transitioned::Done(r) => {
+            Ok(axum::Json(view(&r, millis(state.clock.now()))).into_response())
+        }
         Transitioned::Stale => Err(illegal(
             "the application changed meanwhile; read it and retry",
         )),
@@ -119,11 +117,12 @@ pub async fn clarification(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
     transition(record.status, Event::Clarify, None).map_err(illegal)?;
-    let patch: serde_json::Value = serde_json::from_slice(&body).map_err(bad_body)?;
+    let patch: serde_json::Value = body::json(&headers, &body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
@@ -134,7 +133,7 @@ pub async fn clarification(
     }
     let mut input = record.input.clone();
     merge(&mut input, &patch);
-    let corrected: ApplicationInput = serde_json::from_value(input).map_err(bad_body)?;
+    let corrected: ApplicationInput = body::from_value(input)?;
     let corrected = validate(corrected, state.clock.as_ref())?;
     let mut changed = Vec::new();
     pointers(&patch, "", &mut changed);
@@ -155,7 +154,7 @@ pub async fn clarification(
             None,
         )
     };
-    write(&state, t, &meta).await
+    write(&state, t).await
 }
 
 /// The body of an appeal.
@@ -175,10 +174,11 @@ pub async fn appeal(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    let body: AppealBody = serde_json::from_slice(&body).map_err(bad_body)?;
+    let body: AppealBody = body::json(&headers, &body)?;
     if body.arguments.trim().is_empty() || body.arguments.chars().count() > 4000 {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -206,7 +206,7 @@ pub async fn appeal(
         reasons,
         comment,
     );
-    write(&state, t, &meta).await
+    write(&state, t).await
 }
 
 /// The body of a reviewer's decision.
@@ -226,6 +226,7 @@ pub async fn decision(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     if !caller.reviewer {
@@ -236,7 +237,7 @@ pub async fn decision(
             "this caller may not decide applications",
         ));
     }
-    let body: DecisionBody = serde_json::from_slice(&body).map_err(bad_body)?;
+    let body: DecisionBody = body::json(&headers, &body)?;
     let (event, to) = match body.decision.as_str() {
         "approved" => (Event::Approve, Status::Approved),
         "rejected" => (Event::Reject, Status::Rejected),
@@ -297,5 +298,5 @@ pub async fn decision(
         reasons,
         Some(body.comment),
     );
-    write(&state, t, &meta).await
+    write(&state, t).await
 }
