@@ -429,12 +429,15 @@ async fn internal_failures_are_logged_not_answered() {
     assert!(!r.text.contains(SECRET), "{}", r.text);
 }
 
+/// A request: method, path, headers, body.
+type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, String);
+
 #[tokio::test]
 async fn every_route_answers_with_the_request_id() {
     let a = api("routes", false);
     let id = submitted(&a, "r1").await;
     let app = format!("/v1/applications/{id}");
-    let routes: Vec<(&str, String, Vec<(&str, &str)>, String)> = vec![
+    let routes: Vec<Route> = vec![
         ("GET", "/v1/health".into(), vec![], String::new()),
         ("GET", "/openapi.json".into(), vec![], String::new()),
         ("GET", "/v1/applications".into(), vec![AUTH], String::new()),
@@ -537,4 +540,31 @@ async fn the_journal_records_the_id_the_response_carries() {
     let id = r.json()["id"].as_str().expect("id").to_string();
     let record = a.store.get(&id).await.expect("get").expect("stored");
     assert_eq!(record.journal[0].request_id, answered);
+}
+
+#[tokio::test]
+async fn the_openapi_document_promises_what_is_answered() {
+    let a = api("openapi", false);
+    let doc = call(&a.app, "GET", "/openapi.json", &[], "").await.json();
+    let problem = &doc["components"]["responses"]["Problem"];
+    assert!(problem["headers"]["x-request-id"].is_object());
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses.contains_key("default"),
+                "{method} {path}: no default problem"
+            );
+            for (code, response) in responses {
+                assert!(
+                    response["$ref"] == "#/components/responses/Problem"
+                        || response["headers"]["x-request-id"].is_object(),
+                    "{method} {path} {code}: no x-request-id"
+                );
+            }
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                assert!(responses.contains_key("415"), "{method} {path}: no 415");
+            }
+        }
+    }
 }
