@@ -122,7 +122,7 @@ fn without_value(message: &str) -> (&'static str, String) {
         ("invalid value: ", "invalid-value"),
     ] {
         if let Some(rest) = message.strip_prefix(prefix) {
-            let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
             // What was found is named by its kind (`string`, `floating point`); the value
             // follows in quotes or backticks.
             let kind = found.split(['"', '`']).next().unwrap_or("").trim();
@@ -135,7 +135,7 @@ fn without_value(message: &str) -> (&'static str, String) {
         }
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        let expected = rest.rsplit_once(", expected ").map_or("", |(_, e)| e);
         return (
             "unknown-variant",
             format!("unknown variant, expected {expected}"),
@@ -250,6 +250,11 @@ mod tests {
                 "unknown variant, expected `male` or `female`",
             ),
             ("custom \"Иванова\" is bad", "custom \"…\" is bad"),
+            // The value may itself look like the rest of the message.
+            (
+                "invalid type: string \"a, expected Иванова\", expected u64",
+                "invalid type: string, expected u64",
+            ),
         ];
         for (serde, ours) in cases {
             assert_eq!(without_value(serde).1, ours, "{serde}");
