@@ -3,15 +3,16 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::api::body::{Query, invalid_parameter};
 use crate::api::problem::Problem;
 use crate::api::{
     ApiState, Caller, RequestMeta, at, load_application, new_number, parse_input, sha256_hex,
-    validate, view, with_request_id,
+    validate, view,
 };
 use crate::clock::millis;
 use crate::domain::identifiers::uuid_v4;
@@ -40,7 +41,7 @@ pub async fn submit(
             )
         })?
         .to_string();
-    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
+    let input = validate(parse_input(&headers, &body)?, state.clock.as_ref())?;
     let new = NewApplication {
         id: uuid_v4(),
         number: new_number(state.clock.as_ref()),
@@ -94,21 +95,17 @@ pub async fn submit(
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!("/v1/applications/{}", record.id)) {
         r.headers_mut().insert(axum::http::header::LOCATION, v);
     }
-    Ok(with_request_id(r, &meta))
+    Ok(r)
 }
 
 /// `GET /v1/applications/{id}` (id or number).
 pub async fn application(
     State(state): State<Arc<ApiState>>,
     _caller: Caller,
-    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let r = load_application(&state, &id).await?;
-    Ok(with_request_id(
-        axum::Json(view(&r, millis(state.clock.now()))).into_response(),
-        &meta,
-    ))
+    Ok(axum::Json(view(&r, millis(state.clock.now()))).into_response())
 }
 
 /// `?after=&limit=` of the events feed.
@@ -170,17 +167,7 @@ pub struct ListQuery {
 }
 
 fn bad_parameter(name: &str, message: &str) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "invalid-parameter",
-        "Invalid query parameter",
-        format!("{name}: {message}"),
-    )
-    .with_errors(vec![crate::domain::application::FieldError {
-        pointer: format!("?{name}"),
-        code: "invalid".into(),
-        message: message.into(),
-    }])
+    invalid_parameter(name, "invalid", message)
 }
 
 impl ListQuery {

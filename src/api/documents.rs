@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, load_application, sha256_hex, with_request_id};
+use crate::api::{ApiState, Caller, load_application, sha256_hex};
 use crate::domain::application::MAX_DOCUMENT_BYTES;
 use crate::store::{Attached, StoredDocument};
 
@@ -78,7 +78,6 @@ impl DocumentStore {
 pub async fn upload(
     State(state): State<Arc<ApiState>>,
     _caller: Caller,
-    meta: RequestMeta,
     Path((id, name)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
     body: Body,
@@ -177,8 +176,5 @@ pub async fn upload(
             .map_or(0, |r| r.documents_missing.len()),
     };
     let body = serde_json::json!({"name": name, "sha256": stored.sha256, "media_type": found, "documents_missing": missing});
-    Ok(with_request_id(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-        &meta,
-    ))
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate, with_request_id};
+use crate::api::{ApiState, Caller, RequestMeta, parse_input, validate};
 use crate::domain::eligibility::Decision;
 
 /// `POST /v1/eligibility`: the registry checks and the decision, stored nowhere (the exchanges are
@@ -16,9 +17,10 @@ pub async fn eligibility(
     State(state): State<Arc<ApiState>>,
     _caller: Caller,
     meta: RequestMeta,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let input = validate(parse_input(&body)?, state.clock.as_ref())?;
+    let input = validate(parse_input(&headers, &body)?, state.clock.as_ref())?;
     let decision = state.workflows.assess(&input, &meta.request_id).await?;
     let (outcome, reasons) = match decision {
         Decision::Approved => ("eligible", Vec::new()),
@@ -30,5 +32,5 @@ pub async fn eligibility(
         "outcome": outcome,
         "reasons": reasons,
     });
-    Ok(with_request_id(axum::Json(body).into_response(), &meta))
+    Ok(axum::Json(body).into_response())
 }

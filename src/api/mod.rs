@@ -1,17 +1,20 @@
 //! The JSON HTTP API for cabinet backends (`/v1`): thin axum handlers over the domain and the store.
-//! Extractors do the parsing (caller identity, request id, idempotency key); errors are
-//! [`Problem`]s.
+//! Extractors do the parsing (caller identity, request id, idempotency key), [`body`] reads JSON
+//! and query strings; errors are [`Problem`]s, whatever answers them (a handler, an extractor, the
+//! router's fallbacks, a panic). Every response carries `x-request-id` ([`request_id`]).
 //!
 //! Callers authenticate with a client certificate of the internal CA, verified in the TLS handshake
 //! by [`listener`], or with a bearer API key; anything else is 401 before any handler runs.
 
 pub mod admission;
 pub mod applications;
+pub mod body;
 pub mod documents;
 pub mod eligibility;
 pub mod listener;
 pub mod problem;
 pub mod receipts;
+pub mod request_id;
 pub mod review;
 
 use std::collections::HashMap;
@@ -19,11 +22,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand::RngExt;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Rejection};
@@ -90,7 +97,25 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/v1/applications/{id}/documents/{name}",
             axum::routing::put(documents::upload).layer(DefaultBodyLimit::disable()),
         )
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
+        // Outermost first: the id is settled before anything can fail, so even a panic's 500 and
+        // axum's own refusals carry it.
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn(request_id::drop_unusable))
+                .layer(SetRequestIdLayer::new(
+                    HeaderName::from_static(request_id::HEADER),
+                    request_id::MakeUuid,
+                ))
+                .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+                    request_id::HEADER,
+                )))
+                .layer(from_fn(request_id::in_span))
+                .layer(CatchPanicLayer::custom(problem::for_panic))
+                .layer(from_fn(problem::bare_errors)),
+        )
 }
 
 /// The authenticated caller.
@@ -144,7 +169,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     }
 }
 
-/// The request id (`x-request-id`, generated when absent or unusable) and the originating address.
+/// The request id (the one the response carries, see [`request_id`]) and the originating address.
 #[derive(Clone, Debug)]
 pub struct RequestMeta {
     /// Request id.
@@ -165,14 +190,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
-        let request_id = header("x-request-id")
-            .filter(|v| {
-                v.len() <= 64
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            })
-            .map(str::to_string)
-            .unwrap_or_else(uuid_v4);
+        // Set by the request-id layers of [`router`]; a router built without them still gets one.
+        let request_id = request_id::of(parts).unwrap_or_else(uuid_v4);
         let origin = header("x-forwarded-for")
             .and_then(|v| v.split(',').next())
             .map(|v| v.trim().chars().take(64).collect())
@@ -204,16 +223,9 @@ pub async fn load_application(state: &ApiState, id: &str) -> Result<ApplicationR
     })
 }
 
-/// The body as an application, or a 400 naming what does not parse.
-pub fn parse_input(body: &[u8]) -> Result<ApplicationInput, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-json",
-            "Malformed request body",
-            format!("the body is not an application: {e}"),
-        )
-    })
+/// The body as an application, or the 400 (415) naming what does not parse ([`body::json`]).
+pub fn parse_input(headers: &HeaderMap, body: &[u8]) -> Result<ApplicationInput, Problem> {
+    body::json(headers, body)
 }
 
 /// The input rules on today's date, as a 422 listing every field.
@@ -236,14 +248,6 @@ pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ValidAppli
             )
             .with_errors(errors),
         })
-}
-
-/// The response with the request's `x-request-id`.
-pub fn with_request_id(mut r: Response, meta: &RequestMeta) -> Response {
-    if let Ok(v) = axum::http::HeaderValue::from_str(&meta.request_id) {
-        r.headers_mut().insert("x-request-id", v);
-    }
-    r
 }
 
 /// The OpenAPI document of this API.

@@ -1,7 +1,16 @@
 //! RFC 9457 problem details: every error the API answers is one of these, with `errors` listing field
 //! failures by JSON pointer.
+//!
+//! Client errors say in full what is wrong; internal ones (the store, a registry, a panic) are
+//! logged with the request id (the request's span carries it) and answered with a generic detail,
+//! since their text may name hosts, SQL or personal data. The router's fallbacks and
+//! [`bare_errors`] make the answers axum produces itself (404, 405, 413) problems as well.
 
+use std::any::Any;
+
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -104,15 +113,7 @@ impl From<crate::service::ServiceError> for Problem {
                 )
                 .retry_after(30)
             }
-            e @ E::Damaged { .. } => {
-                tracing::error!(error = %e, "stored application damaged");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    "the stored application could not be read; the failure is logged",
-                )
-            }
+            e @ E::Damaged { .. } => internal("stored application damaged", &e),
             E::Illegal(e) => Problem::new(
                 StatusCode::CONFLICT,
                 "illegal-transition",
@@ -142,4 +143,79 @@ impl From<crate::service::ServiceError> for Problem {
             ),
         }
     }
+}
+
+/// A 500 for a failure inside reggate: `error` is logged under `what`, the caller learns only that
+/// it failed and the request id to quote.
+pub fn internal(what: &str, error: &dyn std::fmt::Display) -> Problem {
+    tracing::error!(error = %error, "{what}");
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "the request could not be completed; quote the x-request-id when reporting it",
+    )
+}
+
+/// The router's fallback: no route has this path.
+pub async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no-such-path",
+        "No such path",
+        "no resource has this path; see /openapi.json",
+    )
+}
+
+/// The router's fallback for a path that exists without this method (axum adds `Allow`).
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this path does not answer this method; the Allow header lists those it does",
+    )
+}
+
+/// The answer to a handler that panicked (tower-http's `CatchPanicLayer`): the panic's text stays
+/// in the log.
+pub fn for_panic(_: Box<dyn Any + Send + 'static>) -> Response {
+    internal("handler panicked", &"see the panic message logged before").into_response()
+}
+
+/// Any error response not already problem+json (axum's own rejections: a body over the limit, an
+/// unreadable path segment) becomes one of its status; the plain text is dropped, it may quote
+/// what the caller sent.
+pub async fn bare_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let problem = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(
+            status,
+            "body-too-large",
+            "Request body too large",
+            format!(
+                "a request body may be at most {} bytes",
+                crate::api::MAX_BODY
+            ),
+        )
+    } else {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let kind = title.to_ascii_lowercase().replace(' ', "-");
+        Problem::new(status, &kind, title, title)
+    };
+    let mut r = problem.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = response.headers().get(&name) {
+            r.headers_mut().insert(name, v.clone());
+        }
+    }
+    r
 }

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::api::problem::Problem;
+use crate::api::body::Query;
+use crate::api::problem::{Problem, internal};
 use crate::api::{ApiState, Caller, at, load_application, sha256_hex};
 use crate::receipt::{Receipt, pdf};
 
@@ -44,14 +45,7 @@ pub async fn receipt(
             benefit: record.benefit.clone(),
             digest: sha256_hex(record.input.to_string().as_bytes()),
         })
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "receipt-signing",
-                "Receipt could not be signed",
-                e.to_string(),
-            )
-        })?;
+        .map_err(|e| internal("receipt could not be signed", &e))?;
     let wants_pdf = q.format.as_deref() == Some("pdf")
         || headers
             .get(header::ACCEPT)

@@ -6,14 +6,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api::problem::Problem;
-use crate::api::{
-    ApiState, Caller, RequestMeta, load_application, validate, view, with_request_id,
-};
+use crate::api::{ApiState, Caller, RequestMeta, body, load_application, validate, view};
 use crate::clock::millis;
 use crate::domain::application::{ApplicationInput, FieldError, MAX_DOCUMENTS};
 use crate::domain::status::{Event, Status, transition};
@@ -29,15 +27,6 @@ fn illegal(e: impl std::fmt::Display) -> Problem {
     )
 }
 
-fn bad_body(e: serde_json::Error) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "malformed-json",
-        "Malformed request body",
-        e.to_string(),
-    )
-}
-
 /// The caller as the journal records it.
 fn actor(caller: Caller, meta: &RequestMeta) -> Actor {
     Actor {
@@ -48,11 +37,8 @@ fn actor(caller: Caller, meta: &RequestMeta) -> Actor {
 }
 
 /// The application as the API shows it, after a change.
-fn answer(state: &ApiState, r: &ApplicationRecord, meta: &RequestMeta) -> Response {
-    with_request_id(
-        axum::Json(view(r, millis(state.clock.now()))).into_response(),
-        meta,
-    )
+fn answer(state: &ApiState, r: &ApplicationRecord) -> Response {
+    axum::Json(view(r, millis(state.clock.now()))).into_response()
 }
 
 /// Manifest names of `after` whose entry is new or differs from `before` (their bytes are awaited).
@@ -100,11 +86,12 @@ pub async fn clarification(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
     transition(record.status, Event::Clarify, None).map_err(illegal)?;
-    let patch: serde_json::Value = serde_json::from_slice(&body).map_err(bad_body)?;
+    let patch: serde_json::Value = body::json(&headers, &body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
@@ -116,7 +103,7 @@ pub async fn clarification(
     let before = crate::service::application_of(&record)?;
     let mut input = record.input.clone();
     merge(&mut input, &patch);
-    let corrected: ApplicationInput = serde_json::from_value(input).map_err(bad_body)?;
+    let corrected: ApplicationInput = body::from_value(input)?;
     let corrected = validate(corrected, state.clock.as_ref())?;
     let mut changed = Vec::new();
     pointers(&patch, "", &mut changed);
@@ -135,7 +122,7 @@ pub async fn clarification(
         )
     };
     let r = state.workflows.write(t).await?;
-    Ok(answer(&state, &r, &meta))
+    Ok(answer(&state, &r))
 }
 
 /// The body of an appeal.
@@ -155,10 +142,11 @@ pub async fn appeal(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    let body: AppealBody = serde_json::from_slice(&body).map_err(bad_body)?;
+    let body: AppealBody = body::json(&headers, &body)?;
     if body.arguments.trim().is_empty() || body.arguments.chars().count() > 4000 {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -214,7 +202,7 @@ pub async fn appeal(
             .by_caller(&record, Status::AppealReview, actor(caller, &meta), reasons)
     };
     let r = state.workflows.write(t).await?;
-    Ok(answer(&state, &r, &meta))
+    Ok(answer(&state, &r))
 }
 
 /// The body of a reviewer's decision.
@@ -234,6 +222,7 @@ pub async fn decision(
     caller: Caller,
     meta: RequestMeta,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
     if !caller.reviewer {
@@ -244,7 +233,7 @@ pub async fn decision(
             "this caller may not decide applications",
         ));
     }
-    let body: DecisionBody = serde_json::from_slice(&body).map_err(bad_body)?;
+    let body: DecisionBody = body::json(&headers, &body)?;
     let verdict = match body.decision.as_str() {
         "approved" => Verdict::Approve,
         "rejected" => Verdict::Reject,
@@ -270,5 +259,5 @@ pub async fn decision(
         .workflows
         .review(&record, verdict, body.comment, actor(caller, &meta))
         .await?;
-    Ok(answer(&state, &r, &meta))
+    Ok(answer(&state, &r))
 }
