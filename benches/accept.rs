@@ -14,9 +14,9 @@ use axum::http::Request;
 use reggate::api::{ApiState, router, sha256_hex};
 use reggate::clock::{Clock, SystemClock};
 use reggate::domain::answers::{Answer, Question};
-use reggate::domain::application::ApplicationInput;
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
-use reggate::domain::process::{Pending, RegistryChecks, Unavailable};
+use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
+use reggate::domain::valid::ValidApplication;
 use reggate::registries::messages::{NewAssignment, Registration};
 use reggate::store::Store;
 use reggate::store::postgres::PostgresStore;
@@ -29,17 +29,26 @@ const APPLICATIONS: usize = 4_000;
 
 struct NoRegistries;
 
+fn unused() -> CheckFailure {
+    CheckFailure {
+        registry: "none".into(),
+        kind: FailureKind::Defect,
+        reason: "not used".into(),
+        retry_after: None,
+    }
+}
+
 impl RegistryChecks for NoRegistries {
     fn ask<'a>(
         &'a self,
         _: &'a str,
-        _: &'a ApplicationInput,
+        _: &'a ValidApplication,
         _: &'a [Question],
     ) -> Pending<'a, Vec<Answer>> {
-        Box::pin(async { Err(Unavailable("not used".into())) })
+        Box::pin(async { Err(unused()) })
     }
     fn register<'a>(&'a self, _: &'a str, _: &'a NewAssignment) -> Pending<'a, Registration> {
-        Box::pin(async { Err(Unavailable("not used".into())) })
+        Box::pin(async { Err(unused()) })
     }
 }
 
@@ -66,10 +75,15 @@ fn body(n: usize) -> String {
 }
 
 async fn run(name: &str, store: Arc<dyn Store>) {
+    let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
     let state = ApiState {
-        store,
-        checks: Arc::new(NoRegistries),
-        clock: Arc::new(SystemClock) as Arc<dyn Clock>,
+        store: store.clone(),
+        workflows: reggate::service::Workflows {
+            store,
+            checks: Arc::new(NoRegistries),
+            clock: clock.clone(),
+        },
+        clock,
         api_keys: HashMap::from([(sha256_hex(b"bench"), "bench".to_string())]),
         reviewers: Default::default(),
         admission: reggate::api::admission::Admission::new(u64::MAX, Arc::new(SystemClock)),
