@@ -650,6 +650,7 @@ async fn a_clarification_sends_corrected_fields_back_to_review() {
 async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
     let a = api("appeal", 1000, false);
     let id = application_in(&a, "p1", Status::Rejected).await;
+    let letter = pdf("appeal letter");
     let appeal = format!("/v1/applications/{id}/appeal");
     let (status, _, _) = call(&a.app, "POST", &appeal, &[AUTH], r#"{"arguments": ""}"#).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -659,16 +660,46 @@ async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
         "POST",
         &appeal,
         &[AUTH],
-        r#"{"arguments": "the name was mistyped by the registry office"}"#,
+        &json!({
+            "arguments": "the name was mistyped by the registry office",
+            "documents": [{"type": "other", "media_type": "application/pdf",
+                           "size": letter.len(), "sha256": sha256_hex(letter.as_bytes())}]
+        })
+        .to_string(),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["status"], "appeal_review");
+    // The appeal's document joins the manifest: awaited, then uploaded like any other.
+    assert_eq!(view["documents_missing"], json!(["other"]));
+    let upload = format!("/v1/applications/{id}/documents/other");
+    let (status, _, stored) = call(&a.app, "PUT", &upload, &[AUTH], &letter).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    // The reviewer sees it arrived, with its digest, beside the appeal that named it.
+    let reviewer = ("authorization", "Bearer reviewer-key");
+    let (_, _, view) = call(&a.app, "GET", &format!("/v1/applications/{id}"), &[reviewer], "").await;
+    assert_eq!(view["documents_missing"], json!([]));
+    let other = view["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .find(|d| d["name"] == "other")
+        .expect("the appeal's document is in the manifest")
+        .clone();
+    assert_eq!(other["received"], true);
+    assert_eq!(other["sha256"], sha256_hex(letter.as_bytes()));
+    let appealed = view["journal"]
+        .as_array()
+        .expect("journal")
+        .iter()
+        .find(|j| j["to"] == "appeal_review")
+        .expect("appeal entry")
+        .clone();
+    assert_eq!(appealed["reasons"][0]["documents"], json!(["other"]));
     let decide = format!("/v1/applications/{id}/decision");
     let body = r#"{"decision": "approved", "comment": "birth record corrected"}"#;
     let (status, _, _) = call(&a.app, "POST", &decide, &[AUTH], body).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only reviewers decide");
-    let reviewer = ("authorization", "Bearer reviewer-key");
     let (status, _, view) = call(&a.app, "POST", &decide, &[reviewer], body).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["status"], "approved");
@@ -697,6 +728,49 @@ async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
         problem["detail"].as_str().unwrap_or("").contains("30-day"),
         "{problem}"
     );
+}
+
+#[tokio::test]
+async fn a_parked_application_shows_why_since_when_and_its_next_attempt() {
+    let a = api("parked", 1000, false);
+    let (status, _, created) = call(
+        &a.app,
+        "POST",
+        "/v1/applications",
+        &[AUTH, ("idempotency-key", "k1")],
+        &application().to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    let id = created["id"].as_str().expect("id").to_string();
+    upload_all(&a, &id).await;
+    let now = a.clock.now();
+    a.store
+        .claim("w", now, Duration::from_secs(120))
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let since = reggate::clock::millis(now);
+    let parked = reggate::store::Parked {
+        registry: "children".into(),
+        kind: reggate::domain::ports::FailureKind::Outage,
+        reason: "children registry, FindBirthRecord: timeout".into(),
+        since_ms: since,
+        next_attempt_ms: since + 4_000,
+        attempts: 2,
+        defects: 0,
+    };
+    assert!(a.store.park(&id, "w", &parked).await.expect("park"));
+    let (status, _, view) = call(&a.app, "GET", &format!("/v1/applications/{id}"), &[AUTH], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["status"], "in_review");
+    let p = &view["parked"];
+    assert_eq!(p["registry"], "children");
+    assert_eq!(p["kind"], "outage");
+    assert_eq!(p["attempts"], 2);
+    assert_eq!(p["since"], view["status_since"]);
+    assert_eq!(p["next_attempt"], reggate::api::at(since + 4_000));
+    assert!(p["reason"].as_str().unwrap_or("").contains("FindBirthRecord"));
 }
 
 #[tokio::test]
