@@ -62,18 +62,12 @@ pub fn utc_parts(t: SystemTime) -> (i64, i64, i64, i64, i64, i64) {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // ±100 million days is ±270,000 years: far beyond any real moment, and safe in i32 arithmetic.
     let days = days.clamp(-100_000_000, 100_000_000) as i32;
-    let (y, m, d) = crate::domain::calendar::civil_from_days(days);
+    let (y, m, d) = crate::calendar::civil_from_days(days);
     let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Milliseconds since the epoch (negative before it does not occur here: clamped to 0), as the stores
-/// and logs keep moments.
-pub fn millis(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
-}
+pub use crate::calendar::millis;
 
 /// The moment of a [`millis`] value.
 pub fn from_millis(ms: i64) -> SystemTime {

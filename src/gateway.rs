@@ -16,7 +16,8 @@ use crate::clock::Clock;
 use crate::contract::Registry;
 use crate::domain::ports::RegistryChecks;
 use crate::mock::population::Population;
-use crate::mock::server::{Bind, MockServer, MockState, ServedFiles};
+use crate::mock::server::{Bind, MockServer};
+use crate::mock::state::{MockState, ServedFiles};
 use crate::mock::token::TokenStore;
 use crate::registries::client::Registries;
 use crate::service::Workflows;
@@ -399,7 +400,7 @@ fn api_keys(
         _ => {
             std::fs::create_dir_all(&config.data)
                 .map_err(|e| fail("data directory")(e.to_string()))?;
-            let key = crate::domain::identifiers::uuid_v4().replace('-', "");
+            let key = crate::ids::uuid_v4().replace('-', "");
             write_private(&path, &key).map_err(|e| fail("dev API key")(e.to_string()))?;
             key
         }

@@ -14,6 +14,7 @@
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod api;
+pub mod calendar;
 pub mod channel_body;
 pub mod cli;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod gateway;
+pub mod ids;
 pub mod mock;
 pub mod receipt;
 pub mod registries;

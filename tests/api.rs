@@ -677,7 +677,14 @@ async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
     assert_eq!(status, StatusCode::CREATED, "{stored}");
     // The reviewer sees it arrived, with its digest, beside the appeal that named it.
     let reviewer = ("authorization", "Bearer reviewer-key");
-    let (_, _, view) = call(&a.app, "GET", &format!("/v1/applications/{id}"), &[reviewer], "").await;
+    let (_, _, view) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/applications/{id}"),
+        &[reviewer],
+        "",
+    )
+    .await;
     assert_eq!(view["documents_missing"], json!([]));
     let other = view["documents"]
         .as_array()
@@ -761,7 +768,14 @@ async fn a_parked_application_shows_why_since_when_and_its_next_attempt() {
         defects: 0,
     };
     assert!(a.store.park(&id, "w", &parked).await.expect("park"));
-    let (status, _, view) = call(&a.app, "GET", &format!("/v1/applications/{id}"), &[AUTH], "").await;
+    let (status, _, view) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/applications/{id}"),
+        &[AUTH],
+        "",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["status"], "in_review");
     let p = &view["parked"];
@@ -770,7 +784,12 @@ async fn a_parked_application_shows_why_since_when_and_its_next_attempt() {
     assert_eq!(p["attempts"], 2);
     assert_eq!(p["since"], view["status_since"]);
     assert_eq!(p["next_attempt"], reggate::api::at(since + 4_000));
-    assert!(p["reason"].as_str().unwrap_or("").contains("FindBirthRecord"));
+    assert!(
+        p["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("FindBirthRecord")
+    );
 }
 
 #[tokio::test]

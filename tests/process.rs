@@ -72,7 +72,7 @@ async fn setup(name: &str) -> Setup {
 }
 
 async fn submit(s: &Setup, n: u32, input: Value) -> String {
-    let today = reggate::domain::calendar::today(s.h.clock.now());
+    let today = reggate::calendar::today(s.h.clock.now());
     let input: ApplicationInput = serde_json::from_value(strip_nulls(input)).expect("shape");
     let input = input.validate(today).expect("valid input");
     let new = NewApplication {
@@ -122,7 +122,7 @@ fn reason_codes(r: &reggate::store::ApplicationRecord) -> Vec<(String, String)> 
 async fn an_eligible_application_is_approved_and_registered() {
     let s = setup("approve").await;
     let people = s.h.state.population.export_people(200);
-    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let reference = reggate::calendar::day_of(REFERENCE as i64 * 1000);
     let (entry, k, benefit) =
         eligible(&people, reference).expect("an eligible child in the sample");
     let id = submit(&s, 1, application(entry, k, benefit)).await;
@@ -310,7 +310,7 @@ async fn a_registry_outage_parks_the_application_and_it_resumes_within_seconds_o
 async fn a_request_our_schema_refuses_stops_in_manual_review_and_never_reaches_the_registry() {
     let s = setup("defect").await;
     let people = s.h.state.population.export_people(200);
-    let reference = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let reference = reggate::calendar::day_of(REFERENCE as i64 * 1000);
     let (entry, k, benefit) =
         eligible(&people, reference).expect("an eligible child in the sample");
     let id = submit(&s, 1, application(entry, k, benefit)).await;

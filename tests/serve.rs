@@ -240,7 +240,7 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
     // The same seed gives the same people the gateway's registries know.
     let people = Population::generate(&population).export_people(200);
 
-    let today = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let today = reggate::calendar::day_of(REFERENCE as i64 * 1000);
     let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
     let approved =
         submit_and_wait(&api, "e2e-1", &strip_nulls(application(entry, k, benefit))).await;
@@ -322,7 +322,7 @@ async fn the_api_authenticates_by_client_certificate_or_bearer_key_and_rotates_i
 
     // The certificate alone authenticates, and the journal names its subject and the origin.
     let people = Population::generate(&population).export_people(200);
-    let today = reggate::domain::calendar::day_of(REFERENCE as i64 * 1000);
+    let today = reggate::calendar::day_of(REFERENCE as i64 * 1000);
     let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
     let input = strip_nulls(application(entry, k, benefit)).to_string();
     let headers = [
@@ -439,7 +439,7 @@ async fn a_configured_gateway_calls_remote_registries_and_keeps_applications_in_
         people: 2_000,
     })
     .export_people(200);
-    let today = reggate::domain::calendar::day_of(reggate::clock::millis(clock.now()));
+    let today = reggate::calendar::day_of(reggate::clock::millis(clock.now()));
     let (entry, k, benefit) = eligible(&people, today).expect("an eligible child");
     let approved = submit_and_wait(
         &api,

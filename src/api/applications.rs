@@ -15,8 +15,8 @@ use crate::api::{
     validate, view,
 };
 use crate::clock::millis;
-use crate::domain::identifiers::uuid_v4;
 use crate::domain::status::{Status, is_overdue};
+use crate::ids::uuid_v4;
 use crate::store::{Cursor, ListFilter, NewApplication, Submitted, Summary};
 
 /// `POST /v1/applications`.
@@ -175,7 +175,7 @@ impl ListQuery {
         let date = |name: &str, v: &Option<String>| -> Result<Option<i64>, Problem> {
             v.as_deref()
                 .map(|d| {
-                    crate::domain::calendar::parse_date(d)
+                    crate::calendar::parse_date(d)
                         .map(|day| i64::from(day) * 86_400_000)
                         .ok_or_else(|| bad_parameter(name, "must be a date, YYYY-MM-DD"))
                 })

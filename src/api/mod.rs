@@ -34,9 +34,9 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::clock::Clock;
 use crate::domain::application::{ApplicationInput, Rejection};
-use crate::domain::identifiers::uuid_v4;
 use crate::domain::status::is_overdue;
 use crate::domain::valid::ValidApplication;
+use crate::ids::uuid_v4;
 use crate::store::{ApplicationRecord, Store};
 use problem::Problem;
 
@@ -231,7 +231,7 @@ pub fn parse_input(headers: &HeaderMap, body: &[u8]) -> Result<ApplicationInput,
 /// The input rules on today's date, as a 422 listing every field.
 pub fn validate(input: ApplicationInput, clock: &dyn Clock) -> Result<ValidApplication, Problem> {
     input
-        .validate(crate::domain::calendar::today(clock.now()))
+        .validate(crate::calendar::today(clock.now()))
         .map_err(|rejection| match rejection {
             Rejection::MissingIdentifier(errors) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,7 +15,7 @@ use axum::response::Response;
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Instrument;
 
-use crate::domain::identifiers::uuid_v4;
+use crate::ids::uuid_v4;
 
 /// The header name.
 pub const HEADER: &str = "x-request-id";

@@ -5,7 +5,7 @@
 //! application's fields, its *basis*: the fields sent in the request and the fields its answer is
 //! checked against (a corrected child's name re-asks the children's registry even though the
 //! request carries only the certificate). Answers are stored with the decision, keyed by question,
-//! with their basis and time; [`gather`] reuses an answer whose basis is unchanged and which is
+//! with their basis and time; [`crate::service::gather::gather`] reuses an answer whose basis is unchanged and which is
 //! younger than [`MAX_AGE_MS`], and asks the rest in one parallel round.
 
 use std::collections::BTreeMap;
@@ -13,8 +13,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::eligibility::Facts;
-use crate::domain::ports::{CheckFailure, FailureKind, RegistryChecks};
-use crate::domain::valid::ValidApplication;
 use crate::registries::messages::{Assignment, BirthRecord, FamilyStatus, Verdict};
 
 /// Remembered answers older than this are asked again (a week: statuses and assignments move).
@@ -169,60 +167,6 @@ impl Answers {
             own_approved: Vec::new(),
         })
     }
-}
-
-/// What one round of questions gave.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Gathered {
-    /// The facts (own approvals left empty).
-    pub facts: Facts,
-    /// Every answer, the new ones and those reused: what to store with the decision.
-    pub answers: Answers,
-    /// The questions that went to the registries this time.
-    pub asked: Vec<Question>,
-}
-
-/// The facts about `app`: `known` answers reused where still good, the rest asked in parallel.
-pub async fn gather(
-    checks: &dyn RegistryChecks,
-    request_id: &str,
-    app: &ValidApplication,
-    known: Answers,
-    now_ms: i64,
-) -> Result<Gathered, CheckFailure> {
-    let json = app.to_json();
-    let asked = known.stale(&json, now_ms);
-    let mut answers = known;
-    if !asked.is_empty() {
-        for answer in checks.ask(request_id, app, &asked).await? {
-            let q = answer.question();
-            if asked.contains(&q) {
-                let basis = q.basis(&json);
-                answers.0.insert(
-                    q,
-                    Remembered {
-                        basis,
-                        at_ms: now_ms,
-                        answer,
-                    },
-                );
-            }
-        }
-    }
-    let facts = answers.facts().ok_or_else(|| {
-        let missing: Vec<_> = answers.stale(&json, now_ms);
-        CheckFailure {
-            registry: "reggate".into(),
-            kind: FailureKind::Defect,
-            reason: format!("the registries left {missing:?} unanswered"),
-            retry_after: None,
-        }
-    })?;
-    Ok(Gathered {
-        facts,
-        answers,
-        asked,
-    })
 }
 
 #[cfg(test)]

@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::calendar::{days_from_civil, parse_date};
+use crate::calendar::{days_from_civil, parse_date};
 use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
-use crate::domain::valid::ValidApplication;
 
 /// Most documents one application may bring.
 pub const MAX_DOCUMENTS: usize = 20;
@@ -414,14 +413,15 @@ fn birth_certificate_series_ok(series: &str) -> bool {
 
 /// Age in whole years on `today` of someone born on `born` (day numbers).
 pub fn age_years(born: i32, today: i32) -> i32 {
-    let (by, bm, bd) = crate::domain::calendar::civil_from_days(born);
-    let (ty, tm, td) = crate::domain::calendar::civil_from_days(today);
+    let (by, bm, bd) = crate::calendar::civil_from_days(born);
+    let (ty, tm, td) = crate::calendar::civil_from_days(today);
     ty - by - i32::from((tm, td) < (bm, bd))
 }
 
 impl ApplicationInput {
-    /// Check the input rules on `today` (a day number). On success the SNILS values are normalized.
-    pub fn validate(mut self, today: i32) -> Result<ValidApplication, Rejection> {
+    /// Check the input rules on `today` (a day number), every failure at once; on success the input
+    /// normalized. [`ApplicationInput::validate`] turns the result into a typed application.
+    pub(crate) fn check(mut self, today: i32) -> Result<ApplicationInput, Rejection> {
         let mut c = Check {
             today,
             errors: Vec::new(),
@@ -634,9 +634,7 @@ impl ApplicationInput {
         for d in &mut self.documents {
             d.sha256 = d.sha256.to_ascii_lowercase();
         }
-        // Everything the typed view needs was checked above; a failure here would be a rule missing
-        // above, reported like any other field.
-        ValidApplication::try_from(self).map_err(|e| Rejection::Fields(vec![e.0]))
+        Ok(self)
     }
 
     /// The names of its manifest entries, under which their bytes are uploaded: the document type,

@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::Date;
+use crate::calendar::{add_months, parse_date};
 use crate::domain::application::{Benefit, age_years};
-use crate::domain::calendar::Date;
-use crate::domain::calendar::{add_months, parse_date};
 use crate::domain::identifiers::Snils;
 use crate::domain::valid::ValidApplication;
 use crate::registries::messages::{Assignment, BirthRecord, FamilyStatus, Verdict};

@@ -72,23 +72,6 @@ pub fn inn_is_valid(s: &str) -> bool {
     inn_from_body(n / 100) == n
 }
 
-/// A random version-4 UUID (application ids, message ids).
-pub fn uuid_v4() -> String {
-    use rand::RngExt;
-    let mut b: [u8; 16] = rand::rng().random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// Why a text is not a valid identifier or date: a rule code and a message, never the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid {
@@ -105,6 +88,15 @@ impl std::fmt::Display for Invalid {
 }
 
 impl std::error::Error for Invalid {}
+
+impl From<crate::calendar::NotADate> for Invalid {
+    fn from(_: crate::calendar::NotADate) -> Invalid {
+        Invalid {
+            code: "date",
+            message: "must be a real date, YYYY-MM-DD",
+        }
+    }
+}
 
 /// A SNILS with a valid check number, 11 digits (dashes and spaces dropped when built). Shown masked
 /// (`***-***-*** 12`) by `Display` and `Debug`, so it cannot reach a log line whole by accident.

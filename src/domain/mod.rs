@@ -3,7 +3,6 @@
 
 pub mod answers;
 pub mod application;
-pub mod calendar;
 pub mod eligibility;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -9,8 +9,8 @@
 
 use std::ops::Deref;
 
-use crate::domain::application::{ApplicationInput, Benefit, FieldError, Gender};
-use crate::domain::calendar::Date;
+use crate::calendar::Date;
+use crate::domain::application::{ApplicationInput, Benefit, FieldError, Gender, Rejection};
 use crate::domain::identifiers::{Inn, Invalid, Snils};
 
 /// The period a benefit is asked for.
@@ -57,8 +57,9 @@ impl std::fmt::Display for InvalidApplication {
 
 impl std::error::Error for InvalidApplication {}
 
-fn at<T>(pointer: &str, r: Result<T, Invalid>) -> Result<T, InvalidApplication> {
+fn at<T, E: Into<Invalid>>(pointer: &str, r: Result<T, E>) -> Result<T, InvalidApplication> {
     r.map_err(|e| {
+        let e: Invalid = e.into();
         InvalidApplication(FieldError {
             pointer: pointer.to_string(),
             code: e.code.to_string(),
@@ -127,6 +128,17 @@ impl TryFrom<ApplicationInput> for ValidApplication {
             child_person: child,
             benefit_period: period,
         })
+    }
+}
+
+impl ApplicationInput {
+    /// Check the input rules on `today` (a day number): every failing field reported at once (a
+    /// missing SNILS or INN refuses outright), or the typed application.
+    pub fn validate(self, today: i32) -> Result<ValidApplication, Rejection> {
+        let checked = self.check(today)?;
+        // Everything the typed view needs was checked above; a failure here would be a rule missing
+        // there, reported like any other field.
+        ValidApplication::try_from(checked).map_err(|e| Rejection::Fields(vec![e.0]))
     }
 }
 

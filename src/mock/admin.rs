@@ -26,7 +26,7 @@ use axum::routing::get;
 
 use crate::contract::Registry;
 use crate::mock::faults::{Plan, Rule};
-use crate::mock::server::MockState;
+use crate::mock::state::MockState;
 
 #[derive(Clone)]
 struct Admin {

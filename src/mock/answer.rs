@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use crate::contract::{Operation, Payload};
 use crate::mock::population::{NewAssignment, PersonView, RegisterOutcome};
 use crate::mock::render::{self, Registration};
-use crate::mock::server::MockState;
+use crate::mock::state::MockState;
 
 /// Response metadata for a reply to `request`: a fresh message id, its id as ReplyTo, and now.
 pub fn response_meta(state: &MockState, request: &Payload) -> String {

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use crate::contract::{Operation, Registry, read_payload};
 use crate::mock::answer::{answer, response_meta};
 use crate::mock::inject::{self, Answer, Connection};
-use crate::mock::server::MockState;
+use crate::mock::state::MockState;
 use crate::xml::validate::{Report, validate_bytes};
 
 /// `POST /token`: an access token for `grant_type=client_credentials`.

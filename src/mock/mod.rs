@@ -23,4 +23,5 @@ pub mod population;
 pub mod ratelimit;
 pub mod render;
 pub mod server;
+pub mod state;
 pub mod token;

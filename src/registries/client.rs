@@ -32,7 +32,7 @@ impl Registries {
     pub async fn call(&self, ctx: &CallContext, request: &Request) -> Result<Reply, CallError> {
         let operation = request.operation();
         let meta = Metadata {
-            message_id: crate::domain::identifiers::uuid_v4(),
+            message_id: crate::ids::uuid_v4(),
             timestamp: crate::clock::timestamp(self.clock.now()),
         };
         let answer = self
@@ -55,7 +55,7 @@ impl Registries {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::identifiers::uuid_v4;
+    use crate::ids::uuid_v4;
 
     #[test]
     fn message_ids_are_version_4_uuids() {

@@ -12,18 +12,20 @@
 //! the state machine ([`crate::domain::status::transition`]).
 
 pub mod checks;
+pub mod gather;
 pub mod process;
 
 use std::sync::Arc;
 
+use crate::calendar::{Date, today};
 use crate::clock::{Clock, millis};
-use crate::domain::answers::{Answers, gather};
-use crate::domain::calendar::{Date, today};
+use crate::domain::answers::Answers;
 use crate::domain::eligibility::{Decision, OwnApproval, Reason, decide};
 use crate::domain::ports::{CheckFailure, RegistryChecks};
 use crate::domain::status::{Event, IllegalTransition, Status, transition};
 use crate::domain::valid::{InvalidApplication, ValidApplication};
 use crate::registries::messages::{NewAssignment, Registration};
+use crate::service::gather::gather;
 use crate::store::{ApplicationRecord, Store, StoreError, Transition, Transitioned};
 
 /// Why a workflow did not finish. The API answers each kind its own way; none carries personal
@@ -190,7 +192,7 @@ impl Workflows {
                 benefit: other.benefit(),
                 recipient_snils: other.applicant().snils.clone(),
                 from: other.period().map_or(
-                    Date::from_day(crate::domain::calendar::day_of(own.submitted_ms)),
+                    Date::from_day(crate::calendar::day_of(own.submitted_ms)),
                     |p| p.from,
                 ),
                 to: other.period().and_then(|p| p.to),

@@ -113,9 +113,9 @@ pub fn eligible(people: &Value, today: i32) -> Option<(&Value, usize, &'static s
             };
             let born = record["birth_date"]
                 .as_str()
-                .and_then(reggate::domain::calendar::parse_date)
+                .and_then(reggate::calendar::parse_date)
                 .unwrap_or(0);
-            let baby = reference < reggate::domain::calendar::add_months(born, 18);
+            let baby = reference < reggate::calendar::add_months(born, 18);
             if baby && !has("childcare_under_1_5") {
                 return Some((entry, k, "childcare_under_1_5"));
             }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::domain::fixtures::{doc, valid};
 use crate::domain::identifiers::snils_from_body;
+use crate::domain::valid::ValidApplication;
 
 const TODAY: (i32, u32, u32) = (2026, 7, 1);
 

@@ -15,7 +15,7 @@ use super::{
     Adult, Assignment, Benefit, CHILD, Child, Disability, DisabilityGroup, Gender, Household,
     LowIncome, MAX_PEOPLE, Members, Population, PopulationConfig, REF, Registry,
 };
-use crate::domain::calendar::{self, add_months, days_from_civil};
+use crate::calendar::{self, add_months, days_from_civil};
 use crate::domain::identifiers;
 
 /// Random numbers reduced to ranges by multiply-shift, which depends only on the ChaCha stream

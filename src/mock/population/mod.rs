@@ -26,7 +26,7 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::calendar::{self, add_months, fmt_date, parse_date};
+use crate::calendar::{self, add_months, fmt_date, parse_date};
 pub use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 use data::{NONE, Pool};
 pub use views::*;

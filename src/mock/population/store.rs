@@ -14,7 +14,7 @@ use super::{
     Members, Population, PopulationError, REFERENCE_DATE, Registry, fmt_amount, fmt_region,
     fmt_snils, mask, parse_amount, parse_digits, parse_region, valid_application_number,
 };
-use crate::domain::calendar::{fmt_date, parse_date};
+use crate::calendar::{fmt_date, parse_date};
 use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 
 /// The file inside the data directory.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::domain::calendar as ids;
+use crate::calendar as ids;
 use crate::domain::identifiers::{inn_from_body, snils_check};
 use crate::xml::regex::XsdRegex;
 use crate::xml::schema::Schema;

@@ -7,7 +7,7 @@
 //! RecurseLax, RecurseUnordered, MapAndSum, RecurseAsIfGroup). The mappings are searched greedily, in the
 //! same way common processors do, so a restriction accepted by them is accepted here.
 
-use crate::xml::schema::compile::wildcard_subset;
+use crate::xml::schema::compile::wildcards::wildcard_subset;
 use crate::xml::schema::model::{
     ComplexType, ContentType, Derivations, ElemId, ElementDecl, ParticleDef, Schema, TermDef,
     ValueConstraintKind, Wildcard,

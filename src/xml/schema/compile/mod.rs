@@ -29,7 +29,7 @@ mod elements;
 mod load;
 mod particles;
 mod types;
-mod wildcards;
+pub(crate) mod wildcards;
 
 pub use wildcards::{wildcard_intersection, wildcard_subset, wildcard_union, wildcards_overlap};
 

@@ -75,6 +75,14 @@ pub fn year_of(day: i32) -> i32 {
     civil_from_days(day).0
 }
 
+/// Milliseconds since the epoch (moments before it count as the epoch). Here, below the clock,
+/// because the clock formats its timestamps with this calendar; [`crate::clock::millis`] is this.
+pub fn millis(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
 /// The day number (UTC) of a moment given in milliseconds since the epoch.
 pub fn day_of(ms: i64) -> i32 {
     ms.div_euclid(86_400_000).clamp(-100_000_000, 100_000_000) as i32
@@ -82,7 +90,7 @@ pub fn day_of(ms: i64) -> i32 {
 
 /// The day number (UTC) of a moment: "today" for the domain's date rules.
 pub fn today(now: std::time::SystemTime) -> i32 {
-    day_of(crate::clock::millis(now))
+    day_of(millis(now))
 }
 
 /// A real calendar date: built from `YYYY-MM-DD` only when that day exists, shown the same way.
@@ -101,16 +109,23 @@ impl Date {
     }
 }
 
-impl TryFrom<&str> for Date {
-    type Error = crate::domain::identifiers::Invalid;
+/// A text that is not a real `YYYY-MM-DD` date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotADate;
 
-    fn try_from(s: &str) -> Result<Date, Self::Error> {
-        parse_date(s)
-            .map(Date)
-            .ok_or(crate::domain::identifiers::Invalid {
-                code: "date",
-                message: "must be a real date, YYYY-MM-DD",
-            })
+impl std::fmt::Display for NotADate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("must be a real date, YYYY-MM-DD")
+    }
+}
+
+impl std::error::Error for NotADate {}
+
+impl TryFrom<&str> for Date {
+    type Error = NotADate;
+
+    fn try_from(s: &str) -> Result<Date, NotADate> {
+        parse_date(s).map(Date).ok_or(NotADate)
     }
 }
 

@@ -1,0 +1,93 @@
+//! What the mock registries answer from and what they have seen: the schema, the population,
+//! tokens, the fault plan, rate limits and counters, shared by every listener, handler and the admin
+//! endpoint.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::mock::counters::Counters;
+use crate::mock::faults::Faults;
+use crate::mock::population::Population;
+use crate::mock::ratelimit::RateLimiter;
+use crate::mock::token::TokenStore;
+use crate::xml::schema::Schema;
+use crate::xml::validate::Options;
+
+/// The files the registries serve besides their answers.
+#[derive(Clone, Debug)]
+pub struct ServedFiles {
+    /// `<registry>.wsdl` files (`wsdl/` in the repository).
+    pub wsdl: PathBuf,
+    /// The schemas the WSDLs import (`schemas/`).
+    pub schemas: PathBuf,
+}
+
+impl Default for ServedFiles {
+    fn default() -> ServedFiles {
+        ServedFiles {
+            wsdl: PathBuf::from("wsdl"),
+            schemas: PathBuf::from("schemas"),
+        }
+    }
+}
+
+/// Everything the mock registries answer from, and what they have seen.
+pub struct MockState {
+    /// The registry schemas (with the SOAP envelope schema).
+    pub schema: Arc<Schema>,
+    /// The population the answers come from.
+    pub population: Population,
+    /// Issued access tokens.
+    pub tokens: TokenStore,
+    /// Time for token lifetimes and response timestamps.
+    pub clock: Arc<dyn Clock>,
+    /// WSDLs and schemas served.
+    pub files: ServedFiles,
+    /// Validation limits.
+    pub options: Options,
+    /// Source of response message ids.
+    pub messages: AtomicU64,
+    /// Requests per second each registry accepts (unlimited by default).
+    pub limits: RateLimiter,
+    /// The fault plan in force.
+    pub faults: Faults,
+    /// Requests, rejections and faults so far.
+    pub counters: Counters,
+    /// Set once the mock is stopping: hung calls and pending delays give up.
+    pub stopping: watch::Sender<bool>,
+}
+
+impl MockState {
+    /// State with the default validation options, no faults and no rate limit.
+    pub fn new(
+        schema: Arc<Schema>,
+        population: Population,
+        tokens: TokenStore,
+        clock: Arc<dyn Clock>,
+        files: ServedFiles,
+    ) -> MockState {
+        MockState {
+            faults: Faults::new(clock.clone()),
+            schema,
+            population,
+            tokens,
+            clock,
+            files,
+            options: Options::default(),
+            messages: AtomicU64::new(1),
+            limits: RateLimiter::default(),
+            counters: Counters::default(),
+            stopping: watch::channel(false).0,
+        }
+    }
+
+    /// Limit each registry to `per_second` requests per second (beyond it: 429 with Retry-After).
+    pub fn with_rate_limit(mut self, per_second: Option<f64>) -> MockState {
+        self.limits = RateLimiter::new(per_second);
+        self
+    }
+}
