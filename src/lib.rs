@@ -2,15 +2,20 @@
 //! (SNILS, INN, children's registry, Ministry of Labour) that confirm their data over SOAP.
 //!
 //! # Layout
+//! The flow runs one way (ARCHITECTURE.md; `tests/architecture.rs` holds it):
+//! `xml → contract → soap → registries → domain → service → api`, `store` beside `service`.
+//! - [`calendar`], [`ids`], [`clock`]: dates, random ids and the injectable clock, below every layer.
 //! - [`xml`]: the schema model and the streaming XSD validator every outgoing and incoming message passes.
-//! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
-//! - [`mock`]: mock registries and the synthetic population they answer from.
-//! - [`registries`], [`soap`]: the registries' contract and typed messages; the outbound pipeline.
-//! - [`domain`]: the cabinet's rules: input, eligibility, duplicates, the state machine, processing.
+//! - [`contract`]: the registries and operations as the WSDLs describe them; the SOAP payload reader.
+//! - [`soap`]: the outbound pipeline; [`registries`]: typed messages and the typed client.
+//! - [`domain`]: the cabinet's pure rules: input, the typed application, eligibility, duplicates,
+//!   answer reuse, the state machine, and the ports it needs from outside.
+//! - [`service`]: the workflows, each written once: process an application, assess, a reviewer's decision.
 //! - [`store`]: applications, journal and outbox on SQLite or PostgreSQL.
 //! - [`api`]: the HTTPS JSON API for cabinet backends; [`webhooks`], [`receipt`] beside it.
+//! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
+//! - [`mock`]: mock registries and the synthetic population they answer from.
 //! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`.
-//! - [`clock`]: the injectable clock every lifetime and expiry rule reads.
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod api;

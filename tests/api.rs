@@ -576,6 +576,7 @@ async fn application_in(a: &Api, key: &str, to: Status) -> String {
         input: None,
         answers: None,
         documents_added: Vec::new(),
+        manifest: None,
     };
     assert!(matches!(
         a.store.transition(t).await.expect("transition"),
@@ -790,6 +791,16 @@ async fn a_parked_application_shows_why_since_when_and_its_next_attempt() {
             .unwrap_or("")
             .contains("FindBirthRecord")
     );
+    // It is the workers' until it is decided or escalated: a reviewer cannot decide it meanwhile.
+    let (status, _, problem) = call(
+        &a.app,
+        "POST",
+        &format!("/v1/applications/{id}/decision"),
+        &[("authorization", "Bearer reviewer-key")],
+        r#"{"decision": "rejected", "comment": "too slow"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
 }
 
 #[tokio::test]

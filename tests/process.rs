@@ -21,7 +21,6 @@ use reggate::registries::client::Registries;
 use reggate::service::Workflows;
 use reggate::service::process::{Processed, Retry, Worker};
 use reggate::soap::client::{RetryPolicy, Settings};
-use reggate::soap::log::NoLog;
 use reggate::store::sqlite::SqliteStore;
 use reggate::store::{NewApplication, Store, Submitted, Transition, Transitioned};
 use serde_json::{Value, json};
@@ -29,8 +28,24 @@ use serde_json::{Value, json};
 /// The population's reference date, 2026-07-01 10:00 UTC.
 const REFERENCE: u64 = 1_782_900_000;
 
+/// The request ids of every registry exchange, in order.
+#[derive(Default)]
+struct Ids(std::sync::Mutex<Vec<String>>);
+
+impl reggate::soap::log::MessageLog for Ids {
+    fn record(&self, exchange: reggate::soap::log::Exchange) {
+        self.0
+            .lock()
+            .expect("ids")
+            .push(exchange.request_id.clone());
+    }
+
+    fn flush(&self) {}
+}
+
 struct Setup {
     h: Harness,
+    ids: Arc<Ids>,
     wf: Workflows,
     store: Arc<dyn Store>,
     worker: Worker,
@@ -49,7 +64,8 @@ async fn setup(name: &str) -> Setup {
         },
         ..Settings::default()
     };
-    let (soap, _) = h.soap_client(settings, Arc::new(NoLog));
+    let ids = Arc::new(Ids::default());
+    let (soap, _) = h.soap_client(settings, ids.clone());
     let registries = Registries::new(Arc::new(soap), h.clock.clone() as Arc<dyn Clock>);
     let dir = harness::tempdir(&format!("process-store-{name}"));
     let store: Arc<dyn Store> =
@@ -61,6 +77,7 @@ async fn setup(name: &str) -> Setup {
     };
     Setup {
         h,
+        ids,
         wf,
         store,
         worker: Worker {
@@ -141,6 +158,11 @@ async fn an_eligible_application_is_approved_and_registered() {
     );
     let labour = s.h.state.counters.registry(Registry::Labour);
     assert_eq!(labour.requests["RegisterAssignment"].valid, 1);
+    // One id tells the whole story: the submitting request's, in the journal and every SOAP call.
+    assert!(record.journal.iter().all(|j| j.request_id == "req-1"));
+    let ids = s.ids.0.lock().expect("ids").clone();
+    assert!(ids.len() >= 6, "{ids:?}");
+    assert!(ids.iter().all(|id| id == "req-1"), "{ids:?}");
     // The Ministry of Labour now lists it for the child.
     let child = record.child_snils.clone();
     assert!(
@@ -200,6 +222,7 @@ async fn a_wrong_child_name_goes_to_clarification_and_a_duplicate_is_rejected() 
             input: Some(correct),
             answers: None,
             documents_added: Vec::new(),
+            manifest: None,
         })
         .await
         .expect("clarify");
@@ -333,6 +356,7 @@ async fn a_request_our_schema_refuses_stops_in_manual_review_and_never_reaches_t
             input: Some(record.input),
             answers: None,
             documents_added: Vec::new(),
+            manifest: None,
         })
         .await
         .expect("damage");

@@ -112,6 +112,7 @@ fn transition(
         input: None,
         answers: None,
         documents_added: Vec::new(),
+        manifest: None,
     }
 }
 

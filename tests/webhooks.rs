@@ -99,6 +99,7 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
             input: None,
             answers: None,
             documents_added: Vec::new(),
+            manifest: None,
         })
         .await
         .expect("transition");

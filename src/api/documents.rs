@@ -154,8 +154,8 @@ pub async fn upload(
     let (d, b) = (digest.clone(), bytes.clone());
     tokio::task::spawn_blocking(move || documents.put(&d, &b))
         .await
-        .map_err(|e| crate::store::StoreError(e.to_string()))?
-        .map_err(|e| crate::store::StoreError(format!("document store: {e}")))?;
+        .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))?
+        .map_err(crate::store::StoreError::Io)?;
     let stored = StoredDocument {
         name: name.clone(),
         sha256: digest,

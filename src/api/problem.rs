@@ -99,19 +99,28 @@ impl From<crate::service::ServiceError> for Problem {
             E::Store(e) => e.into(),
             E::Registries(f) => {
                 tracing::warn!(registry = %f.registry, reason = %f, "registries could not answer");
-                let wait = match f.kind {
-                    crate::domain::ports::FailureKind::Outage => "try again later",
-                    crate::domain::ports::FailureKind::Defect => {
-                        "the gateway could not form a valid request or read the answer; it is logged"
-                    }
-                };
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "registries-unavailable",
-                    "Registries unavailable",
-                    format!("the {} registry could not be asked: {wait}", f.registry),
-                )
-                .retry_after(30)
+                match f.kind {
+                    crate::domain::ports::FailureKind::Outage => Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "registries-unavailable",
+                        "Registries unavailable",
+                        format!(
+                            "the {} registry could not be asked; nothing was decided, try again",
+                            f.registry
+                        ),
+                    )
+                    .retry_after(30),
+                    // Retrying soon will not help: no Retry-After.
+                    _ => Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "registry-exchange-failed",
+                        "Registry exchange failed",
+                        format!(
+                            "the exchange with the {} registry failed in a way retrying will not cure soon; it is logged",
+                            f.registry
+                        ),
+                    ),
+                }
             }
             e @ E::Damaged { .. } => internal("stored application damaged", &e),
             E::Illegal(e) => Problem::new(

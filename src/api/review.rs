@@ -14,7 +14,7 @@ use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, RequestMeta, body, load_application, validate, view};
 use crate::clock::millis;
 use crate::domain::application::{ApplicationInput, FieldError, MAX_DOCUMENTS};
-use crate::domain::status::{Event, Status, transition};
+use crate::domain::status::{Event, transition};
 use crate::service::{Actor, Verdict};
 use crate::store::{ApplicationRecord, Transition};
 
@@ -39,6 +39,16 @@ fn actor(caller: Caller, meta: &RequestMeta) -> Actor {
 /// The application as the API shows it, after a change.
 fn answer(state: &ApiState, r: &ApplicationRecord) -> Response {
     axum::Json(view(r, millis(state.clock.now()))).into_response()
+}
+
+/// The entries whose bytes the application now waits for (none when the gateway does not wait for
+/// documents).
+fn awaited(state: &ApiState, names: Vec<String>) -> Vec<String> {
+    if state.documents.wait_for_documents {
+        names
+    } else {
+        Vec::new()
+    }
 }
 
 /// Manifest names of `after` whose entry is new or differs from `before` (their bytes are awaited).
@@ -90,7 +100,7 @@ pub async fn clarification(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    transition(record.status, Event::Clarify, None).map_err(illegal)?;
+    let to = transition(record.status, Event::Clarify, None).map_err(illegal)?;
     let patch: serde_json::Value = body::json(&headers, &body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
         return Err(Problem::new(
@@ -113,10 +123,11 @@ pub async fn clarification(
         .collect();
     let t = Transition {
         input: Some(corrected.to_json()),
-        documents_added: new_documents(before.input(), corrected.input()),
+        documents_added: awaited(&state, new_documents(before.input(), corrected.input())),
+        manifest: Some(corrected.manifest_names()),
         ..state.workflows.by_caller(
             &record,
-            Status::InReview,
+            to,
             actor(caller, &meta),
             serde_json::Value::Array(reasons),
         )
@@ -161,14 +172,16 @@ pub async fn appeal(
         }]));
     }
     let since = (millis(state.clock.now()) - record.status_since_ms) / 1000;
-    transition(record.status, Event::Appeal, Some(since)).map_err(illegal)?;
+    let to = transition(record.status, Event::Appeal, Some(since)).map_err(illegal)?;
     // The appeal's documents join the manifest, so their bytes can be uploaded like the others'.
     let mut errors = Vec::new();
-    if body.documents.len() > MAX_DOCUMENTS {
+    let before = crate::service::application_of(&record)?;
+    // Appeals add to the manifest: the whole manifest stays within the bound.
+    if before.documents.len() + body.documents.len() > MAX_DOCUMENTS {
         errors.push(FieldError {
             pointer: "/documents".into(),
             code: "too_many".into(),
-            message: format!("at most {MAX_DOCUMENTS} documents"),
+            message: format!("at most {MAX_DOCUMENTS} documents in the whole manifest"),
         });
     }
     for (i, d) in body.documents.iter().enumerate() {
@@ -183,7 +196,6 @@ pub async fn appeal(
         )
         .with_errors(errors));
     }
-    let before = crate::service::application_of(&record)?;
     let mut with_documents = before.input().clone();
     with_documents
         .documents
@@ -196,10 +208,11 @@ pub async fn appeal(
     let t = Transition {
         comment: Some(body.arguments),
         input: Some(serde_json::to_value(&with_documents).unwrap_or_default()),
-        documents_added: added,
+        manifest: Some(with_documents.manifest_names()),
+        documents_added: awaited(&state, added),
         ..state
             .workflows
-            .by_caller(&record, Status::AppealReview, actor(caller, &meta), reasons)
+            .by_caller(&record, to, actor(caller, &meta), reasons)
     };
     let r = state.workflows.write(t).await?;
     Ok(answer(&state, &r))

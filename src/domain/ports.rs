@@ -17,9 +17,20 @@ use crate::registries::messages::{NewAssignment, Registration};
 pub enum FailureKind {
     /// The registry is down, slow, busy or answered garbage this time: ask again later.
     Outage,
+    /// The registry answers, but wrongly (schema-invalid replies, the wrong kind of answer, an HTTP
+    /// status without SOAP): it may pass, but not by waiting a few seconds. Bounded by attempts and
+    /// time, then a person looks.
+    BadAnswer,
     /// Asking again cannot help: our own request breaks our schema (it was never sent), or the
     /// registry refuses the request as wrong. A person has to look.
     Defect,
+}
+
+impl FailureKind {
+    /// Whether it counts towards handing the application to a reviewer.
+    pub fn counts_as_defect(self) -> bool {
+        !matches!(self, FailureKind::Outage)
+    }
 }
 
 /// Why a registry question went unanswered. Its text names the registry, the operation and the

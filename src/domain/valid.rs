@@ -33,8 +33,9 @@ pub struct Person {
     pub gender: Gender,
 }
 
-/// An application that passed the input rules.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An application that passed the input rules. Its `Debug` shows the benefit and the masked
+/// identifiers only: the rest is personal data.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ValidApplication {
     input: ApplicationInput,
     // Named apart from the input's fields, which `Deref` exposes.
@@ -194,6 +195,16 @@ impl ValidApplication {
     /// The period asked for, if any.
     pub fn period(&self) -> Option<BenefitPeriod> {
         self.benefit_period
+    }
+}
+
+impl std::fmt::Debug for ValidApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidApplication")
+            .field("benefit", &self.benefit_kind)
+            .field("applicant", &self.applicant_person.snils)
+            .field("child", &self.child_person.snils)
+            .finish_non_exhaustive()
     }
 }
 

@@ -12,14 +12,18 @@ use crate::registries::messages::{self, NewAssignment, Registration, Reply, Requ
 use crate::soap::client::CallContext;
 use crate::soap::error::CallError;
 
-/// What a failed call means for the application. Our own invalid request can never succeed; a
-/// request the registry refuses as wrong neither; an answer that breaks the schema may be a passing
-/// fault, so it gets the bounded attempts of a defect rather than an endless wait. Everything the
-/// pipeline calls retryable (outages, timeouts, 5xx, 429, an open circuit) heals by waiting.
+/// What a failed call means for the application. Our own invalid request can never succeed, nor
+/// can a request the registry refuses as wrong (a client fault): defects. An answer that breaks the
+/// schema, or an HTTP error without SOAP, may pass, but not in seconds: a bad answer, given attempts
+/// and time before a reviewer takes over. Everything else the pipeline calls retryable (outages,
+/// timeouts, 5xx, 429, an open circuit, token trouble) heals by waiting.
 pub fn failure(operation: Operation, e: &CallError) -> CheckFailure {
     let kind = match e {
-        CallError::InvalidRequest { .. } | CallError::InvalidResponse { .. } => FailureKind::Defect,
-        e if !e.retryable() => FailureKind::Defect,
+        CallError::InvalidRequest { .. } | CallError::Fault { .. } if !e.retryable() => {
+            FailureKind::Defect
+        }
+        CallError::InvalidResponse { .. } => FailureKind::BadAnswer,
+        e if !e.retryable() => FailureKind::BadAnswer,
         _ => FailureKind::Outage,
     };
     let registry = operation.registry();
@@ -48,18 +52,21 @@ pub fn failure(operation: Operation, e: &CallError) -> CheckFailure {
 fn unexpected(operation: Operation, reply: &Reply) -> CheckFailure {
     CheckFailure {
         registry: operation.registry().name().to_string(),
-        kind: FailureKind::Defect,
+        kind: FailureKind::BadAnswer,
         reason: format!("{operation}: unexpected {} answer", reply.kind()),
         retry_after: None,
     }
 }
 
-/// The worse of two failures of one round: a defect will not go away by waiting.
+/// The worse of two failures of one round: a defect will not go away by waiting, a bad answer
+/// not soon.
 fn worse(a: CheckFailure, b: CheckFailure) -> CheckFailure {
-    match (a.kind, b.kind) {
-        (FailureKind::Outage, FailureKind::Defect) => b,
-        _ => a,
-    }
+    let rank = |k: FailureKind| match k {
+        FailureKind::Outage => 0,
+        FailureKind::BadAnswer => 1,
+        FailureKind::Defect => 2,
+    };
+    if rank(b.kind) > rank(a.kind) { b } else { a }
 }
 
 impl Registries {

@@ -241,6 +241,15 @@ impl Workflows {
             Verdict::Approve => Event::Approve,
             Verdict::Reject => Event::Reject,
         };
+        // A reviewer decides appeals and what the checks could not; an application under the
+        // worker's review is the worker's (its registration may be in flight).
+        if !matches!(record.status, Status::AppealReview | Status::ManualReview) {
+            return Err(ServiceError::Illegal(IllegalTransition {
+                from: record.status,
+                event,
+                reason: "a reviewer decides appeals and manual reviews only",
+            }));
+        }
         let to = transition(record.status, event, None)?;
         if to == Status::Approved {
             let app = application_of(record)?;
@@ -286,6 +295,7 @@ impl Workflows {
             input: None,
             answers: None,
             documents_added: Vec::new(),
+            manifest: None,
         }
     }
 

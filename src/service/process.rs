@@ -7,9 +7,11 @@
 //!   next attempt are stored and shown by the API, its lease is given up and it is claimable again at
 //!   the next attempt, after a backoff with jitter capped at [`Retry::cap`] — so it resumes within
 //!   seconds of the registry's return, not after a lease;
-//! - a defect (our own request breaks our schema, the registry refuses the request or keeps
-//!   answering wrongly) gets [`Retry::max_defects`] attempts, then the application moves to
-//!   `manual_review` with the reason journaled, where a reviewer decides.
+//! - a defect (our own request breaks our schema, the registry refuses the request as wrong) gets
+//!   [`Retry::max_defects`] attempts, then the application moves to `manual_review` with the reason
+//!   journaled, where a reviewer decides;
+//! - a bad answer (the registry keeps answering schema-invalid replies or HTTP errors) goes the same
+//!   way once it has also lasted [`Retry::bad_answer_span`].
 
 use std::time::Duration;
 
@@ -31,8 +33,11 @@ pub struct Retry {
     /// Longest delay between attempts: how long after a registry's return a parked application
     /// may still wait (default 15 s).
     pub cap: Duration,
-    /// Defects (failures waiting cannot cure) allowed before manual review (default 3).
+    /// Defects and bad answers allowed before manual review (default 3).
     pub max_defects: u32,
+    /// How long bad answers (not our own defects) must have lasted as well before manual review
+    /// (default 5 min): a registry's passing hiccup sends no application to a reviewer.
+    pub bad_answer_span: Duration,
 }
 
 impl Default for Retry {
@@ -41,6 +46,7 @@ impl Default for Retry {
             first: Duration::from_secs(1),
             cap: Duration::from_secs(15),
             max_defects: 3,
+            bad_answer_span: Duration::from_secs(300),
         }
     }
 }
@@ -122,11 +128,14 @@ impl Worker {
             }
             Err(e @ ServiceError::Damaged { .. }) => {
                 // Damaged data does not heal by waiting either: a person has to look.
+                // The error may name another family's application: logged, not journaled.
                 tracing::error!(application = %record.number, error = %e, "escalated");
                 let reason = Reason {
                     pointer: String::new(),
                     code: "stored_data_damaged".into(),
-                    message: e.to_string(),
+                    message:
+                        "stored data this decision needs could not be read; the failure is logged"
+                            .into(),
                 };
                 self.escalate(wf, &record, reason, &request_id).await
             }
@@ -221,6 +230,7 @@ impl Worker {
             input: None,
             answers: None,
             documents_added: Vec::new(),
+            manifest: None,
         })
     }
 
@@ -235,9 +245,17 @@ impl Worker {
         let now_ms = millis(wf.clock.now());
         let before = record.parked.as_ref();
         let attempts = before.map_or(0, |p| p.attempts) + 1;
-        let defects =
-            before.map_or(0, |p| p.defects) + u32::from(failure.kind == FailureKind::Defect);
-        if defects >= self.retry.max_defects {
+        let defects = before.map_or(0, |p| p.defects) + u32::from(failure.kind.counts_as_defect());
+        let since_ms = before.map_or(now_ms, |p| p.since_ms);
+        let lasted = Duration::from_millis((now_ms - since_ms).max(0) as u64);
+        let hopeless = match failure.kind {
+            FailureKind::Outage => false,
+            FailureKind::Defect => defects >= self.retry.max_defects,
+            FailureKind::BadAnswer => {
+                defects >= self.retry.max_defects && lasted >= self.retry.bad_answer_span
+            }
+        };
+        if hopeless {
             tracing::warn!(application = %record.number, %request_id, reason = %failure, attempts, "escalated to manual review");
             let reason = Reason {
                 pointer: String::new(),
@@ -254,7 +272,7 @@ impl Worker {
             registry: failure.registry,
             kind: failure.kind,
             reason: failure.reason,
-            since_ms: before.map_or(now_ms, |p| p.since_ms),
+            since_ms,
             next_attempt_ms: now_ms + delay.as_millis() as i64,
             attempts,
             defects,

@@ -29,17 +29,53 @@ use crate::domain::status::Status;
 /// What a store call returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// A store failure (the database's own message; never personal values, which travel as parameters).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreError(pub String);
+/// A store failure. Its text is the database's own message, never personal values (those travel
+/// as parameters); the database's error stays reachable through `source()`.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database (or its connection pool) failed.
+    Database(Box<dyn std::error::Error + Send + Sync>),
+    /// What the store holds does not read back: a damaged row, an unknown status.
+    Damaged(String),
+    /// Document bytes could not be written or read.
+    Io(std::io::Error),
+    /// The store's configuration is unusable (named in the text).
+    Config(String),
+}
 
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "store: {}", self.0)
+impl StoreError {
+    /// A database failure.
+    pub fn database(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Database(Box::new(e))
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Database(e) => write!(f, "store: {e}"),
+            StoreError::Damaged(what) => write!(f, "store: damaged data: {what}"),
+            StoreError::Io(e) => write!(f, "store: {e}"),
+            StoreError::Config(what) => write!(f, "store configuration: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Database(e) => Some(e.as_ref()),
+            StoreError::Io(e) => Some(e),
+            StoreError::Damaged(_) | StoreError::Config(_) => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> StoreError {
+        StoreError::Io(e)
+    }
+}
 
 /// An application to store.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,9 +228,13 @@ pub struct Transition {
     pub input: Option<serde_json::Value>,
     /// The registries' answers the decision rests on, replacing the stored ones.
     pub answers: Option<serde_json::Value>,
-    /// Manifest entries added by this transition (an appeal's or a clarification's documents),
-    /// whose bytes are now awaited.
+    /// Manifest entries added or changed by this transition (an appeal's or a clarification's
+    /// documents), whose bytes are now awaited (a `submitted` or `in_review` application is not
+    /// claimed until they arrive).
     pub documents_added: Vec<String>,
+    /// The manifest's names after this transition, when it changes the input: awaited entries no
+    /// longer in it are no longer awaited.
+    pub manifest: Option<Vec<String>>,
 }
 
 /// What [`Store::transition`] did.
@@ -372,14 +412,30 @@ pub trait Store: Send + Sync {
 
 /// A status as the stores keep it (its API name); anything else means the data is damaged.
 pub fn parse_status(s: &str) -> Result<Status, StoreError> {
-    Status::parse(s).ok_or_else(|| StoreError(format!("unknown status '{s}' in the store")))
+    Status::parse(s).ok_or_else(|| StoreError::Damaged(format!("unknown status '{s}'")))
 }
 
-/// The stored list of missing manifest entries (JSON) with `added` appended, and its length (the
-/// `documents_pending` count): one rule for both stores.
-pub fn with_added(missing: &str, added: &[String]) -> Result<(String, i64), StoreError> {
-    let mut missing: Vec<String> =
-        serde_json::from_str(missing).map_err(|e| StoreError(format!("documents_missing: {e}")))?;
+/// The stored parking of an application. It only informs (when to try again is the lease column), so
+/// an unreadable one is logged and read as none rather than failing every claim of the queue.
+pub fn read_parked(json: &str) -> Option<Parked> {
+    serde_json::from_str(json)
+        .map_err(|e| tracing::warn!(error = %e, "unreadable parking ignored"))
+        .ok()
+}
+
+/// The stored list of missing manifest entries (JSON) after a transition: those still in the new
+/// `manifest` (all, when it is unchanged) and the `added` ones, and its length (the
+/// `documents_pending` count). One rule for both stores.
+pub fn with_added(
+    missing: &str,
+    manifest: Option<&[String]>,
+    added: &[String],
+) -> Result<(String, i64), StoreError> {
+    let mut missing: Vec<String> = serde_json::from_str(missing)
+        .map_err(|e| StoreError::Damaged(format!("documents_missing: {e}")))?;
+    if let Some(manifest) = manifest {
+        missing.retain(|name| manifest.contains(name));
+    }
     for name in added {
         if !missing.contains(name) {
             missing.push(name.clone());
@@ -396,5 +452,35 @@ pub fn event_kind(to: Status) -> &'static str {
         Status::NeedsClarification => "documents_requested",
         Status::Approved | Status::Rejected => "final_decision",
         Status::InReview | Status::AppealReview | Status::ManualReview => "status_changed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awaited_documents_follow_the_manifest() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // An appeal adds an entry.
+        assert_eq!(
+            with_added(r#"["passport"]"#, None, &names(&["other"])).expect("ok"),
+            (r#"["passport","other"]"#.to_string(), 2)
+        );
+        // A clarification drops an awaited entry from the manifest and replaces another's bytes.
+        let manifest = names(&["snils", "other"]);
+        assert_eq!(
+            with_added(
+                r#"["passport","other"]"#,
+                Some(&manifest),
+                &names(&["snils", "other"])
+            )
+            .expect("ok"),
+            (r#"["other","snils"]"#.to_string(), 2)
+        );
+        assert!(matches!(
+            with_added("not json", None, &[]),
+            Err(StoreError::Damaged(_))
+        ));
     }
 }

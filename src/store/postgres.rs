@@ -14,7 +14,7 @@ use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
-    Transition, Transitioned, event_kind, parse_status, with_added,
+    Transition, Transitioned, event_kind, parse_status, read_parked, with_added,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -25,13 +25,13 @@ pub struct PostgresStore {
     pool: Pool,
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::database(e)
 }
 
 /// Errors of the pool, with the database's own message.
 fn pool_err(e: bb8::RunError<tokio_postgres::Error>) -> StoreError {
-    StoreError(format!("PostgreSQL pool: {e}"))
+    StoreError::database(e)
 }
 
 impl PostgresStore {
@@ -46,7 +46,7 @@ impl PostgresStore {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                return Err(StoreError(format!(
+                return Err(StoreError::Config(format!(
                     "schema name '{schema}' must be [A-Za-z0-9_]"
                 )));
             }
@@ -171,9 +171,7 @@ async fn load(
         parked: row
             .get::<_, Option<String>>(11)
             .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(err)?,
+            .and_then(read_parked),
     }))
 }
 
@@ -233,7 +231,7 @@ async fn by_key(c: &impl GenericClient, key: &str) -> Result<Option<Earlier>, St
     let (id, request_hash): (String, String) = (row.get(0), row.get(1));
     let record = load(c, &id)
         .await?
-        .ok_or_else(|| StoreError("vanished".into()))?;
+        .ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
     Ok(Some(Earlier {
         request_hash,
         record,
@@ -271,9 +269,9 @@ impl Store for PostgresStore {
                 .await
                 .map_err(err)?;
             if inserted == 0 {
-                let earlier = by_key(&tx, &new.idempotency_key)
-                    .await?
-                    .ok_or_else(|| StoreError("vanished".into()))?;
+                let earlier = by_key(&tx, &new.idempotency_key).await?.ok_or_else(|| {
+                    StoreError::Damaged("a row written in this transaction vanished".into())
+                })?;
                 if earlier.request_hash != new.request_hash {
                     return Ok(Submitted::KeyConflict);
                 }
@@ -292,9 +290,9 @@ impl Store for PostgresStore {
                 at,
             )
             .await?;
-            let record = load(&tx, &new.id)
-                .await?
-                .ok_or_else(|| StoreError("vanished".into()))?;
+            let record = load(&tx, &new.id).await?.ok_or_else(|| {
+                StoreError::Damaged("a row written in this transaction vanished".into())
+            })?;
             tx.commit().await.map_err(err)?;
             Ok(Submitted::Created(record))
         })
@@ -329,7 +327,8 @@ impl Store for PostgresStore {
                 .query_opt(
                     "SELECT id, status FROM applications
                      WHERE (status = 'submitted' AND documents_pending = 0)
-                        OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < $1))
+                        OR (status = 'in_review' AND documents_pending = 0
+                            AND (lease_until_ms IS NULL OR lease_until_ms < $1))
                      ORDER BY submitted_ms LIMIT 1
                      FOR UPDATE SKIP LOCKED",
                     &[&now_ms],
@@ -348,6 +347,16 @@ impl Store for PostgresStore {
                 )
                 .await
                 .map_err(err)?;
+                // The claim is journaled under the submitting request's id: one id, one story.
+                let submitted_by: String = tx
+                    .query_one(
+                        "SELECT request_id FROM journal WHERE application_id = $1
+                         ORDER BY id DESC LIMIT 1",
+                        &[&id],
+                    )
+                    .await
+                    .map_err(err)?
+                    .get(0);
                 record_transition(
                     &tx,
                     &id,
@@ -357,7 +366,7 @@ impl Store for PostgresStore {
                     "reggate",
                     &serde_json::json!([]),
                     None,
-                    "",
+                    &submitted_by,
                     now_ms,
                 )
                 .await?;
@@ -394,7 +403,11 @@ impl Store for PostgresStore {
             let st: String = row.get(0);
             let holder: Option<String> = row.get(1);
             let until: Option<i64> = row.get(2);
-            let missing = with_added(&row.get::<_, String>(3), &t.documents_added)?;
+            let missing = with_added(
+                &row.get::<_, String>(3),
+                t.manifest.as_deref(),
+                &t.documents_added,
+            )?;
             if parse_status(&st)? != t.from {
                 return Ok(Transitioned::Stale);
             }
@@ -440,9 +453,9 @@ impl Store for PostgresStore {
                 at,
             )
             .await?;
-            let record = load(&tx, &t.id)
-                .await?
-                .ok_or_else(|| StoreError("vanished".into()))?;
+            let record = load(&tx, &t.id).await?.ok_or_else(|| {
+                StoreError::Damaged("a row written in this transaction vanished".into())
+            })?;
             tx.commit().await.map_err(err)?;
             Ok(Transitioned::Done(Box::new(record)))
         })
@@ -554,8 +567,12 @@ impl Store for PostgresStore {
             };
             missing.remove(at_index);
             tx.execute(
+                // A clarification may replace an entry's bytes under the same name.
                 "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (application_id, name) DO UPDATE SET sha256 = excluded.sha256,
+                     size = excluded.size, media_type = excluded.media_type,
+                     stored_ms = excluded.stored_ms",
                 &[
                     &id,
                     &document.name,

@@ -14,7 +14,7 @@ use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
     ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
     OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
-    Transition, Transitioned, event_kind, parse_status, with_added,
+    Transition, Transitioned, event_kind, parse_status, read_parked, with_added,
 };
 
 /// The SQLite store.
@@ -23,8 +23,8 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::database(e)
 }
 
 impl SqliteStore {
@@ -189,11 +189,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
             .map(serde_json::from_str)
             .transpose()
             .map_err(err)?,
-        parked: parked
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(err)?,
+        parked: parked.as_deref().and_then(read_parked),
     }))
 }
 
@@ -249,7 +245,8 @@ fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
     let Some((id, request_hash)) = found else {
         return Ok(None);
     };
-    let record = load(conn, &id)?.ok_or_else(|| StoreError("vanished".into()))?;
+    let record = load(conn, &id)?
+        .ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
     Ok(Some(Earlier {
         request_hash,
         record,
@@ -308,7 +305,7 @@ impl Store for SqliteStore {
                 &new.request_id,
                 at,
             )?;
-            let record = load(&tx, &new.id)?.ok_or_else(|| StoreError("vanished".into()))?;
+            let record = load(&tx, &new.id)?.ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
             tx.commit().map_err(err)?;
             Ok(Submitted::Created(record))
         })
@@ -340,7 +337,8 @@ impl Store for SqliteStore {
                 .query_row(
                     "SELECT id, status FROM applications
                      WHERE (status = 'submitted' AND documents_pending = 0)
-                        OR (status = 'in_review' AND (lease_until_ms IS NULL OR lease_until_ms < ?1))
+                        OR (status = 'in_review' AND documents_pending = 0
+                            AND (lease_until_ms IS NULL OR lease_until_ms < ?1))
                      ORDER BY submitted_ms LIMIT 1",
                     params![now_ms],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -358,6 +356,15 @@ impl Store for SqliteStore {
                     params![id, now_ms, worker, until],
                 )
                 .map_err(err)?;
+                // The claim is journaled under the submitting request's id: one id, one story.
+                let submitted_by: String = tx
+                    .query_row(
+                        "SELECT request_id FROM journal WHERE application_id = ?1
+                         ORDER BY id DESC LIMIT 1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .map_err(err)?;
                 record_transition(
                     &tx,
                     &id,
@@ -367,7 +374,7 @@ impl Store for SqliteStore {
                     "reggate",
                     &serde_json::json!([]),
                     None,
-                    "",
+                    &submitted_by,
                     now_ms,
                 )?;
             } else {
@@ -409,7 +416,7 @@ impl Store for SqliteStore {
             {
                 return Ok(Transitioned::Stale);
             }
-            let missing = with_added(&missing, &t.documents_added)?;
+            let missing = with_added(&missing, t.manifest.as_deref(), &t.documents_added)?;
             let updated = tx.execute(
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
                      lease_until_ms = NULL, input = COALESCE(?4, input),
@@ -442,7 +449,9 @@ impl Store for SqliteStore {
                 &t.request_id,
                 at,
             )?;
-            let record = load(&tx, &t.id)?.ok_or_else(|| StoreError("vanished".into()))?;
+            let record = load(&tx, &t.id)?.ok_or_else(|| {
+                StoreError::Damaged("a row written in this transaction vanished".into())
+            })?;
             tx.commit().map_err(err)?;
             Ok(Transitioned::Done(Box::new(record)))
         })
@@ -605,8 +614,12 @@ impl Store for SqliteStore {
             };
             missing.remove(at_index);
             tx.execute(
+                // A clarification may replace an entry's bytes under the same name.
                 "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (application_id, name) DO UPDATE SET sha256 = excluded.sha256,
+                     size = excluded.size, media_type = excluded.media_type,
+                     stored_ms = excluded.stored_ms",
                 params![
                     id,
                     document.name,
