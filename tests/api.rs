@@ -2,34 +2,31 @@
 //! tests/process.rs and tests/pipeline.rs): authentication, idempotent submission, every error path
 //! answered as problem+json, admission control, reading back, events, eligibility dry runs.
 
+#[path = "support/api_state.rs"]
+mod api_state;
+
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use api_state::{application, pdf};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use reggate::api::admission::Admission;
-use reggate::api::documents::DocumentStore;
-use reggate::api::{ApiState, router, sha256_hex};
+use reggate::api::{router, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
 use reggate::domain::answers::{Answer, Question};
 use reggate::domain::eligibility::Facts;
-use reggate::domain::identifiers::{inn_from_body, snils_from_body};
+use reggate::domain::identifiers::snils_from_body;
 use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::status::Status;
 use reggate::domain::valid::ValidApplication;
-use reggate::receipt::ReceiptSigner;
 use reggate::registries::messages::{
     BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
 };
-use reggate::store::sqlite::SqliteStore;
 use reggate::store::{Store, Transition, Transitioned};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-const KEY: &str = "test-key-1";
-const REVIEWER: &str = "reviewer-key";
 
 /// Registries that confirm whatever the application says, or are down.
 struct Fake {
@@ -116,18 +113,6 @@ impl RegistryChecks for Fake {
     }
 }
 
-/// A receipt signer from a fresh development PKI under `dir`.
-fn signer(dir: &std::path::Path) -> ReceiptSigner {
-    let layout = reggate::tls::pki::init(&reggate::tls::pki::PkiOptions {
-        dir: dir.join("certs"),
-        lifetime_days: 30,
-        now: SystemTime::now() - Duration::from_secs(60),
-        force: false,
-    })
-    .expect("pki");
-    ReceiptSigner::load(&layout.receipt_signing(), &layout.receipt_signing_key()).expect("signer")
-}
-
 struct Api {
     app: axum::Router,
     store: Arc<dyn Store>,
@@ -136,68 +121,12 @@ struct Api {
 
 fn api(name: &str, backlog_limit: u64, down: bool) -> Api {
     let dir = std::env::temp_dir().join(format!("reggate-api-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
-    let manual = Arc::new(ManualClock::new(
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000),
-    ));
-    let clock: Arc<dyn Clock> = manual.clone();
-    let state = ApiState {
-        store: store.clone(),
-        workflows: reggate::service::Workflows {
-            store: store.clone(),
-            checks: Arc::new(Fake { down }),
-            clock: clock.clone(),
-        },
-        clock: clock.clone(),
-        api_keys: HashMap::from([
-            (sha256_hex(KEY.as_bytes()), "cabinet-1".to_string()),
-            (sha256_hex(REVIEWER.as_bytes()), "reviewer-1".to_string()),
-        ]),
-        reviewers: Arc::new(vec!["key:reviewer-1".to_string()]),
-        admission: Admission::new(backlog_limit, clock),
-        documents: DocumentStore {
-            dir: dir.join("documents"),
-            wait_for_documents: true,
-        },
-        receipts: Some(Arc::new(signer(&dir))),
-    };
+    let (state, store, clock) = api_state::state(&dir, Arc::new(Fake { down }), backlog_limit);
     Api {
         app: router(Arc::new(state)),
         store,
-        clock: manual,
+        clock,
     }
-}
-
-fn pdf(kind: &str) -> String {
-    format!("%PDF-1.4\n% {kind}\n%%EOF\n")
-}
-
-fn application() -> Value {
-    let doc = |kind: &str| {
-        let bytes = pdf(kind);
-        json!({"type": kind, "media_type": "application/pdf", "size": bytes.len(), "sha256": sha256_hex(bytes.as_bytes())})
-    };
-    json!({
-        "benefit": "childcare_under_1_5",
-        "applicant": {
-            "last_name": "Иванова", "first_name": "Мария", "birth_date": "1994-03-12", "gender": "female",
-            "passport": {"series": "4510", "number": "123456", "issue_date": "2014-04-01",
-                         "issuer": "ОВД", "issuer_code": "770-001"},
-            "snils": format!("{:011}", snils_from_body(112_233_445)),
-            "inn": format!("{:012}", inn_from_body(7_707_083_893)),
-            "registration_address": {"postal_code": "125009", "region_code": "77", "locality": "Москва", "house": "1"},
-            "phone": "+79161234567", "email": "maria@example.ru"
-        },
-        "child": {
-            "last_name": "Иванов", "first_name": "Пётр", "birth_date": "2025-11-20", "gender": "male",
-            "birth_place": "Москва",
-            "birth_certificate": {"series": "IV-МЮ", "number": "654321", "issue_date": "2025-11-25"},
-            "snils": format!("{:011}", snils_from_body(223_344_556))
-        },
-        "documents": [doc("birth_certificate"), doc("passport"), doc("snils")]
-    })
 }
 
 async fn call(
@@ -543,8 +472,8 @@ async fn upload_all(a: &Api, id: &str) {
     }
 }
 
-/// Submit the sample application and drive it to `to` through the store, as a worker would.
-async fn application_in(a: &Api, key: &str, to: Status) -> String {
+/// Submit the sample application with its documents; its id.
+async fn submitted(a: &Api, key: &str) -> String {
     let (status, _, created) = call(
         &a.app,
         "POST",
@@ -556,6 +485,12 @@ async fn application_in(a: &Api, key: &str, to: Status) -> String {
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     let id = created["id"].as_str().expect("id").to_string();
     upload_all(a, &id).await;
+    id
+}
+
+/// Submit the sample application and drive it to `to` through the store, as a worker would.
+async fn application_in(a: &Api, key: &str, to: Status) -> String {
+    let id = submitted(a, key).await;
     let now = a.clock.now();
     a.store
         .claim("w", now, Duration::from_secs(60))
@@ -741,17 +676,7 @@ async fn appeals_run_within_thirty_days_and_reviewers_decide_them() {
 #[tokio::test]
 async fn a_parked_application_shows_why_since_when_and_its_next_attempt() {
     let a = api("parked", 1000, false);
-    let (status, _, created) = call(
-        &a.app,
-        "POST",
-        "/v1/applications",
-        &[AUTH, ("idempotency-key", "k1")],
-        &application().to_string(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
-    let id = created["id"].as_str().expect("id").to_string();
-    upload_all(&a, &id).await;
+    let id = submitted(&a, "k1").await;
     let now = a.clock.now();
     a.store
         .claim("w", now, Duration::from_secs(120))

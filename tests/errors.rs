@@ -4,25 +4,22 @@
 //! pointer of the field at fault; then every route, answering with `x-request-id`, the caller's
 //! when usable.
 
+#[path = "support/api_state.rs"]
+mod api_state;
+
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
+use api_state::{application, pdf};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use reggate::api::admission::Admission;
-use reggate::api::documents::DocumentStore;
-use reggate::api::{ApiState, router, sha256_hex};
-use reggate::clock::{Clock, ManualClock};
+use reggate::api::router;
 use reggate::domain::answers::{Answer, Question};
-use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::valid::ValidApplication;
-use reggate::receipt::ReceiptSigner;
 use reggate::registries::messages::{NewAssignment, Registration};
 use reggate::store::Store;
-use reggate::store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -71,75 +68,11 @@ struct Api {
 
 fn api(name: &str, panic: bool) -> Api {
     let dir = std::env::temp_dir().join(format!("reggate-errors-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.join("reggate.sqlite")).expect("store"));
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_900_000),
-    ));
-    let layout = reggate::tls::pki::init(&reggate::tls::pki::PkiOptions {
-        dir: dir.join("certs"),
-        lifetime_days: 30,
-        now: SystemTime::now() - Duration::from_secs(60),
-        force: false,
-    })
-    .expect("pki");
-    let signer = ReceiptSigner::load(&layout.receipt_signing(), &layout.receipt_signing_key())
-        .expect("signer");
-    let state = ApiState {
-        store: store.clone(),
-        workflows: reggate::service::Workflows {
-            store: store.clone(),
-            checks: Arc::new(Fake { panic }),
-            clock: clock.clone(),
-        },
-        admission: Admission::new(1000, clock.clone()),
-        clock,
-        api_keys: HashMap::from([
-            (sha256_hex(b"test-key-1"), "cabinet-1".to_string()),
-            (sha256_hex(b"reviewer-key"), "reviewer-1".to_string()),
-        ]),
-        reviewers: Arc::new(vec!["key:reviewer-1".to_string()]),
-        documents: DocumentStore {
-            dir: dir.join("documents"),
-            wait_for_documents: true,
-        },
-        receipts: Some(Arc::new(signer)),
-    };
+    let (state, store, _) = api_state::state(&dir, Arc::new(Fake { panic }), 1000);
     Api {
         app: router(Arc::new(state)),
         store,
     }
-}
-
-fn pdf(kind: &str) -> String {
-    format!("%PDF-1.4\n% {kind}\n%%EOF\n")
-}
-
-fn application() -> Value {
-    let doc = |kind: &str| {
-        let bytes = pdf(kind);
-        json!({"type": kind, "media_type": "application/pdf", "size": bytes.len(), "sha256": sha256_hex(bytes.as_bytes())})
-    };
-    json!({
-        "benefit": "childcare_under_1_5",
-        "applicant": {
-            "last_name": "Иванова", "first_name": "Мария", "birth_date": "1994-03-12", "gender": "female",
-            "passport": {"series": "4510", "number": "123456", "issue_date": "2014-04-01",
-                         "issuer": "ОВД", "issuer_code": "770-001"},
-            "snils": format!("{:011}", snils_from_body(112_233_445)),
-            "inn": format!("{:012}", inn_from_body(7_707_083_893)),
-            "registration_address": {"postal_code": "125009", "region_code": "77", "locality": "Москва", "house": "1"},
-            "phone": "+79161234567", "email": "maria@example.ru"
-        },
-        "child": {
-            "last_name": "Иванов", "first_name": "Пётр", "birth_date": "2025-11-20", "gender": "male",
-            "birth_place": "Москва",
-            "birth_certificate": {"series": "IV-МЮ", "number": "654321", "issue_date": "2025-11-25"},
-            "snils": format!("{:011}", snils_from_body(223_344_556))
-        },
-        "documents": [doc("birth_certificate"), doc("passport"), doc("snils")]
-    })
 }
 
 struct Reply {

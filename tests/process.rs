@@ -406,3 +406,56 @@ async fn a_request_our_schema_refuses_stops_in_manual_review_and_never_reaches_t
     ));
     s.h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_answering_schema_invalid_replies_reaches_a_reviewer_only_after_attempts_and_time()
+ {
+    let s = setup("bad-answer").await;
+    let people = s.h.state.population.export_people(200);
+    let reference = reggate::calendar::day_of(REFERENCE as i64 * 1000);
+    let (entry, k, benefit) =
+        eligible(&people, reference).expect("an eligible child in the sample");
+    let id = submit(&s, 1, application(entry, k, benefit)).await;
+    s.h.set_faults(Registry::Children, &[Rule::new(FaultKind::SchemaInvalid)]);
+    let retry = Retry::default();
+    // Parked again and again (as a bad answer, or as an outage while the circuit breaker is open
+    // after them), never escalated by count alone: a passing hiccup sends nothing to a reviewer. Once
+    // the bad answers have lasted the span, a reviewer takes over.
+    let start = s.h.clock.now();
+    let mut bad_answers = 0;
+    let mut escalated = None;
+    for _ in 0..200 {
+        match s.worker.process_one(&s.wf).await.expect("process") {
+            Processed::Parked { parked, .. } => {
+                assert_ne!(parked.kind, reggate::domain::ports::FailureKind::Defect);
+                if parked.kind == reggate::domain::ports::FailureKind::BadAnswer {
+                    bad_answers += 1;
+                }
+                let now = reggate::clock::millis(s.h.clock.now());
+                s.h.clock.advance(Duration::from_millis(
+                    (parked.next_attempt_ms - now) as u64 + 1,
+                ));
+            }
+            Processed::Escalated(record) => {
+                escalated = Some(record);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let record = escalated.expect("escalated once the bad answers lasted");
+    let lasted = s.h.clock.now().duration_since(start).expect("forward");
+    assert!(bad_answers >= retry.max_defects - 1, "{bad_answers}");
+    assert!(
+        lasted >= retry.bad_answer_span && lasted <= retry.bad_answer_span + retry.cap * 2,
+        "escalated after {lasted:?}"
+    );
+    assert_eq!(record.id, id);
+    assert_eq!(record.status, Status::ManualReview);
+    let message = record.journal.last().expect("journal").reasons[0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(message.contains("FindBirthRecord"), "{message}");
+    s.h.stop().await;
+}

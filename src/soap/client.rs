@@ -359,6 +359,7 @@ impl SoapClient {
             .build();
         let mut attempt = 0u32;
         let mut token_refreshed = false;
+        let mut previous: Option<CallError> = None;
         loop {
             attempt += 1;
             let error = match self
@@ -371,6 +372,11 @@ impl SoapClient {
                 }
                 Err(e) => e,
             };
+            if let (CallError::CircuitOpen { .. }, Some(cause)) = (&error, previous.take()) {
+                // The breaker opened on this call's own failure: that failure is what the caller
+                // must hear (a schema-invalid answer is not an outage), not the breaker.
+                return Err(cause);
+            }
             let expired_token = matches!(&error, CallError::Fault { code, .. } if code == "soap:Client.TokenExpired");
             if expired_token && !token_refreshed {
                 // The token manager dropped it; the retry gets a fresh one. Once per call.
@@ -390,6 +396,7 @@ impl SoapClient {
             metrics::counter!("reggate_registry_retries_total", "registry" => registry.name())
                 .increment(1);
             tracing::info!(attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            previous = Some(error);
             tokio::time::sleep(delay).await;
         }
     }
