@@ -53,7 +53,10 @@ impl DocumentStore {
         }
         let dir = path.parent().unwrap_or(FsPath::new("."));
         std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{sha256}.{}", std::process::id()));
+        // One temporary file per call: concurrent uploads of the same bytes (the same document
+        // for several applications) must not write into each other's file. The renames then
+        // race harmlessly: every one puts the same bytes in place.
+        let tmp = dir.join(format!(".{sha256}.{}", crate::ids::uuid_v4()));
         {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
@@ -177,4 +180,35 @@ pub async fn upload(
     };
     let body = serde_json::json!({"name": name, "sha256": stored.sha256, "media_type": found, "documents_missing": missing});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_uploads_of_the_same_bytes_all_succeed() {
+        let dir = std::env::temp_dir().join(format!("reggate-docs-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = DocumentStore {
+            dir: dir.clone(),
+            wait_for_documents: true,
+        };
+        let bytes = vec![7u8; 256 * 1024];
+        let digest = crate::api::sha256_hex(&bytes);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| s.spawn(|| store.put(&digest, &bytes)))
+                .collect();
+            for h in handles {
+                h.join().expect("thread").expect("every upload is stored");
+            }
+        });
+        assert_eq!(store.get(&digest).as_deref(), Some(&bytes[..]));
+        let leftovers = std::fs::read_dir(store.path(&digest).parent().expect("dir"))
+            .expect("dir")
+            .count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
