@@ -1,4 +1,4 @@
-//! A benefit application as a cabinet backend submits it, and the input rules of DESIGN.md: every
+//! A benefit application as a cabinet backend submits it, and the input rules of ARCHITECTURE.md: every
 //! field checked, every failure reported at once by JSON pointer. A missing SNILS or INN refuses the
 //! request outright, before any other check.
 

@@ -1,4 +1,4 @@
-//! The decision on an application from what the registries said (DESIGN.md, "Registry checks" and
+//! The decision on an application from what the registries said (ARCHITECTURE.md, "Registry checks" and
 //! "Duplicate benefit"): a pure function of the application, the facts and the date, so every rule is
 //! tested without a network.
 //!

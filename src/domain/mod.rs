@@ -1,5 +1,5 @@
 //! The cabinet domain: benefits, applicants' identifiers and dates, and the rules applications are
-//! judged by (DESIGN.md, "Domain rules").
+//! judged by (ARCHITECTURE.md, "Domain rules").
 
 pub mod answers;
 pub mod application;

@@ -1,4 +1,4 @@
-//! The application state machine of DESIGN.md: which transitions exist, who may make them, and the
+//! The application state machine of ARCHITECTURE.md: which transitions exist, who may make them, and the
 //! 30-day rules (appeal window, overdue reviews). Every transition becomes a journal entry; an illegal
 //! one is refused with both states named.
 

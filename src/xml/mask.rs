@@ -5,7 +5,7 @@
 //! data, contacts, addresses, persons, parents, children). Names are checked case-insensitively by
 //! substring so `ApplicantSnils`, `snils:Snils` and `SnilsType` all count. When in doubt, mask.
 //! Masking keeps just enough to find the place in a document: SNILS keeps its check number
-//! (`***-***-*** 12`, as DESIGN.md prescribes), names become initials, anything else keeps its length.
+//! (`***-***-*** 12`, as ARCHITECTURE.md prescribes), names become initials, anything else keeps its length.
 
 /// Substrings of element, attribute or type names that mark a value as personal.
 const PERSONAL_MARKERS: &[&str] = &[
