@@ -308,7 +308,8 @@ pub fn view(record: &ApplicationRecord, now_ms: i64) -> serde_json::Value {
 
 /// The manifest as a reviewer reads it: every entry with its digest and whether its bytes arrived.
 fn documents(record: &ApplicationRecord) -> serde_json::Value {
-    let Ok(input) = serde_json::from_value::<ApplicationInput>(record.input.clone()) else {
+    // The one decode of stored input; damaged input shows no manifest (workflows report it).
+    let Ok(input) = ValidApplication::decode(&record.input) else {
         return serde_json::json!([]);
     };
     let names = input.manifest_names();

@@ -15,17 +15,8 @@ use crate::api::{ApiState, Caller, RequestMeta, body, load_application, validate
 use crate::clock::millis;
 use crate::domain::application::{ApplicationInput, FieldError, MAX_DOCUMENTS};
 use crate::domain::status::{Event, transition};
-use crate::service::{Actor, Verdict};
+use crate::service::{Actor, ServiceError, Verdict};
 use crate::store::{ApplicationRecord, Transition};
-
-fn illegal(e: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::CONFLICT,
-        "illegal-transition",
-        "Not possible in this state",
-        e.to_string(),
-    )
-}
 
 /// The caller as the journal records it.
 fn actor(caller: Caller, meta: &RequestMeta) -> Actor {
@@ -100,7 +91,7 @@ pub async fn clarification(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
-    let to = transition(record.status, Event::Clarify, None).map_err(illegal)?;
+    let to = transition(record.status, Event::Clarify, None).map_err(ServiceError::Illegal)?;
     let patch: serde_json::Value = body::json(&headers, &body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
         return Err(Problem::new(
@@ -172,7 +163,8 @@ pub async fn appeal(
         }]));
     }
     let since = (millis(state.clock.now()) - record.status_since_ms) / 1000;
-    let to = transition(record.status, Event::Appeal, Some(since)).map_err(illegal)?;
+    let to =
+        transition(record.status, Event::Appeal, Some(since)).map_err(ServiceError::Illegal)?;
     // The appeal's documents join the manifest, so their bytes can be uploaded like the others'.
     let mut errors = Vec::new();
     let before = crate::service::application_of(&record)?;

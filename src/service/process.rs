@@ -22,7 +22,7 @@ use crate::domain::answers::Answers;
 use crate::domain::eligibility::{Decision, Reason};
 use crate::domain::ports::{CheckFailure, FailureKind};
 use crate::domain::status::{Event, transition};
-use crate::service::{ServiceError, Workflows, application_of};
+use crate::service::{Actor, ServiceError, Workflows, application_of};
 use crate::store::{ApplicationRecord, Parked as ParkedRow, Transition, Transitioned};
 
 /// When a failed application is tried again, and when a reviewer takes over.
@@ -216,21 +216,15 @@ impl Worker {
         request_id: &str,
     ) -> Result<Transition, ServiceError> {
         let to = transition(record.status, event, None)?;
-        Ok(Transition {
-            id: record.id.clone(),
-            from: record.status,
-            to,
+        let by = Actor {
             actor: format!("worker:{}", self.name),
             origin: "reggate".to_string(),
-            reasons: serde_json::to_value(reasons).unwrap_or_else(|_| serde_json::json!([])),
-            comment: None,
             request_id: request_id.to_string(),
-            at: wf.clock.now(),
+        };
+        let reasons = serde_json::to_value(reasons).unwrap_or_else(|_| serde_json::json!([]));
+        Ok(Transition {
             lease_holder: Some(self.name.clone()),
-            input: None,
-            answers: None,
-            documents_added: Vec::new(),
-            manifest: None,
+            ..wf.by_caller(record, to, by, reasons)
         })
     }
 

@@ -44,6 +44,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A row this transaction wrote (or locked) that it cannot read back.
+    pub fn vanished() -> StoreError {
+        StoreError::Damaged("a row written in this transaction vanished".into())
+    }
+
     /// A database failure.
     pub fn database(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Database(Box::new(e))

@@ -229,9 +229,7 @@ async fn by_key(c: &impl GenericClient, key: &str) -> Result<Option<Earlier>, St
         return Ok(None);
     };
     let (id, request_hash): (String, String) = (row.get(0), row.get(1));
-    let record = load(c, &id)
-        .await?
-        .ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
+    let record = load(c, &id).await?.ok_or_else(StoreError::vanished)?;
     Ok(Some(Earlier {
         request_hash,
         record,
@@ -269,9 +267,9 @@ impl Store for PostgresStore {
                 .await
                 .map_err(err)?;
             if inserted == 0 {
-                let earlier = by_key(&tx, &new.idempotency_key).await?.ok_or_else(|| {
-                    StoreError::Damaged("a row written in this transaction vanished".into())
-                })?;
+                let earlier = by_key(&tx, &new.idempotency_key)
+                    .await?
+                    .ok_or_else(StoreError::vanished)?;
                 if earlier.request_hash != new.request_hash {
                     return Ok(Submitted::KeyConflict);
                 }
@@ -290,9 +288,7 @@ impl Store for PostgresStore {
                 at,
             )
             .await?;
-            let record = load(&tx, &new.id).await?.ok_or_else(|| {
-                StoreError::Damaged("a row written in this transaction vanished".into())
-            })?;
+            let record = load(&tx, &new.id).await?.ok_or_else(StoreError::vanished)?;
             tx.commit().await.map_err(err)?;
             Ok(Submitted::Created(record))
         })
@@ -453,9 +449,7 @@ impl Store for PostgresStore {
                 at,
             )
             .await?;
-            let record = load(&tx, &t.id).await?.ok_or_else(|| {
-                StoreError::Damaged("a row written in this transaction vanished".into())
-            })?;
+            let record = load(&tx, &t.id).await?.ok_or_else(StoreError::vanished)?;
             tx.commit().await.map_err(err)?;
             Ok(Transitioned::Done(Box::new(record)))
         })

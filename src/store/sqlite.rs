@@ -245,8 +245,7 @@ fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
     let Some((id, request_hash)) = found else {
         return Ok(None);
     };
-    let record = load(conn, &id)?
-        .ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
+    let record = load(conn, &id)?.ok_or_else(StoreError::vanished)?;
     Ok(Some(Earlier {
         request_hash,
         record,
@@ -305,7 +304,7 @@ impl Store for SqliteStore {
                 &new.request_id,
                 at,
             )?;
-            let record = load(&tx, &new.id)?.ok_or_else(|| StoreError::Damaged("a row written in this transaction vanished".into()))?;
+            let record = load(&tx, &new.id)?.ok_or_else(StoreError::vanished)?;
             tx.commit().map_err(err)?;
             Ok(Submitted::Created(record))
         })
@@ -449,9 +448,7 @@ impl Store for SqliteStore {
                 &t.request_id,
                 at,
             )?;
-            let record = load(&tx, &t.id)?.ok_or_else(|| {
-                StoreError::Damaged("a row written in this transaction vanished".into())
-            })?;
+            let record = load(&tx, &t.id)?.ok_or_else(StoreError::vanished)?;
             tx.commit().map_err(err)?;
             Ok(Transitioned::Done(Box::new(record)))
         })
