@@ -78,8 +78,8 @@ pub struct ApiConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProcessingConfig {
-    /// Workers processing applications in this process.
-    pub workers: usize,
+    /// Applications processed at once in this process (each waits on the registries as a task).
+    pub concurrency: usize,
     /// How long a claim holds before another worker may take the application over.
     pub lease_seconds: u64,
     /// Applications waiting beyond which submissions get 429 with Retry-After.
@@ -195,7 +195,7 @@ impl Default for ApiConfig {
 impl Default for ProcessingConfig {
     fn default() -> ProcessingConfig {
         ProcessingConfig {
-            workers: 2,
+            concurrency: 256,
             lease_seconds: 120,
             backlog_limit: 100_000,
         }
@@ -292,7 +292,7 @@ pub const KEYS: &[Key] = &[
     key("api.reviewers", Kind::List),
     key("api.receipt_cert", Kind::Text),
     key("api.receipt_key", Kind::Text),
-    key("processing.workers", Kind::Integer),
+    key("processing.concurrency", Kind::Integer),
     key("processing.lease_seconds", Kind::Integer),
     key("processing.backlog_limit", Kind::Integer),
     key("store.url", Kind::Text),
@@ -416,8 +416,8 @@ impl GatewayConfig {
                 );
             }
         }
-        if self.processing.workers == 0 {
-            return refuse("processing.workers", "at least 1".into());
+        if self.processing.concurrency == 0 {
+            return refuse("processing.concurrency", "at least 1".into());
         }
         // A certificate comes with its key or not at all (one alone would pair with a dev file).
         let pairs = [
@@ -603,7 +603,7 @@ mod tests {
     fn the_environment_overrides_the_file() {
         let path = file(
             "override",
-            "data = \"/var/lib/reggate\"\n[api]\nlisten = \"127.0.0.1:9000\"\nkeys = [\"from-file\"]\n[processing]\nworkers = 3\n",
+            "data = \"/var/lib/reggate\"\n[api]\nlisten = \"127.0.0.1:9000\"\nkeys = [\"from-file\"]\n[processing]\nconcurrency = 3\n",
         );
         let (config, warnings) = GatewayConfig::load(
             Some(&path),
@@ -626,7 +626,7 @@ mod tests {
         assert_eq!(config.data, PathBuf::from("/var/lib/reggate"));
         assert_eq!(config.api.listen.port(), 9000);
         assert_eq!(config.api.keys, ["a", "b"]);
-        assert_eq!(config.processing.workers, 3);
+        assert_eq!(config.processing.concurrency, 3);
         assert_eq!(config.processing.backlog_limit, 50);
         assert!(!config.api.tls);
         assert_eq!(

@@ -21,7 +21,7 @@ use crate::mock::state::{MockState, ServedFiles};
 use crate::mock::token::TokenStore;
 use crate::registries::client::Registries;
 use crate::service::Workflows;
-use crate::service::process::{Processed, Retry, Worker};
+use crate::service::process::{Retry, Worker};
 use crate::soap::client::{Endpoint, Settings, SoapClient};
 use crate::soap::log::{BodyPolicy, MessageLog, SqliteMessageLog};
 use crate::store::Store;
@@ -280,14 +280,18 @@ impl Gateway {
             router(state),
             stop.subscribe(),
         ));
-        for n in 0..config.processing.workers.max(1) {
-            let worker = Worker {
-                name: format!("{}-{n}", std::process::id()),
-                lease: Duration::from_secs(config.processing.lease_seconds.max(1)),
-                retry: Retry::default(),
-            };
-            tasks.spawn(work(worker, workflows.clone(), stop.subscribe()));
-        }
+        let worker = Worker {
+            // Unique per process (pid) and start (a restarted process does not inherit leases).
+            name: format!("{}-{}", std::process::id(), &crate::ids::uuid_v4()[..8]),
+            lease: Duration::from_secs(config.processing.lease_seconds.max(1)),
+            retry: Retry::default(),
+        };
+        tasks.spawn(crate::service::dispatch::run(
+            worker,
+            workflows.clone(),
+            config.processing.concurrency,
+            stop.subscribe(),
+        ));
         let hook_tls = if config.webhooks.subscriptions.is_empty() {
             None
         } else {
@@ -347,36 +351,6 @@ fn endpoint(registry: Registry, url: &str, token_url: &str) -> Endpoint {
     Endpoint {
         url: uri(url),
         token_url: uri(token_url),
-    }
-}
-
-/// One worker: claim, check, decide, until the gateway stops; idle and parked applications are
-/// retried after a pause.
-async fn work(worker: Worker, workflows: Workflows, mut stopping: watch::Receiver<bool>) {
-    loop {
-        if *stopping.borrow() {
-            break;
-        }
-        let pause = match worker.process_one(&workflows).await {
-            // A parked application is out of the way until its next attempt: take the next one.
-            Ok(
-                Processed::Decided(_)
-                | Processed::Lost { .. }
-                | Processed::Parked { .. }
-                | Processed::Escalated(_),
-            ) => Duration::ZERO,
-            Ok(Processed::Idle) => Duration::from_millis(200),
-            Err(e) => {
-                tracing::error!(error = %e, "worker");
-                Duration::from_secs(1)
-            }
-        };
-        if !pause.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = stopping.changed() => {}
-            }
-        }
     }
 }
 

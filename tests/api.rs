@@ -383,10 +383,13 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
             .unwrap_or("")
             .contains("nothing was stored")
     );
+    // Waiting for its documents it is the citizen's backlog, not the workers': not counted.
+    assert_eq!(a.store.backlog().await.expect("backlog"), 0);
+    upload_all(&a, first["id"].as_str().expect("id")).await;
     assert_eq!(
         a.store.backlog().await.expect("backlog"),
         1,
-        "the accepted one is kept"
+        "the accepted one is kept, waiting for a worker"
     );
     // The retry of the accepted one is still answered with it; the key with another body is 409.
     let (status, _, again) = submit("a", body).await;
@@ -395,7 +398,6 @@ async fn a_full_backlog_answers_429_and_loses_nothing_accepted() {
     let (status, _, _) = submit("a", second.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // A worker takes it up; after the next recount the backlog has room again.
-    upload_all(&a, first["id"].as_str().expect("id")).await;
     let claimed = a
         .store
         .claim("w", a.clock.now(), Duration::from_secs(60))

@@ -532,6 +532,89 @@ async fn parked_applications_wait_for_their_next_attempt(store: Arc<dyn Store>) 
     assert_eq!(record.documents_missing, ["other"]);
 }
 
+async fn batched_claims_take_the_due_first_and_skip_those_waiting_for_documents(
+    store: Arc<dyn Store>,
+) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_783_000_000);
+    // Five wait for a document; four are ready.
+    for n in 0..9u32 {
+        let mut app = new_app(200 + n, &format!("555{n:08}"), &format!("key-b{n}"));
+        if n % 2 == 0 {
+            app.documents = vec!["passport".into()];
+        }
+        assert!(matches!(store.submit(app).await, Ok(Submitted::Created(_))));
+    }
+    // Ready: 201, 203, 205, 207. Waiting: 200, 202, 204, 206, 208.
+    assert_eq!(store.backlog().await.expect("backlog"), 4);
+    let first = store
+        .claim_many("w1", t0, Duration::from_secs(10), 1)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].number, "RG-2026-000201", "the oldest ready first");
+    // After w1's lease ran out its application comes first, then the oldest submitted.
+    let later = t0 + Duration::from_secs(11);
+    let batch = store
+        .claim_many("w2", later, Duration::from_secs(60), 2)
+        .await
+        .expect("claim");
+    let numbers: Vec<_> = batch.iter().map(|r| r.number.as_str()).collect();
+    assert_eq!(numbers, ["RG-2026-000201", "RG-2026-000203"]);
+    assert!(batch.iter().all(|r| r.status == Status::InReview));
+    let rest = store
+        .claim_many("w3", later, Duration::from_secs(60), 100)
+        .await
+        .expect("claim");
+    let numbers: Vec<_> = rest.iter().map(|r| r.number.as_str()).collect();
+    assert_eq!(
+        numbers,
+        ["RG-2026-000205", "RG-2026-000207"],
+        "those waiting for documents are not claimed"
+    );
+    assert!(
+        store
+            .claim_many("w3", later, Duration::from_secs(60), 100)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+/// Many submissions at once (grouped into few transactions by the SQLite writer, concurrent
+/// transactions on PostgreSQL): every one stored, and repeats of one key inside a group still
+/// answer the one application.
+async fn concurrent_submissions_all_land_once(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..200u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = if n % 10 == 0 {
+                "key-same".to_string()
+            } else {
+                format!("key-g{n}")
+            };
+            let mut app = new_app(1000 + n, &format!("666{n:08}"), &key);
+            app.request_hash = "same".into();
+            store.submit(app).await.expect("submit")
+        }));
+    }
+    let (mut created, mut repeated) = (HashSet::new(), Vec::new());
+    for t in tasks {
+        match t.await.expect("task") {
+            Submitted::Created(r) => assert!(created.insert(r.id)),
+            Submitted::Repeated(r) => repeated.push(r.id),
+            Submitted::KeyConflict => panic!("same body, same key: no conflict"),
+        }
+    }
+    assert_eq!(created.len(), 181, "180 keys of their own and one shared");
+    assert_eq!(repeated.len(), 19);
+    assert!(repeated.iter().all(|id| created.contains(id)));
+    assert_eq!(store.backlog().await.expect("backlog"), 181);
+    for id in &created {
+        assert!(store.get(id).await.expect("get").is_some());
+    }
+}
+
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -556,6 +639,11 @@ both!(claims, claims_lease_and_decide_exactly_once);
 both!(approvals, one_approval_per_child_and_benefit);
 both!(listing, listing_filters_and_pages);
 both!(parking, parked_applications_wait_for_their_next_attempt);
+both!(
+    batched_claims,
+    batched_claims_take_the_due_first_and_skip_those_waiting_for_documents
+);
+both!(grouped_submissions, concurrent_submissions_all_land_once);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_workers_on_sqlite() {

@@ -1,7 +1,8 @@
 //! The workflows, each written once, above the domain's rules, the registries and the store:
 //!
-//! - [`process::Worker::process_one`]: claim an application, ask the registries, decide, register
-//!   an approval with the Ministry of Labour, write the decision — or park the application with its
+//! - [`process::Worker::process`] (run by [`dispatch::run`], many at once): for a claimed
+//!   application, ask the registries, decide, register an approval with the Ministry of Labour,
+//!   write the decision — or park the application with its
 //!   reason and next attempt, or hand it to a reviewer when waiting cannot help.
 //! - [`Workflows::assess`]: the same questions and decision as a dry run, stored nowhere.
 //! - [`Workflows::review`]: a reviewer's decision on an appeal or a manual review; an approval
@@ -12,6 +13,7 @@
 //! the state machine ([`crate::domain::status::transition`]).
 
 pub mod checks;
+pub mod dispatch;
 pub mod gather;
 pub mod process;
 

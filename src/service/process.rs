@@ -120,6 +120,15 @@ impl Worker {
         let Some(record) = wf.store.claim(&self.name, now, self.lease).await? else {
             return Ok(Processed::Idle);
         };
+        self.process(wf, record).await
+    }
+
+    /// Process an application this worker has claimed.
+    pub async fn process(
+        &self,
+        wf: &Workflows,
+        record: ApplicationRecord,
+    ) -> Result<Processed, ServiceError> {
         let request_id = originating_request(&record);
         match self.decide(wf, &record, &request_id).await {
             Ok(written) => Ok(written),

@@ -98,6 +98,17 @@ ALTER TABLE applications ADD COLUMN answers TEXT;
 ALTER TABLE applications ADD COLUMN parked TEXT;
 ",
     ),
+    (
+        6,
+        "
+-- The claim reads only claimable rows: its cost no longer grows with the applications waiting for
+-- documents (the old (status, submitted_ms) index made it walk all of them).
+CREATE INDEX applications_ready ON applications (submitted_ms)
+    WHERE status = 'submitted' AND documents_pending = 0;
+CREATE INDEX applications_lease_due ON applications ((COALESCE(lease_until_ms, 0)))
+    WHERE status = 'in_review' AND documents_pending = 0;
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

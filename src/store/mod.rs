@@ -368,14 +368,26 @@ pub trait Store: Send + Sync {
     /// The application an idempotency key filed, with the hash of the request that filed it (so a
     /// retry is answered even when admission would refuse a new application).
     fn by_idempotency_key<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Earlier>>;
-    /// Give one claimable application to `worker` for `lease`, moving a `submitted` one to
-    /// `in_review`.
+    /// Give up to `limit` claimable applications to `worker` for `lease`, moving `submitted` ones to
+    /// `in_review`: those whose lease ran out first (a crashed worker's, a parked one due), then
+    /// the oldest submitted. Its cost does not depend on how many wait for documents.
+    fn claim_many<'a>(
+        &'a self,
+        worker: &'a str,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>>;
+    /// [`Store::claim_many`] for one.
     fn claim<'a>(
         &'a self,
         worker: &'a str,
         now: SystemTime,
         lease: Duration,
-    ) -> StoreFuture<'a, Option<ApplicationRecord>>;
+    ) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        let claimed = self.claim_many(worker, now, lease, 1);
+        Box::pin(async move { Ok(claimed.await?.pop()) })
+    }
     /// Write a transition (see the module docs).
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned>;
     /// Park an `in_review` application that `worker` holds until `parked.next_attempt_ms`, giving
@@ -406,7 +418,9 @@ pub trait Store: Send + Sync {
     fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64>;
     /// Record that a subscription delivered everything up to `seq`.
     fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()>;
-    /// How many applications wait in `submitted` (admission control).
+    /// How many applications wait in `submitted` with every document arrived: the work waiting for
+    /// workers (admission control). Those still waiting for documents are the citizens' backlog,
+    /// not the gateway's.
     fn backlog(&self) -> StoreFuture<'_, u64>;
     /// Applications approved for a child (for the duplicate rule).
     fn approved_for_child<'a>(

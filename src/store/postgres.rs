@@ -308,75 +308,91 @@ impl Store for PostgresStore {
         })
     }
 
-    fn claim<'a>(
+    fn claim_many<'a>(
         &'a self,
         worker: &'a str,
         now: SystemTime,
         lease: Duration,
-    ) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>> {
         Box::pin(async move {
             let now_ms = millis(now);
             let until = now_ms + lease.as_millis() as i64;
             let mut conn = self.pool.get().await.map_err(pool_err)?;
             let tx = conn.transaction().await.map_err(err)?;
-            let Some(row) = tx
-                .query_opt(
+            // Those whose lease ran out first, then the oldest submitted; each query reads a partial
+            // index of claimable rows (migration 6). SKIP LOCKED: concurrent claimers (another
+            // gateway process) take other rows instead of waiting for these.
+            let mut rows = tx
+                .query(
                     "SELECT id, status FROM applications
-                     WHERE (status = 'submitted' AND documents_pending = 0)
-                        OR (status = 'in_review' AND documents_pending = 0
-                            AND (lease_until_ms IS NULL OR lease_until_ms < $1))
-                     ORDER BY submitted_ms LIMIT 1
+                     WHERE status = 'in_review' AND documents_pending = 0
+                       AND COALESCE(lease_until_ms, 0) < $1
+                     ORDER BY COALESCE(lease_until_ms, 0) LIMIT $2
                      FOR UPDATE SKIP LOCKED",
-                    &[&now_ms],
-                )
-                .await
-                .map_err(err)?
-            else {
-                return Ok(None);
-            };
-            let (id, st): (String, String) = (row.get(0), row.get(1));
-            if st == "submitted" {
-                tx.execute(
-                    "UPDATE applications SET status = 'in_review', status_since_ms = $2,
-                         lease_holder = $3, lease_until_ms = $4 WHERE id = $1",
-                    &[&id, &now_ms, &worker, &until],
+                    &[&now_ms, &(limit as i64)],
                 )
                 .await
                 .map_err(err)?;
-                // The claim is journaled under the submitting request's id: one id, one story.
-                let submitted_by: String = tx
-                    .query_one(
-                        "SELECT request_id FROM journal WHERE application_id = $1
-                         ORDER BY id DESC LIMIT 1",
-                        &[&id],
+            if rows.len() < limit {
+                rows.extend(
+                    tx.query(
+                        "SELECT id, status FROM applications
+                         WHERE status = 'submitted' AND documents_pending = 0
+                         ORDER BY submitted_ms LIMIT $1
+                         FOR UPDATE SKIP LOCKED",
+                        &[&((limit - rows.len()) as i64)],
                     )
                     .await
-                    .map_err(err)?
-                    .get(0);
-                record_transition(
-                    &tx,
-                    &id,
-                    Some(Status::Submitted),
-                    Status::InReview,
-                    &format!("worker:{worker}"),
-                    "reggate",
-                    &serde_json::json!([]),
-                    None,
-                    &submitted_by,
-                    now_ms,
-                )
-                .await?;
-            } else {
-                tx.execute(
-                    "UPDATE applications SET lease_holder = $2, lease_until_ms = $3 WHERE id = $1",
-                    &[&id, &worker, &until],
-                )
-                .await
-                .map_err(err)?;
+                    .map_err(err)?,
+                );
             }
-            let record = load(&tx, &id).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (id, st): (String, String) = (row.get(0), row.get(1));
+                if st == "submitted" {
+                    tx.execute(
+                        "UPDATE applications SET status = 'in_review', status_since_ms = $2,
+                             lease_holder = $3, lease_until_ms = $4 WHERE id = $1",
+                        &[&id, &now_ms, &worker, &until],
+                    )
+                    .await
+                    .map_err(err)?;
+                    // The claim is journaled under the submitting request's id: one id, one story.
+                    let submitted_by: String = tx
+                        .query_one(
+                            "SELECT request_id FROM journal WHERE application_id = $1
+                             ORDER BY id DESC LIMIT 1",
+                            &[&id],
+                        )
+                        .await
+                        .map_err(err)?
+                        .get(0);
+                    record_transition(
+                        &tx,
+                        &id,
+                        Some(Status::Submitted),
+                        Status::InReview,
+                        &format!("worker:{worker}"),
+                        "reggate",
+                        &serde_json::json!([]),
+                        None,
+                        &submitted_by,
+                        now_ms,
+                    )
+                    .await?;
+                } else {
+                    tx.execute(
+                        "UPDATE applications SET lease_holder = $2, lease_until_ms = $3 WHERE id = $1",
+                        &[&id, &worker, &until],
+                    )
+                    .await
+                    .map_err(err)?;
+                }
+                out.push(load(&tx, &id).await?.ok_or_else(StoreError::vanished)?);
+            }
             tx.commit().await.map_err(err)?;
-            Ok(record)
+            Ok(out)
         })
     }
 
@@ -650,7 +666,7 @@ impl Store for PostgresStore {
             let conn = self.pool.get().await.map_err(pool_err)?;
             let row = conn
                 .query_one(
-                    "SELECT count(*) FROM applications WHERE status = 'submitted'",
+                    "SELECT count(*) FROM applications WHERE status = 'submitted' AND documents_pending = 0",
                     &[],
                 )
                 .await

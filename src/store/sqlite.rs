@@ -1,12 +1,23 @@
-//! The embedded store: SQLite (rusqlite, bundled) in WAL mode with `synchronous=FULL`, one
-//! connection behind a mutex, work on tokio's blocking pool. Claims and transitions run in
-//! `BEGIN IMMEDIATE` transactions, so several processes on one file take turns instead of racing.
+//! The embedded store: SQLite (rusqlite, bundled) in WAL mode with `synchronous=FULL`.
+//!
+//! Writes are committed in groups: every write (submission, claim, transition, parking, document)
+//! goes to one writer thread, which takes all the writes waiting at that moment, runs each under its
+//! own savepoint in one `BEGIN IMMEDIATE` transaction, commits once (one fsync for the group) and
+//! only then answers each caller — with its own result, or the commit's failure. A write that fails
+//! rolls back its savepoint alone. Under load the group grows by itself (callers queue while the
+//! previous group syncs); alone, a write commits at once. Several processes on one file still take
+//! turns through `BEGIN IMMEDIATE`.
+//!
+//! Reads run on a few read-only connections on tokio's blocking pool; WAL lets them proceed while
+//! the writer writes, and they see every committed group.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::millis;
 use crate::domain::status::Status;
@@ -17,14 +28,51 @@ use crate::store::{
     Transition, Transitioned, event_kind, parse_status, read_parked, with_added,
 };
 
+/// Most writes committed in one transaction: bounds how long one group holds the file.
+const MAX_GROUP: usize = 512;
+
+/// Writes queued for the writer beyond which callers wait to queue (backpressure).
+const QUEUE: usize = 8192;
+
+/// Read-only connections.
+const READERS: usize = 4;
+
+/// A write as the writer runs it: inside the group's transaction, under its own savepoint; what it
+/// returns answers the caller once the group's commit is known (`None`: committed).
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+
 /// The SQLite store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    connections: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
 }
 
 fn err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::database(e)
+}
+
+/// The writer thread is gone (it only stops when the store is dropped) or dropped the write.
+fn writer_gone() -> StoreError {
+    StoreError::Database("the store's writer stopped before the write was committed".into())
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    Ok(conn)
 }
 
 impl SqliteStore {
@@ -33,34 +81,119 @@ impl SqliteStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        let mut conn = connect(path)?;
         migrate(&mut conn)?;
+        let mut connections = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = connect(path)?;
+            reader
+                .pragma_update(None, "query_only", "ON")
+                .map_err(err)?;
+            connections.push(Mutex::new(reader));
+        }
+        let (writer, queue) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_groups(conn, queue))
+            .map_err(StoreError::Io)?;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
+            writer,
+            readers: Arc::new(Readers {
+                connections,
+                next: AtomicUsize::new(0),
+            }),
         })
     }
 
-    /// Run `f` with the connection on the blocking pool.
-    fn with<T: Send + 'static>(
+    /// Run `f` on a read-only connection on the blocking pool.
+    fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<'_, T> {
-        let conn = self.conn.clone();
+        let readers = self.readers.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                f(&mut conn)
+                // A free connection if there is one, else wait for the next in turn.
+                let n = readers.connections.len();
+                let start = readers.next.fetch_add(1, Ordering::Relaxed);
+                let conn = (0..n)
+                    .find_map(|i| readers.connections[(start + i) % n].try_lock().ok())
+                    .unwrap_or_else(|| {
+                        readers.connections[start % n]
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                    });
+                f(&conn)
             })
             .await
             .map_err(err)?
         })
+    }
+
+    /// Queue `f` for the writer; answered once the group it ran in is committed.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<'_, T> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let out = in_savepoint(conn, f);
+            Box::new(move |commit_failed: Option<&str>| {
+                let out = match commit_failed {
+                    None => out,
+                    Some(e) => Err(StoreError::Database(
+                        format!("the group's commit failed: {e}").into(),
+                    )),
+                };
+                let _ = answer.send(out);
+            })
+        });
+        let writer = self.writer.clone();
+        Box::pin(async move {
+            writer.send(job).await.map_err(|_| writer_gone())?;
+            answered.await.map_err(|_| writer_gone())?
+        })
+    }
+}
+
+/// Run one write under a savepoint: its failure (or panic) undoes it alone, not its group.
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT write").map_err(err)?;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Damaged("a store write panicked".into())));
+    let end = if out.is_ok() {
+        "RELEASE write"
+    } else {
+        "ROLLBACK TO write; RELEASE write"
+    };
+    conn.execute_batch(end).map_err(err)?;
+    out
+}
+
+/// The writer thread: group, run, commit, answer — until the store is dropped.
+fn write_groups(conn: Connection, mut queue: mpsc::Receiver<Job>) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    while queue.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
+        metrics::histogram!("reggate_store_group_writes").record(group.len() as f64);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Another process held the file past the busy timeout: dropping the group's jobs
+            // answers each caller with an error; nothing of theirs was written.
+            tracing::error!(error = %e, writes = group.len(), "store group not begun");
+            group.clear();
+            continue;
+        }
+        let replies: Vec<Reply> = group.drain(..).map(|job| job(&conn)).collect();
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let failed = committed.as_ref().err().map(String::as_str);
+        for reply in replies {
+            reply(failed);
+        }
     }
 }
 
@@ -196,7 +329,7 @@ fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecor
 /// Journal entry and outbox event of a transition, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 fn record_transition(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     id: &str,
     from: Option<Status>,
     to: Status,
@@ -207,7 +340,7 @@ fn record_transition(
     request_id: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    conn.execute(
         "INSERT INTO journal (application_id, at_ms, from_status, to_status, actor, origin, reasons,
              comment, request_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -224,7 +357,7 @@ fn record_transition(
         ],
     )
     .map_err(err)?;
-    tx.execute(
+    conn.execute(
         "INSERT INTO outbox (application_id, number, kind, status, at_ms)
          SELECT id, number, ?2, ?3, ?4 FROM applications WHERE id = ?1",
         params![id, event_kind(to), to.as_str(), at_ms],
@@ -252,6 +385,94 @@ fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
     }))
 }
 
+/// Applications whose lease ran out (`?1`: now), at most `?2`. `INDEXED BY` here and below: without
+/// statistics SQLite may prefer the (status, submitted_ms) index and sort what it finds, and a plan
+/// that cannot use the named index fails loudly instead of scanning.
+const CLAIM_DUE: &str = "SELECT id FROM applications INDEXED BY applications_lease_due
+     WHERE status = 'in_review' AND documents_pending = 0
+       AND COALESCE(lease_until_ms, 0) < ?1
+     ORDER BY COALESCE(lease_until_ms, 0) LIMIT ?2";
+
+/// Submitted applications with every document, oldest first, at most `?2` (`?1` unused).
+const CLAIM_READY: &str = "SELECT id FROM applications INDEXED BY applications_ready
+     WHERE status = 'submitted' AND documents_pending = 0
+     ORDER BY submitted_ms LIMIT ?2";
+
+/// Up to `limit` claimable applications: those whose lease ran out (a crashed worker's, a parked
+/// one's next attempt) first, then `submitted` ones in submission order. Both queries read a partial
+/// index of claimable rows only (migration 6), so applications waiting for documents cost nothing.
+fn claimable(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+    let mut ids = Vec::new();
+    for (sql, bound) in [(CLAIM_DUE, Some(now_ms)), (CLAIM_READY, None)] {
+        let want = limit.saturating_sub(ids.len());
+        if want == 0 {
+            break;
+        }
+        let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+        let rows = stmt
+            .query_map(params![bound, want as i64], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        for id in rows {
+            ids.push(id.map_err(err)?);
+        }
+    }
+    Ok(ids)
+}
+
+/// Give one claimable application to `worker` until `until`, moving a `submitted` one to
+/// `in_review` with its journal entry and event.
+fn claim_one(
+    conn: &Connection,
+    id: &str,
+    worker: &str,
+    now_ms: i64,
+    until: i64,
+) -> Result<ApplicationRecord, StoreError> {
+    let status: String = conn
+        .query_row(
+            "SELECT status FROM applications WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )
+        .map_err(err)?;
+    if status == "submitted" {
+        conn.execute(
+            "UPDATE applications SET status = 'in_review', status_since_ms = ?2,
+                 lease_holder = ?3, lease_until_ms = ?4 WHERE id = ?1",
+            params![id, now_ms, worker, until],
+        )
+        .map_err(err)?;
+        // The claim is journaled under the submitting request's id: one id, one story.
+        let submitted_by: String = conn
+            .query_row(
+                "SELECT request_id FROM journal WHERE application_id = ?1
+                 ORDER BY id DESC LIMIT 1",
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        record_transition(
+            conn,
+            id,
+            Some(Status::Submitted),
+            Status::InReview,
+            &format!("worker:{worker}"),
+            "reggate",
+            &serde_json::json!([]),
+            None,
+            &submitted_by,
+            now_ms,
+        )?;
+    } else {
+        conn.execute(
+            "UPDATE applications SET lease_holder = ?2, lease_until_ms = ?3 WHERE id = ?1",
+            params![id, worker, until],
+        )
+        .map_err(err)?;
+    }
+    load(conn, id)?.ok_or_else(StoreError::vanished)
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e,
@@ -261,18 +482,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 impl Store for SqliteStore {
     fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted> {
-        self.with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            if let Some(earlier) = by_key(&tx, &new.idempotency_key)? {
+        self.write(move |conn| {
+            if let Some(earlier) = by_key(conn, &new.idempotency_key)? {
                 if earlier.request_hash != new.request_hash {
                     return Ok(Submitted::KeyConflict);
                 }
                 return Ok(Submitted::Repeated(earlier.record));
             }
             let at = millis(new.at);
-            tx.execute(
+            conn.execute(
                 "INSERT INTO applications (id, number, idempotency_key, request_hash, status, benefit,
                      applicant_snils, child_snils, input, submitted_ms, status_since_ms,
                      documents_missing, documents_pending)
@@ -293,7 +511,7 @@ impl Store for SqliteStore {
             )
             .map_err(err)?;
             record_transition(
-                &tx,
+                conn,
                 &new.id,
                 None,
                 Status::Submitted,
@@ -304,98 +522,44 @@ impl Store for SqliteStore {
                 &new.request_id,
                 at,
             )?;
-            let record = load(&tx, &new.id)?.ok_or_else(StoreError::vanished)?;
-            tx.commit().map_err(err)?;
+            let record = load(conn, &new.id)?.ok_or_else(StoreError::vanished)?;
             Ok(Submitted::Created(record))
         })
     }
 
     fn get<'a>(&'a self, id_or_number: &'a str) -> StoreFuture<'a, Option<ApplicationRecord>> {
         let key = id_or_number.to_string();
-        self.with(move |conn| load(conn, &key))
+        self.read(move |conn| load(conn, &key))
     }
 
     fn by_idempotency_key<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Earlier>> {
         let key = key.to_string();
-        self.with(move |conn| by_key(conn, &key))
+        self.read(move |conn| by_key(conn, &key))
     }
 
-    fn claim<'a>(
+    fn claim_many<'a>(
         &'a self,
         worker: &'a str,
         now: SystemTime,
         lease: Duration,
-    ) -> StoreFuture<'a, Option<ApplicationRecord>> {
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<ApplicationRecord>> {
         let worker = worker.to_string();
-        self.with(move |conn| {
+        self.write(move |conn| {
             let now_ms = millis(now);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let found: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT id, status FROM applications
-                     WHERE (status = 'submitted' AND documents_pending = 0)
-                        OR (status = 'in_review' AND documents_pending = 0
-                            AND (lease_until_ms IS NULL OR lease_until_ms < ?1))
-                     ORDER BY submitted_ms LIMIT 1",
-                    params![now_ms],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(err)?;
-            let Some((id, st)) = found else {
-                return Ok(None);
-            };
             let until = now_ms + lease.as_millis() as i64;
-            if st == "submitted" {
-                tx.execute(
-                    "UPDATE applications SET status = 'in_review', status_since_ms = ?2,
-                         lease_holder = ?3, lease_until_ms = ?4 WHERE id = ?1",
-                    params![id, now_ms, worker, until],
-                )
-                .map_err(err)?;
-                // The claim is journaled under the submitting request's id: one id, one story.
-                let submitted_by: String = tx
-                    .query_row(
-                        "SELECT request_id FROM journal WHERE application_id = ?1
-                         ORDER BY id DESC LIMIT 1",
-                        params![id],
-                        |r| r.get(0),
-                    )
-                    .map_err(err)?;
-                record_transition(
-                    &tx,
-                    &id,
-                    Some(Status::Submitted),
-                    Status::InReview,
-                    &format!("worker:{worker}"),
-                    "reggate",
-                    &serde_json::json!([]),
-                    None,
-                    &submitted_by,
-                    now_ms,
-                )?;
-            } else {
-                tx.execute(
-                    "UPDATE applications SET lease_holder = ?2, lease_until_ms = ?3 WHERE id = ?1",
-                    params![id, worker, until],
-                )
-                .map_err(err)?;
+            let mut out = Vec::new();
+            for id in claimable(conn, now_ms, limit)? {
+                out.push(claim_one(conn, &id, &worker, now_ms, until)?);
             }
-            let record = load(&tx, &id)?;
-            tx.commit().map_err(err)?;
-            Ok(record)
+            Ok(out)
         })
     }
 
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned> {
-        self.with(move |conn| {
+        self.write(move |conn| {
             let at = millis(t.at);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let current: Option<(String, Option<String>, Option<i64>, String)> = tx
+            let current: Option<(String, Option<String>, Option<i64>, String)> = conn
                 .query_row(
                     "SELECT status, lease_holder, lease_until_ms, documents_missing
                      FROM applications WHERE id = ?1",
@@ -416,7 +580,7 @@ impl Store for SqliteStore {
                 return Ok(Transitioned::Stale);
             }
             let missing = with_added(&missing, t.manifest.as_deref(), &t.documents_added)?;
-            let updated = tx.execute(
+            let updated = conn.execute(
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
                      lease_until_ms = NULL, input = COALESCE(?4, input),
                      answers = COALESCE(?5, answers), parked = NULL,
@@ -437,7 +601,7 @@ impl Store for SqliteStore {
                 Ok(_) => {}
             }
             record_transition(
-                &tx,
+                conn,
                 &t.id,
                 Some(t.from),
                 t.to,
@@ -448,8 +612,7 @@ impl Store for SqliteStore {
                 &t.request_id,
                 at,
             )?;
-            let record = load(&tx, &t.id)?.ok_or_else(StoreError::vanished)?;
-            tx.commit().map_err(err)?;
+            let record = load(conn, &t.id)?.ok_or_else(StoreError::vanished)?;
             Ok(Transitioned::Done(Box::new(record)))
         })
     }
@@ -461,7 +624,7 @@ impl Store for SqliteStore {
         parked: &'a Parked,
     ) -> StoreFuture<'a, bool> {
         let (id, worker, parked) = (id.to_string(), worker.to_string(), parked.clone());
-        self.with(move |conn| {
+        self.write(move |conn| {
             let n = conn
                 .execute(
                     "UPDATE applications SET parked = ?3, lease_holder = NULL, lease_until_ms = ?4
@@ -479,7 +642,7 @@ impl Store for SqliteStore {
     }
 
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>> {
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT seq, application_id, number, kind, status, at_ms FROM outbox
@@ -522,7 +685,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<Summary>> {
         let filter = filter.clone();
         let after = after.cloned();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT id, number, status, benefit, applicant_snils, submitted_ms, status_since_ms
@@ -590,11 +753,8 @@ impl Store for SqliteStore {
         at: SystemTime,
     ) -> StoreFuture<'a, Attached> {
         let (id, document) = (id.to_string(), document.clone());
-        self.with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(err)?;
-            let missing: Option<String> = tx
+        self.write(move |conn| {
+            let missing: Option<String> = conn
                 .query_row(
                     "SELECT documents_missing FROM applications WHERE id = ?1",
                     params![id],
@@ -610,7 +770,7 @@ impl Store for SqliteStore {
                 return Ok(Attached::Unknown);
             };
             missing.remove(at_index);
-            tx.execute(
+            conn.execute(
                 // A clarification may replace an entry's bytes under the same name.
                 "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -627,7 +787,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            tx.execute(
+            conn.execute(
                 "UPDATE applications SET documents_missing = ?2, documents_pending = ?3 WHERE id = ?1",
                 params![
                     id,
@@ -636,7 +796,6 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            tx.commit().map_err(err)?;
             Ok(Attached::Done {
                 missing: missing.len(),
             })
@@ -645,7 +804,7 @@ impl Store for SqliteStore {
 
     fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64> {
         let name = name.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT seq FROM webhook_cursors WHERE name = ?1",
                 params![name],
@@ -659,7 +818,7 @@ impl Store for SqliteStore {
 
     fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()> {
         let name = name.to_string();
-        self.with(move |conn| {
+        self.write(move |conn| {
             conn.execute(
                 "INSERT INTO webhook_cursors (name, seq) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
@@ -671,9 +830,9 @@ impl Store for SqliteStore {
     }
 
     fn backlog(&self) -> StoreFuture<'_, u64> {
-        self.with(|conn| {
+        self.read(|conn| {
             conn.query_row(
-                "SELECT count(*) FROM applications WHERE status = 'submitted'",
+                "SELECT count(*) FROM applications WHERE status = 'submitted' AND documents_pending = 0",
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -687,7 +846,7 @@ impl Store for SqliteStore {
         child_snils: &'a str,
     ) -> StoreFuture<'a, Vec<ApplicationRecord>> {
         let child = child_snils.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let ids: Vec<String> = {
                 let mut stmt = conn
                     .prepare_cached(
@@ -707,5 +866,91 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(name: &str) -> SqliteStore {
+        let dir =
+            std::env::temp_dir().join(format!("reggate-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        SqliteStore::open(&dir.join("reggate.sqlite")).expect("store")
+    }
+
+    fn cursor(store: &SqliteStore, name: &'static str) -> Option<i64> {
+        store.readers.connections[0]
+            .lock()
+            .expect("reader")
+            .query_row(
+                "SELECT seq FROM webhook_cursors WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .expect("read")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_undoes_itself_alone_within_its_group() {
+        let store = store("group");
+        // Hold the writer so that the next two writes queue and run in one group.
+        let (started, start) = std::sync::mpsc::channel();
+        let hold = store.write(move |_| {
+            started.send(()).expect("signal");
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(())
+        });
+        let rest = async {
+            tokio::task::spawn_blocking(move || start.recv().expect("writer started"))
+                .await
+                .expect("wait");
+            let failing = store.write(|conn| {
+                conn.execute(
+                    "INSERT INTO webhook_cursors (name, seq) VALUES ('a', 1)",
+                    [],
+                )
+                .map_err(err)?;
+                Err::<(), _>(StoreError::Damaged("refused after writing".into()))
+            });
+            let fine = store.write(|conn| {
+                conn.execute(
+                    "INSERT INTO webhook_cursors (name, seq) VALUES ('b', 2)",
+                    [],
+                )
+                .map_err(err)?;
+                Ok(())
+            });
+            tokio::join!(failing, fine)
+        };
+        let (held, (failing, fine)) = tokio::join!(hold, rest);
+        held.expect("hold");
+        assert!(matches!(failing, Err(StoreError::Damaged(_))));
+        fine.expect("the other write of the group commits");
+        assert_eq!(cursor(&store, "a"), None, "the failed write left nothing");
+        assert_eq!(cursor(&store, "b"), Some(2));
+    }
+
+    #[test]
+    fn the_claim_reads_only_claimable_rows() {
+        let store = store("plan");
+        let conn = store.readers.connections[0].lock().expect("reader");
+        for (sql, index) in [
+            (CLAIM_DUE, "applications_lease_due"),
+            (CLAIM_READY, "applications_ready"),
+        ] {
+            let sql = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut stmt = conn.prepare(&sql).expect("plan");
+            let plan: Vec<String> = stmt
+                .query_map(params![0i64, 10i64], |r| r.get::<_, String>(3))
+                .expect("plan")
+                .map(|r| r.expect("row"))
+                .collect();
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+        }
     }
 }

@@ -1,0 +1,120 @@
+//! Many applications in flight: one loop per gateway process claims claimable applications in
+//! batches and processes each as its own task, up to a configured concurrency. An application
+//! waiting on a slow registry holds one task, not a worker thread, so hundreds can wait on the
+//! registries at once while the others' work goes on; the SOAP client's per-registry limits and
+//! attempt timeouts bound what each registry is sent.
+//!
+//! The loop claims again at once while claims come back full, waits for a task to finish when
+//! every slot is taken, and looks again after [`POLL`] when nothing was claimable. On stop it takes
+//! no new work and gives the tasks in flight [`DRAIN`] to finish; the rest are dropped and their
+//! leases let another process (or this one, restarted) take them over.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::service::Workflows;
+use crate::service::process::{Processed, Worker};
+use crate::shutdown::stopped;
+
+/// Most applications claimed in one transaction.
+pub const BATCH: usize = 64;
+
+/// How often an idle loop looks for work.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// How long a stopping loop waits for the applications in flight.
+pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// A store failure is retried after this pause, not in a hot loop.
+const AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Claim and process applications, `concurrency` at a time, until `stopping` turns true.
+pub async fn run(
+    worker: Worker,
+    wf: Workflows,
+    concurrency: usize,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let concurrency = concurrency.max(1);
+    let worker = Arc::new(worker);
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    loop {
+        while in_flight.try_join_next().is_some() {}
+        if *stopping.borrow() {
+            break;
+        }
+        let want = concurrency.saturating_sub(in_flight.len()).min(BATCH);
+        let mut starved = false;
+        if want > 0 {
+            match wf
+                .store
+                .claim_many(&worker.name, wf.clock.now(), worker.lease, want)
+                .await
+            {
+                Ok(records) => {
+                    starved = records.len() < want;
+                    metrics::histogram!("reggate_claim_batch").record(records.len() as f64);
+                    for record in records {
+                        let (worker, wf) = (worker.clone(), wf.clone());
+                        in_flight.spawn(async move { report(worker.process(&wf, record).await) });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming applications");
+                    tokio::select! {
+                        _ = tokio::time::sleep(AFTER_FAILURE) => {}
+                        _ = stopped(&mut stopping) => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        metrics::gauge!("reggate_applications_in_flight").set(in_flight.len() as f64);
+        if want == 0 {
+            // Every slot taken: the next claim waits for one to free.
+            tokio::select! {
+                _ = in_flight.join_next() => {}
+                _ = stopped(&mut stopping) => {}
+            }
+        } else if starved {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stopped(&mut stopping) => {}
+            }
+        }
+    }
+    let drain = async { while in_flight.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN, drain).await.is_err() {
+        tracing::warn!(
+            left = in_flight.len(),
+            "stopping: applications still in flight are left to their leases"
+        );
+        in_flight.abort_all();
+    }
+}
+
+fn report(processed: Result<Processed, crate::service::ServiceError>) {
+    match processed {
+        Ok(Processed::Decided(r)) => {
+            metrics::counter!("reggate_processed_total", "outcome" => "decided").increment(1);
+            tracing::debug!(application = %r.number, status = %r.status.as_str(), "decided");
+        }
+        Ok(Processed::Parked { .. }) => {
+            metrics::counter!("reggate_processed_total", "outcome" => "parked").increment(1);
+        }
+        Ok(Processed::Escalated(_)) => {
+            metrics::counter!("reggate_processed_total", "outcome" => "escalated").increment(1);
+        }
+        Ok(Processed::Lost { .. }) => {
+            metrics::counter!("reggate_processed_total", "outcome" => "lost").increment(1);
+        }
+        Ok(Processed::Idle) => {}
+        Err(e) => {
+            metrics::counter!("reggate_processed_total", "outcome" => "error").increment(1);
+            tracing::error!(error = %e, "processing an application");
+        }
+    }
+}
