@@ -1,7 +1,8 @@
 //! Accepted applications per second, durable (SQLite `synchronous=FULL`; PostgreSQL commits with its
 //! default `synchronous_commit=on`), through the whole `POST /v1/applications` handler: auth,
 //! JSON parsing, the input rules, the request hash, the backlog check and the one-transaction insert
-//! of application + journal + outbox event. `CONCURRENCY` submissions at a time.
+//! of application + journal + outbox event. `REGGATE_BENCH_CONCURRENCY` (default 32)
+//! submissions at a time.
 //!
 //! `cargo bench --bench accept` (PostgreSQL at 127.0.0.1:5432 database `test`, or `REGGATE_TEST_PG`).
 
@@ -24,8 +25,14 @@ use reggate::store::sqlite::SqliteStore;
 use serde_json::json;
 use tower::ServiceExt;
 
-const CONCURRENCY: usize = 32;
-const APPLICATIONS: usize = 4_000;
+/// Submissions at a time (`REGGATE_BENCH_CONCURRENCY`, default 32).
+fn concurrency() -> usize {
+    std::env::var("REGGATE_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
+}
+const APPLICATIONS: usize = 20_000;
 
 struct NoRegistries;
 
@@ -96,12 +103,13 @@ async fn run(name: &str, store: Arc<dyn Store>) {
     let app = router(Arc::new(state));
     let bodies: Arc<Vec<String>> = Arc::new((0..APPLICATIONS).map(body).collect());
     let started = Instant::now();
-    let tasks: Vec<_> = (0..CONCURRENCY)
+    let concurrency = concurrency();
+    let tasks: Vec<_> = (0..concurrency)
         .map(|t| {
             let (app, bodies) = (app.clone(), bodies.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                for n in (t..APPLICATIONS).step_by(CONCURRENCY) {
+                for n in (t..APPLICATIONS).step_by(concurrency) {
                     let req = Request::post("/v1/applications")
                         .header("authorization", "Bearer bench")
                         .header("idempotency-key", format!("bench-{n}"))

@@ -36,6 +36,9 @@ pub struct Admission {
 struct Estimate {
     counted_at: Option<SystemTime>,
     waiting: u64,
+    /// A recount is under way: the others go on with the last count meanwhile, so a stale
+    /// estimate under peak load costs one count, not one per request in flight.
+    counting: bool,
 }
 
 impl Estimate {
@@ -61,25 +64,10 @@ impl Admission {
 
     /// Ok when one more application may be stored; otherwise the 429 to answer.
     pub async fn admit(&self, store: &dyn Store) -> Result<(), Problem> {
-        let trusted = self
-            .estimate
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .trusted(self.clock.now());
+        let trusted = self.lock().trusted(self.clock.now());
         let waiting = match trusted {
             Some(n) => n,
-            None => {
-                // The moment before counting: admissions during the count are then recounted at
-                // the next recount rather than missed.
-                let counted_at = self.clock.now();
-                let n = store.backlog().await?;
-                let mut e = self.estimate.lock().unwrap_or_else(|p| p.into_inner());
-                *e = Estimate {
-                    counted_at: Some(counted_at),
-                    waiting: n,
-                };
-                n
-            }
+            None => self.recount(store).await?,
         };
         if waiting >= self.limit {
             return Err(Problem::new(
@@ -98,7 +86,39 @@ impl Admission {
 
     /// One more application was stored by this process.
     pub fn admitted(&self) {
-        let mut e = self.estimate.lock().unwrap_or_else(|p| p.into_inner());
-        e.waiting += 1;
+        self.lock().waiting += 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Estimate> {
+        self.estimate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Count again — unless another request is counting already and there is a last count to go
+    /// on with.
+    async fn recount(&self, store: &dyn Store) -> Result<u64, Problem> {
+        {
+            let mut e = self.lock();
+            if e.counting && e.counted_at.is_some() {
+                return Ok(e.waiting);
+            }
+            e.counting = true;
+        }
+        // Whatever ends the count (an error, the caller going away), the next request may count.
+        struct Counting<'a>(&'a Admission);
+        impl Drop for Counting<'_> {
+            fn drop(&mut self) {
+                self.0.lock().counting = false;
+            }
+        }
+        let _counting = Counting(self);
+        // The moment before counting: admissions during the count are then recounted at the next
+        // recount rather than missed.
+        let counted_at = self.clock.now();
+        let n = store.backlog().await?;
+        let mut e = self.lock();
+        e.counted_at = Some(counted_at);
+        e.waiting = n;
+        Ok(n)
     }
 }
+

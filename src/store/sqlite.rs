@@ -832,7 +832,8 @@ impl Store for SqliteStore {
     fn backlog(&self) -> StoreFuture<'_, u64> {
         self.read(|conn| {
             conn.query_row(
-                "SELECT count(*) FROM applications WHERE status = 'submitted' AND documents_pending = 0",
+                "SELECT count(*) FROM applications INDEXED BY applications_ready
+                 WHERE status = 'submitted' AND documents_pending = 0",
                 [],
                 |r| r.get::<_, i64>(0),
             )
