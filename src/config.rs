@@ -663,8 +663,8 @@ mod tests {
             &[],
         );
         assert!(e.starts_with("registries.inn.url:"), "{e}");
-        let e = refused("", &[("REGGATE_PROCESSING_WORKERS", "many")]);
-        assert!(e.contains("REGGATE_PROCESSING_WORKERS"), "{e}");
+        let e = refused("", &[("REGGATE_PROCESSING_CONCURRENCY", "many")]);
+        assert!(e.contains("REGGATE_PROCESSING_CONCURRENCY"), "{e}");
         let e = refused(
             "[webhooks]\nsecret = \"s\"\n[webhooks.subscriptions]\nc = \"ftp://x/\"\n",
             &[],

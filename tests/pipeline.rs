@@ -19,6 +19,7 @@ use reggate::registries::messages;
 use reggate::soap::breaker::BreakerPolicy;
 use reggate::soap::client::{CallContext, RetryPolicy, Settings, SoapClient};
 use reggate::soap::error::CallError;
+use reggate::soap::hedge::HedgePolicy;
 use reggate::soap::log::{MessageLog, SqliteMessageLog};
 use reggate::tls::config::ReloadableClientCert;
 use reggate::tls::pki;
@@ -37,6 +38,11 @@ fn quick() -> Settings {
             max_attempts: 4,
             min_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(100),
+        },
+        // These tests count attempts one by one; hedging has a test of its own.
+        hedge: HedgePolicy {
+            after: None,
+            ..HedgePolicy::default()
         },
         ..Settings::default()
     }
@@ -223,6 +229,48 @@ async fn each_transient_fault_is_retried_until_the_registry_answers() {
         0,
         "no invalid XML reached the mock"
     );
+    h.stop().await;
+}
+
+/// A registry that leaves a third of its calls hanging: every call is answered within a few hedge
+/// delays, never after an attempt timeout. One call at a time, so the mock's seeded fault decisions
+/// repeat run after run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_left_hanging_are_hedged_and_answered_quickly() {
+    let h = Harness::start("pipe-hedge").await;
+    let settings = Settings {
+        attempt_timeout: Duration::from_secs(20),
+        call_deadline: Duration::from_secs(30),
+        hedge: HedgePolicy {
+            after: Some(Duration::from_millis(100)),
+            share: 1.0,
+            burst: 50.0,
+            parallel: 3,
+        },
+        ..quick()
+    };
+    let p = pipeline(&h, "hedge", settings);
+    let payload = render::snils_request(&sample_adult(&h.state));
+    h.set_faults(Registry::Snils, &[Rule::new(FaultKind::Hang).share(0.3)]);
+    for n in 0..20 {
+        let started = std::time::Instant::now();
+        let answer = p
+            .client
+            .call(&CallContext::new(format!("req-hedge-{n}")), OP, &payload)
+            .await;
+        assert!(answer.is_ok(), "{answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "call {n}: answered by a hedge, not after the 20 s attempt timeout: {:?}",
+            started.elapsed()
+        );
+    }
+    let hung = h
+        .state
+        .counters
+        .registry(Registry::Snils)
+        .fault(FaultKind::Hang);
+    assert!(hung >= 3, "calls hung: {hung}");
     h.stop().await;
 }
 

@@ -121,4 +121,3 @@ impl Admission {
         Ok(n)
     }
 }
-

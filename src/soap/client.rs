@@ -12,7 +12,10 @@
 //!    the token and retries once at once.
 //! 7. Every attempt goes to the message log, and into the metrics.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
@@ -26,6 +29,7 @@ use crate::clock::Clock;
 use crate::contract::{Operation, Payload, Registry, SOAP_NS, read_payload};
 use crate::soap::breaker::{Breaker, BreakerPolicy};
 use crate::soap::error::{CallError, Violation};
+use crate::soap::hedge::{HedgeBudget, HedgePolicy};
 use crate::soap::log::{BodyPolicy, Exchange, MessageLog};
 use crate::soap::token::{Fetch, Issued, TokenError, TokenManager, TokenPolicy, TokenSource};
 use crate::soap::transport::{Reply, Transport};
@@ -80,6 +84,8 @@ pub struct Settings {
     pub breaker: BreakerPolicy,
     /// Calls in flight per registry.
     pub max_in_flight: usize,
+    /// Hedged attempts of retry-safe calls.
+    pub hedge: HedgePolicy,
     /// Token refresh.
     pub token: TokenPolicy,
     /// What the message log keeps of bodies.
@@ -95,6 +101,7 @@ impl Default for Settings {
             retry: RetryPolicy::default(),
             breaker: BreakerPolicy::default(),
             max_in_flight: 64,
+            hedge: HedgePolicy::default(),
             token: TokenPolicy::default(),
             bodies: BodyPolicy::Masked,
         }
@@ -184,6 +191,7 @@ struct Lane {
     tokens: TokenManager,
     breaker: Breaker,
     in_flight: Semaphore,
+    hedges: HedgeBudget,
 }
 
 /// The registry client: one pipeline for all four registries.
@@ -245,6 +253,7 @@ impl SoapClient {
                     tokens: TokenManager::new(*registry, source, clock.clone(), settings.token),
                     breaker: Breaker::new(settings.breaker, clock.clone()),
                     in_flight: Semaphore::new(settings.max_in_flight.max(1)),
+                    hedges: HedgeBudget::new(settings.hedge),
                 };
                 (*registry, lane)
             })
@@ -363,7 +372,7 @@ impl SoapClient {
         loop {
             attempt += 1;
             let error = match self
-                .attempt(ctx, lane, operation, &envelope, attempt, deadline)
+                .hedged(ctx, lane, operation, &envelope, attempt, deadline)
                 .await
             {
                 Ok(mut answer) => {
@@ -398,6 +407,63 @@ impl SoapClient {
             tracing::info!(attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             previous = Some(error);
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt — and, for a retry-safe call still unanswered after the hedge delay, another
+    /// beside it, and so on up to the policy's parallel attempts (see [`crate::soap::hedge`]): the
+    /// first answer wins and the others are dropped; a failure waits for the others' outcome.
+    async fn hedged(
+        &self,
+        ctx: &CallContext,
+        lane: &Lane,
+        operation: Operation,
+        envelope: &Bytes,
+        attempt: u32,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        let first = self.attempt(ctx, lane, operation, envelope, attempt, deadline);
+        let after = lane.hedges.after().filter(|_| operation.retry_safe());
+        let Some(after) = after else {
+            return first.await;
+        };
+        lane.hedges.earn();
+        type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Answer, CallError>> + Send + 'a>>;
+        let mut running: Vec<Attempt<'_>> = vec![Box::pin(first)];
+        let mut timer = Some(Box::pin(tokio::time::sleep(after)));
+        loop {
+            let next = std::future::poll_fn(|cx| {
+                for i in 0..running.len() {
+                    if let Poll::Ready(outcome) = running[i].as_mut().poll(cx) {
+                        drop(running.swap_remove(i));
+                        return Poll::Ready(Some(outcome));
+                    }
+                }
+                match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => Poll::Ready(None),
+                    _ => Poll::Pending,
+                }
+            })
+            .await;
+            match next {
+                Some(Ok(answer)) => return Ok(answer),
+                Some(Err(error)) if running.is_empty() => return Err(error),
+                // Another attempt is still out: its outcome decides.
+                Some(Err(_)) => {}
+                None if running.len() < lane.hedges.parallel() && lane.hedges.spend() => {
+                    metrics::counter!(
+                        "reggate_registry_hedges_total",
+                        "registry" => operation.registry().name()
+                    )
+                    .increment(1);
+                    running.push(Box::pin(
+                        self.attempt(ctx, lane, operation, envelope, attempt, deadline),
+                    ));
+                    timer = Some(Box::pin(tokio::time::sleep(after)));
+                }
+                // Out of budget or of parallel attempts: the running ones decide.
+                None => timer = None,
+            }
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod breaker;
 pub mod client;
 pub mod error;
+pub mod hedge;
 pub mod log;
 pub mod token;
 pub mod transport;
