@@ -115,6 +115,8 @@ pub struct RegistriesConfig {
     pub call_deadline_ms: u64,
     /// Calls in flight per registry.
     pub max_in_flight: usize,
+    /// A retry-safe attempt unanswered this long gets a hedge beside it, milliseconds (0: never).
+    pub hedge_after_ms: u64,
     /// The SNILS registry.
     pub snils: Option<EndpointConfig>,
     /// The INN registry.
@@ -212,6 +214,7 @@ impl Default for RegistriesConfig {
             attempt_timeout_ms: 10_000,
             call_deadline_ms: 30_000,
             max_in_flight: 64,
+            hedge_after_ms: 500,
             snils: None,
             inn: None,
             children: None,
@@ -304,6 +307,7 @@ pub const KEYS: &[Key] = &[
     key("registries.attempt_timeout_ms", Kind::Integer),
     key("registries.call_deadline_ms", Kind::Integer),
     key("registries.max_in_flight", Kind::Integer),
+    key("registries.hedge_after_ms", Kind::Integer),
     key("registries.snils.url", Kind::Text),
     key("registries.snils.token_url", Kind::Text),
     key("registries.inn.url", Kind::Text),

@@ -178,6 +178,10 @@ impl Gateway {
             attempt_timeout: Duration::from_millis(r.attempt_timeout_ms),
             call_deadline: Duration::from_millis(r.call_deadline_ms),
             max_in_flight: r.max_in_flight.max(1),
+            hedge: crate::soap::hedge::HedgePolicy {
+                after: Some(Duration::from_millis(r.hedge_after_ms)).filter(|d| !d.is_zero()),
+                ..Default::default()
+            },
             bodies: match config.log.bodies.as_str() {
                 "full" => BodyPolicy::Full,
                 "omitted" => BodyPolicy::Omitted,
