@@ -599,9 +599,13 @@ async fn concurrent_submissions_all_land_once(store: Arc<dyn Store>) {
         }));
     }
     let (mut created, mut repeated) = (HashSet::new(), Vec::new());
+    let mut answered = Vec::new();
     for t in tasks {
         match t.await.expect("task") {
-            Submitted::Created(r) => assert!(created.insert(r.id)),
+            Submitted::Created(r) => {
+                assert!(created.insert(r.id.clone()));
+                answered.push(r);
+            }
             Submitted::Repeated(r) => repeated.push(r.id),
             Submitted::KeyConflict => panic!("same body, same key: no conflict"),
         }
@@ -610,8 +614,9 @@ async fn concurrent_submissions_all_land_once(store: Arc<dyn Store>) {
     assert_eq!(repeated.len(), 19);
     assert!(repeated.iter().all(|id| created.contains(id)));
     assert_eq!(store.backlog().await.expect("backlog"), 181);
-    for id in &created {
-        assert!(store.get(id).await.expect("get").is_some());
+    // What submit answered is what the store holds.
+    for record in answered {
+        assert_eq!(store.get(&record.id).await.expect("get"), Some(record));
     }
 }
 

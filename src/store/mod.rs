@@ -113,6 +113,38 @@ pub struct NewApplication {
     pub documents: Vec<String>,
 }
 
+impl NewApplication {
+    /// The record a fresh submission stores: what [`Store::submit`] answers without reading it
+    /// back (one journal entry, `submitted`, no reasons).
+    pub fn stored(&self) -> ApplicationRecord {
+        let at_ms = crate::clock::millis(self.at);
+        ApplicationRecord {
+            id: self.id.clone(),
+            number: self.number.clone(),
+            status: Status::Submitted,
+            benefit: self.benefit.clone(),
+            applicant_snils: self.applicant_snils.clone(),
+            child_snils: self.child_snils.clone(),
+            input: self.input.clone(),
+            submitted_ms: at_ms,
+            status_since_ms: at_ms,
+            documents_missing: self.documents.clone(),
+            journal: vec![JournalEntry {
+                at_ms,
+                from: None,
+                to: Status::Submitted,
+                actor: self.actor.clone(),
+                origin: self.origin.clone(),
+                reasons: serde_json::json!([]),
+                comment: None,
+                request_id: self.request_id.clone(),
+            }],
+            answers: None,
+            parked: None,
+        }
+    }
+}
+
 /// One journal entry: a transition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {

@@ -239,17 +239,28 @@ async fn by_key(c: &impl GenericClient, key: &str) -> Result<Option<Earlier>, St
 impl Store for PostgresStore {
     fn submit(&self, new: NewApplication) -> StoreFuture<'_, Submitted> {
         Box::pin(async move {
-            let mut conn = self.pool.get().await.map_err(pool_err)?;
-            let tx = conn.transaction().await.map_err(err)?;
+            let conn = self.pool.get().await.map_err(pool_err)?;
             let at = millis(new.at);
-            // Insert first: the unique key decides between concurrent submissions of one key.
-            let inserted = tx
-                .execute(
-                    "INSERT INTO applications (id, number, idempotency_key, request_hash, status,
-                         benefit, applicant_snils, child_snils, input, submitted_ms, status_since_ms,
-                         documents_missing, documents_pending)
-                     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $9, $10, $11)
-                     ON CONFLICT (idempotency_key) DO NOTHING",
+            // One statement, so one round trip and one commit: the application, its journal entry
+            // and its event together or not at all. The unique key decides between concurrent
+            // submissions of one key; the loser inserts nothing and reads the winner's below.
+            let inserted = conn
+                .query_one(
+                    "WITH app AS (
+                         INSERT INTO applications (id, number, idempotency_key, request_hash, status,
+                             benefit, applicant_snils, child_snils, input, submitted_ms,
+                             status_since_ms, documents_missing, documents_pending)
+                         VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $9, $10, $11)
+                         ON CONFLICT (idempotency_key) DO NOTHING
+                         RETURNING id, number),
+                     journaled AS (
+                         INSERT INTO journal (application_id, at_ms, from_status, to_status, actor,
+                             origin, reasons, comment, request_id)
+                         SELECT id, $9, NULL, 'submitted', $12, $13, '[]', NULL, $14 FROM app),
+                     evented AS (
+                         INSERT INTO outbox (application_id, number, kind, status, at_ms)
+                         SELECT id, number, 'submitted', 'submitted', $9 FROM app)
+                     SELECT count(*) FROM app",
                     &[
                         &new.id,
                         &new.number,
@@ -262,35 +273,24 @@ impl Store for PostgresStore {
                         &at,
                         &serde_json::to_string(&new.documents).map_err(err)?,
                         &(new.documents.len() as i64),
+                        &new.actor,
+                        &new.origin,
+                        &new.request_id,
                     ],
                 )
                 .await
-                .map_err(err)?;
-            if inserted == 0 {
-                let earlier = by_key(&tx, &new.idempotency_key)
-                    .await?
-                    .ok_or_else(StoreError::vanished)?;
-                if earlier.request_hash != new.request_hash {
-                    return Ok(Submitted::KeyConflict);
-                }
-                return Ok(Submitted::Repeated(earlier.record));
+                .map_err(err)?
+                .get::<_, i64>(0);
+            if inserted == 1 {
+                return Ok(Submitted::Created(new.stored()));
             }
-            record_transition(
-                &tx,
-                &new.id,
-                None,
-                Status::Submitted,
-                &new.actor,
-                &new.origin,
-                &serde_json::json!([]),
-                None,
-                &new.request_id,
-                at,
-            )
-            .await?;
-            let record = load(&tx, &new.id).await?.ok_or_else(StoreError::vanished)?;
-            tx.commit().await.map_err(err)?;
-            Ok(Submitted::Created(record))
+            let earlier = by_key(&*conn, &new.idempotency_key)
+                .await?
+                .ok_or_else(StoreError::vanished)?;
+            if earlier.request_hash != new.request_hash {
+                return Ok(Submitted::KeyConflict);
+            }
+            Ok(Submitted::Repeated(earlier.record))
         })
     }
 

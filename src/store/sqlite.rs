@@ -522,8 +522,7 @@ impl Store for SqliteStore {
                 &new.request_id,
                 at,
             )?;
-            let record = load(conn, &new.id)?.ok_or_else(StoreError::vanished)?;
-            Ok(Submitted::Created(record))
+            Ok(Submitted::Created(new.stored()))
         })
     }
 
