@@ -93,9 +93,15 @@ pub async fn start(
     let population = config.mock;
     let backlog_limit = config.processing.backlog_limit;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let gateway = Gateway::start(config, clock)
-        .await
-        .map_err(|e| setup("gateway", e.to_string()))?;
+    let gateway = match Gateway::start(config, clock).await {
+        Ok(g) => g,
+        Err(e) => {
+            if let Some(dir) = &temporary {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return Err(setup("gateway", e.to_string()));
+        }
+    };
     // The development certificate names localhost (and 127.0.0.1); the name keeps SNI usable.
     let url = if gateway.tls {
         format!("https://localhost:{}", gateway.api.port())
