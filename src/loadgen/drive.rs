@@ -108,7 +108,8 @@ impl Run {
         let mut a = self.applicants.lock().unwrap_or_else(|p| p.into_inner());
         let case = match kind {
             Kind::Submit if !tracked => a.next_waiting(),
-            Kind::Apply | Kind::Submit => a.next_eligible(),
+            Kind::Submit => a.next_unremembered(),
+            Kind::Apply => a.next_eligible(),
             Kind::Duplicate => a.next_duplicate(),
             Kind::Eligibility | Kind::Invalid => a.peek(),
         };

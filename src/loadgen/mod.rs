@@ -256,6 +256,13 @@ async fn drive_run(
             exhausted: run.no_applicants.load(Ordering::Relaxed),
         }
     };
+    let pending = run.tracker.pending();
+    if pending > 0 {
+        notes.push(format!(
+            "{pending} accepted applications were still awaiting their decision when the {:.0} s drain ended: the gateway decided slower than it accepted (a longer --drain lets the verification see them decided)",
+            plan.drain.as_secs_f64()
+        ));
+    }
     if applicants.wrapped > 0 {
         notes.push(format!(
             "the population ({} people, seed {}) ran out of eligible cases {} time(s): later applications repeat earlier cases and are rejected as duplicates; a larger --people keeps them fresh",

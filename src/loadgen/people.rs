@@ -76,15 +76,22 @@ impl Applicants {
         }
     }
 
-    /// The next eligible case, handed out once (until the walk wraps); `None` only when the whole
-    /// population holds no eligible case at all.
+    /// The next eligible case, handed out once (until the walk wraps) and remembered for a
+    /// duplicate; `None` only when the whole population holds no eligible case at all.
     pub fn next_eligible(&mut self) -> Option<Case> {
-        let case = self.peek()?;
-        self.ready.pop_front();
+        let case = self.next_unremembered()?;
         if self.used.len() >= REMEMBERED {
             self.used.pop_front();
         }
         self.used.push_back(case.clone());
+        Some(case)
+    }
+
+    /// [`Applicants::next_eligible`] for an application that will not be decided (its documents never
+    /// sent): a duplicate of it would be no duplicate, so it is not remembered.
+    pub fn next_unremembered(&mut self) -> Option<Case> {
+        let case = self.peek()?;
+        self.ready.pop_front();
         Some(case)
     }
 
