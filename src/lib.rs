@@ -16,6 +16,8 @@
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
 //! - [`mock`]: mock registries and the synthetic population they answer from.
 //! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`.
+//! - [`loadgen`]: `reggate loadgen`, the load generator and its check that nothing accepted is lost or
+//!   decided twice (assembles the layers like the gateway, and drives it from outside over HTTPS).
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
 
 pub mod api;
@@ -28,6 +30,7 @@ pub mod contract;
 pub mod domain;
 pub mod gateway;
 pub mod ids;
+pub mod loadgen;
 pub mod mock;
 pub mod receipt;
 pub mod registries;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What each layer may import (besides itself). Modules not listed here (the gateway, the CLI, the
-/// configuration, webhooks) assemble the layers and may import any of them.
+/// configuration, webhooks, the load generator) assemble the layers and may import any of them.
 const ALLOWED: &[(&str, &[&str])] = &[
     // Below every layer.
     ("calendar", &[]),
@@ -192,6 +192,30 @@ fn no_module_imports_one_above_it() {
     assert!(
         wrong.is_empty(),
         "imports against the layering:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Modules that sit above the gateway: they drive it from outside, and only the CLI drives them.
+const DRIVERS: &[&str] = &["loadgen"];
+
+#[test]
+fn only_the_cli_imports_the_load_generator() {
+    let mut wrong = Vec::new();
+    for (file, targets) in imports(&modules()) {
+        let from = top(&file);
+        if from == "cli" || DRIVERS.contains(&from) {
+            continue;
+        }
+        for t in targets {
+            if DRIVERS.contains(&top(&t)) {
+                wrong.push(format!("{file} imports {t}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the load generator drives the gateway from outside; nothing below it may import it:\n{}",
         wrong.join("\n")
     );
 }

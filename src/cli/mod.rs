@@ -1,8 +1,10 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
 //! `validate` checks messages, `certs` manages the development PKI, `mock` serves the synthetic
-//! registry population, `serve` runs the gateway.
+//! registry population, `serve` runs the gateway, `loadgen` drives it and checks nothing accepted
+//! was lost or decided twice.
 
 pub mod certs;
+pub mod loadgen;
 pub mod mock;
 pub mod receipt;
 pub mod serve;
@@ -32,6 +34,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Receipts of submission: verify one.
     Receipt(receipt::Args),
+    /// Drive the HTTPS API with a mix of requests and check every accepted application.
+    Loadgen(loadgen::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -42,5 +46,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Mock(args) => mock::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Receipt(args) => receipt::run(&args),
+        Command::Loadgen(args) => loadgen::run(&args),
     }
 }

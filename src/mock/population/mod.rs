@@ -13,6 +13,7 @@
 
 mod data;
 mod export;
+mod families;
 mod generate;
 mod ids;
 mod store;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::{self, add_months, fmt_date, parse_date};
 pub use crate::domain::identifiers::{inn_is_valid, snils_is_valid};
 use data::{NONE, Pool};
+pub use families::{Family, FamilyChild};
 pub use views::*;
 
 /// The date the population is consistent on (ages, active/expired states), as `YYYY-MM-DD`.
