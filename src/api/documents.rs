@@ -5,8 +5,9 @@
 //! received.
 //!
 //! A body is never held in memory: it streams into a temporary file of its own
-//! (`<dir>/.upload-<uuid>`) while its digest, size and first bytes are taken, one write buffer at a
-//! time ([`Receiving`]). Only when every check has passed is the file synced and renamed into its
+//! (`<dir>/.upload-<uuid>`) while its digest, size and first bytes are taken, each piece written as
+//! it came before the next is read ([`Receiving`]): no buffer of its own, so a stalled upload costs
+//! only its connection's buffers. Only when every check has passed is the file synced and renamed into its
 //! place; on any other way out (a refusal, an error, a client that goes away mid-body) the file
 //! is deleted ([`TempFile`]). Concurrent uploads of the same bytes each have their own file, and
 //! their renames put the same bytes in the same place.
@@ -15,22 +16,24 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use tokio::io::AsyncWriteExt;
 
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, load_application};
 use crate::domain::application::MAX_DOCUMENT_BYTES;
 use crate::store::{Attached, StoreError, StoredDocument};
 
+/// Pieces of uploads written at once, across all uploads. Each write is a trip to the blocking
+/// pool; unbounded, 200 uploads would keep 200 threads (and their stacks and allocator arenas)
+/// alive, while a disk takes no more bytes per second from 200 writers than from 16.
+static WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
 /// Bytes [`sniff`] needs to judge a type (PNG's signature is the longest).
 pub const SNIFF_BYTES: usize = 8;
-
-/// The write buffer of one upload: what a document costs in memory while it arrives.
-const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Where document bytes live, and whether applications wait for them.
 #[derive(Clone, Debug)]
@@ -69,11 +72,15 @@ impl DocumentStore {
             .write(true)
             .create_new(true)
             .open(temp.path())
-            .await?;
+            .await?
+            .into_std()
+            .await;
         Ok(Receiving {
-            file: tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+            sink: Some(Sink {
+                file,
+                hasher: openssl::sha::Sha256::new(),
+            }),
             temp,
-            hasher: openssl::sha::Sha256::new(),
             size: 0,
             head: Vec::with_capacity(SNIFF_BYTES),
         })
@@ -90,19 +97,20 @@ impl DocumentStore {
             ..
         } = received;
         let path = self.path(&sha256);
-        if tokio::fs::try_exists(&path).await? {
-            return Ok(());
-        }
-        let dir = path.parent().unwrap_or(FsPath::new(".")).to_path_buf();
-        let created = !tokio::fs::try_exists(&dir).await?;
-        tokio::fs::create_dir_all(&dir).await?;
-        file.sync_all().await?;
-        drop(file);
-        tokio::fs::rename(temp.path(), &path).await?;
-        temp.disarm();
         let top = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            std::fs::File::open(&dir)?.sync_all()?;
+        // Metadata calls and syncs, one trip to the blocking pool.
+        blocking(move || {
+            if path.exists() {
+                return Ok(()); // `temp` goes as it drops
+            }
+            let dir = path.parent().unwrap_or(FsPath::new("."));
+            let created = !dir.exists();
+            std::fs::create_dir_all(dir)?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(temp.path(), &path)?;
+            temp.disarm();
+            std::fs::File::open(dir)?.sync_all()?;
             if created {
                 // The new `ab/` directory itself must be durable in its parent too.
                 std::fs::File::open(&top)?.sync_all()?;
@@ -110,7 +118,6 @@ impl DocumentStore {
             Ok(())
         })
         .await
-        .map_err(std::io::Error::other)?
     }
 
     /// The bytes of a digest, if stored.
@@ -148,21 +155,38 @@ impl Drop for TempFile {
 
 /// A document arriving: its bytes so far are in a temporary file, their digest and size counted.
 pub struct Receiving {
-    file: tokio::io::BufWriter<tokio::fs::File>,
+    /// Away in the blocking pool while a piece is written.
+    sink: Option<Sink>,
     temp: TempFile,
-    hasher: openssl::sha::Sha256,
     size: u64,
     head: Vec<u8>,
 }
 
+/// The file and the digest, which go to the blocking pool together.
+struct Sink {
+    file: std::fs::File,
+    hasher: openssl::sha::Sha256,
+}
+
 impl Receiving {
-    /// The next piece of the body.
-    pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    /// The next piece of the body: hashed and written (not synced) before this returns, so the
+    /// body is read no faster than the disk takes it.
+    pub async fn write(&mut self, bytes: Bytes) -> std::io::Result<()> {
         let want = SNIFF_BYTES.saturating_sub(self.head.len()).min(bytes.len());
         self.head.extend_from_slice(&bytes[..want]);
-        self.hasher.update(bytes);
         self.size += bytes.len() as u64;
-        self.file.write_all(bytes).await
+        // Waiting here is waiting for the disk, and the body is read no faster meanwhile.
+        let _turn = WRITES.acquire().await.map_err(std::io::Error::other)?;
+        let mut sink = self.sink.take().ok_or_else(gone)?;
+        let sink = blocking(move || {
+            use std::io::Write;
+            sink.hasher.update(&bytes);
+            sink.file.write_all(&bytes)?;
+            Ok(sink)
+        })
+        .await?;
+        self.sink = Some(sink);
+        Ok(())
     }
 
     /// Bytes received so far.
@@ -172,15 +196,10 @@ impl Receiving {
 
     /// The whole body has arrived.
     pub async fn finish(mut self) -> std::io::Result<Received> {
-        self.file.flush().await?;
-        let sha256 = self
-            .hasher
-            .finish()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let Sink { file, hasher } = self.sink.take().ok_or_else(gone)?;
+        let sha256 = hasher.finish().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Received {
-            file: self.file.into_inner(),
+            file,
             temp: self.temp,
             sha256,
             size: self.size,
@@ -189,9 +208,23 @@ impl Receiving {
     }
 }
 
+/// A write that failed before (its sink went with it): the upload cannot go on.
+fn gone() -> std::io::Error {
+    std::io::Error::other("an earlier write of this upload failed")
+}
+
+/// `f` on the blocking pool; a panic there is an I/O error here.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
 /// A document received in full, not yet kept.
 pub struct Received {
-    file: tokio::fs::File,
+    file: std::fs::File,
     temp: TempFile,
     /// Lower-case hex SHA-256 of the bytes.
     pub sha256: String,
@@ -322,7 +355,7 @@ async fn receive(
         if receiving.size() + data.len() as u64 > MAX_DOCUMENT_BYTES {
             return Err(too_large(format!("more than {MAX_DOCUMENT_BYTES} bytes")));
         }
-        receiving.write(&data).await.map_err(StoreError::Io)?;
+        receiving.write(data).await.map_err(StoreError::Io)?;
     }
     Ok(receiving.finish().await.map_err(StoreError::Io)?)
 }
@@ -358,7 +391,7 @@ mod tests {
         let mut receiving = store.receive().await?;
         // In pieces, as a body arrives.
         for piece in bytes.chunks(10_000) {
-            receiving.write(piece).await?;
+            receiving.write(Bytes::copy_from_slice(piece)).await?;
         }
         let received = receiving.finish().await?;
         let digest = received.sha256.clone();
@@ -396,7 +429,7 @@ mod tests {
         let store = store("abandoned");
         let mut receiving = store.receive().await.expect("receive");
         receiving
-            .write(b"%PDF-1.4 half of it")
+            .write(Bytes::from_static(b"%PDF-1.4 half of it"))
             .await
             .expect("write");
         assert_eq!(files(&store.dir).len(), 1, "the temporary file");
@@ -404,7 +437,10 @@ mod tests {
         assert!(files(&store.dir).is_empty());
         // Received in full but refused (say, a digest that is not the manifest's).
         let mut receiving = store.receive().await.expect("receive");
-        receiving.write(b"%PDF-1.4 all of it").await.expect("write");
+        receiving
+            .write(Bytes::from_static(b"%PDF-1.4 all of it"))
+            .await
+            .expect("write");
         let received = receiving.finish().await.expect("finish");
         assert_eq!(received.size, 18);
         assert_eq!(sniff(&received.head), Some("application/pdf"));
