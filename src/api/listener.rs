@@ -60,7 +60,10 @@ pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 /// HTTP/1.1: the most a connection buffers while reading. A request head must fit in it (a larger
 /// one is answered 431), and body bytes are handed on in pieces of at most this size. A cabinet's
 /// heads are well under 4 KiB; hyper's own default (~400 KiB) would let every slow client hold that.
-pub const H1_MAX_BUF: usize = 64 * 1024;
+/// 16 KiB (one TLS record) still reads a 5 MiB document at over 100 MB/s on loopback; a stalled
+/// upload then costs the gateway ~140 KiB in all (measured, 200 at once; ~210 KiB with 64 KiB here
+/// and document writes not bounded by `documents::WRITES`).
+pub const H1_MAX_BUF: usize = 16 * 1024;
 /// HTTP/1.1: header lines per request (hyper's default; the API's own requests use fewer than 15).
 pub const H1_MAX_HEADERS: usize = 100;
 /// HTTP/2: the decoded size of one request's header list (RFC 9113 §6.5.2 `MAX_HEADER_LIST_SIZE`);
