@@ -14,9 +14,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::listener::Limits;
 use crate::contract::Registry;
 use crate::mock::population::PopulationConfig;
 
@@ -72,6 +74,21 @@ pub struct ApiConfig {
     pub receipt_cert: Option<PathBuf>,
     /// Its key.
     pub receipt_key: Option<PathBuf>,
+    /// Open connections at most; beyond it new ones are closed at once
+    /// ([`crate::api::listener::Limits`] says why each default is what it is).
+    pub max_connections: usize,
+    /// A TLS handshake's bound, milliseconds.
+    pub handshake_timeout_ms: u64,
+    /// A request head's bound from its first byte, milliseconds.
+    pub header_timeout_ms: u64,
+    /// A connection with nothing in flight is closed after this long, milliseconds.
+    pub idle_timeout_ms: u64,
+    /// The longest a request body may pause (or a response go unread), milliseconds.
+    pub body_timeout_ms: u64,
+    /// The slowest average a request body may arrive at, bytes per second (0: no rate).
+    pub body_min_rate: u64,
+    /// HTTP/2 requests in flight on one connection.
+    pub h2_max_streams: u32,
 }
 
 /// Workers and admission control.
@@ -180,6 +197,7 @@ impl Default for GatewayConfig {
 
 impl Default for ApiConfig {
     fn default() -> ApiConfig {
+        let limits = Limits::default();
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls: true,
@@ -190,8 +208,34 @@ impl Default for ApiConfig {
             reviewers: Vec::new(),
             receipt_cert: None,
             receipt_key: None,
+            max_connections: limits.max_connections,
+            handshake_timeout_ms: millis(limits.handshake),
+            header_timeout_ms: millis(limits.header),
+            idle_timeout_ms: millis(limits.idle),
+            body_timeout_ms: millis(limits.body),
+            body_min_rate: limits.body_min_rate,
+            h2_max_streams: limits.h2_max_streams,
         }
     }
+}
+
+impl ApiConfig {
+    /// The bounds of the API's connections.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            handshake: Duration::from_millis(self.handshake_timeout_ms),
+            header: Duration::from_millis(self.header_timeout_ms),
+            idle: Duration::from_millis(self.idle_timeout_ms),
+            body: Duration::from_millis(self.body_timeout_ms),
+            body_min_rate: self.body_min_rate,
+            h2_max_streams: self.h2_max_streams,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Default for ProcessingConfig {
@@ -295,6 +339,13 @@ pub const KEYS: &[Key] = &[
     key("api.reviewers", Kind::List),
     key("api.receipt_cert", Kind::Text),
     key("api.receipt_key", Kind::Text),
+    key("api.max_connections", Kind::Integer),
+    key("api.handshake_timeout_ms", Kind::Integer),
+    key("api.header_timeout_ms", Kind::Integer),
+    key("api.idle_timeout_ms", Kind::Integer),
+    key("api.body_timeout_ms", Kind::Integer),
+    key("api.body_min_rate", Kind::Integer),
+    key("api.h2_max_streams", Kind::Integer),
     key("processing.concurrency", Kind::Integer),
     key("processing.lease_seconds", Kind::Integer),
     key("processing.backlog_limit", Kind::Integer),
@@ -422,6 +473,20 @@ impl GatewayConfig {
         }
         if self.processing.concurrency == 0 {
             return refuse("processing.concurrency", "at least 1".into());
+        }
+        // A zero bound would close every connection at once (or, for the cap, refuse them all).
+        let api = &self.api;
+        for (key, value) in [
+            ("api.max_connections", api.max_connections as u64),
+            ("api.handshake_timeout_ms", api.handshake_timeout_ms),
+            ("api.header_timeout_ms", api.header_timeout_ms),
+            ("api.idle_timeout_ms", api.idle_timeout_ms),
+            ("api.body_timeout_ms", api.body_timeout_ms),
+            ("api.h2_max_streams", u64::from(api.h2_max_streams)),
+        ] {
+            if value == 0 {
+                return refuse(key, "at least 1".into());
+            }
         }
         // A certificate comes with its key or not at all (one alone would pair with a dev file).
         let pairs = [
@@ -680,6 +745,10 @@ mod tests {
         assert!(e.starts_with("store.url:"), "{e}");
         let e = refused("[log]\nbodies = \"all\"\n", &[]);
         assert!(e.starts_with("log.bodies:"), "{e}");
+        let e = refused("[api]\nidle_timeout_ms = 0\n", &[]);
+        assert!(e.starts_with("api.idle_timeout_ms:"), "{e}");
+        let e = refused("", &[("REGGATE_API_MAX_CONNECTIONS", "0")]);
+        assert!(e.starts_with("api.max_connections:"), "{e}");
     }
 
     #[test]

@@ -282,6 +282,7 @@ impl Gateway {
             acceptor,
             reviewers,
             router(state),
+            config.api.limits(),
             stop.subscribe(),
         ));
         let worker = Worker {

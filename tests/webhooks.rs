@@ -207,6 +207,7 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
         Some(tokio_rustls::TlsAcceptor::from(server_tls)),
         Arc::new(Vec::new()),
         router,
+        reggate::api::listener::Limits::default(),
         serving_rx,
     ));
     let moved = Subscription {

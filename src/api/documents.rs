@@ -1,22 +1,39 @@
 //! Document bytes for manifest entries: `PUT /v1/applications/{id}/documents/{name}`. The type is
 //! judged by the bytes (PDF, JPEG, PNG signatures), not by what the caller says; at most 5 MiB; the
-//! SHA-256 must be the manifest's. Bytes are stored once by digest (`<dir>/ab/abcdef…`, written to a
-//! temporary file, synced, renamed), and the application is processed once every entry has arrived.
-//! Refusals say the limit and what was received.
+//! SHA-256 must be the manifest's. Bytes are stored once by digest (`<dir>/ab/abcdef…`), and the
+//! application is processed once every entry has arrived. Refusals say the limit and what was
+//! received.
+//!
+//! A body is never held in memory: it streams into a temporary file of its own
+//! (`<dir>/.upload-<uuid>`) while its digest, size and first bytes are taken, each piece written as
+//! it came before the next is read ([`Receiving`]): no buffer of its own, so a stalled upload costs
+//! only its connection's buffers. Only when every check has passed is the file synced and renamed into its
+//! place; on any other way out (a refusal, an error, a client that goes away mid-body) the file
+//! is deleted ([`TempFile`]). Concurrent uploads of the same bytes each have their own file, and
+//! their renames put the same bytes in the same place.
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 
 use crate::api::problem::Problem;
-use crate::api::{ApiState, Caller, load_application, sha256_hex};
+use crate::api::{ApiState, Caller, load_application};
 use crate::domain::application::MAX_DOCUMENT_BYTES;
-use crate::store::{Attached, StoredDocument};
+use crate::store::{Attached, StoreError, StoredDocument};
+
+/// Pieces of uploads written at once, across all uploads. Each write is a trip to the blocking
+/// pool; unbounded, 200 uploads would keep 200 threads (and their stacks and allocator arenas)
+/// alive, while a disk takes no more bytes per second from 200 writers than from 16.
+static WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
+/// Bytes [`sniff`] needs to judge a type (PNG's signature is the longest).
+pub const SNIFF_BYTES: usize = 8;
 
 /// Where document bytes live, and whether applications wait for them.
 #[derive(Clone, Debug)]
@@ -45,27 +62,62 @@ impl DocumentStore {
         self.dir.join(&sha256[..2]).join(sha256)
     }
 
-    /// Keep `bytes` under their digest (idempotent: the same bytes land in the same file).
-    pub fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
-        let path = self.path(sha256);
-        if path.exists() {
-            return Ok(());
-        }
-        let dir = path.parent().unwrap_or(FsPath::new("."));
-        std::fs::create_dir_all(dir)?;
-        // One temporary file per call: concurrent uploads of the same bytes (the same document
-        // for several applications) must not write into each other's file. The renames then
-        // race harmlessly: every one puts the same bytes in place.
-        let tmp = dir.join(format!(".{sha256}.{}", crate::ids::uuid_v4()));
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        // The rename is durable once the directory is synced too.
-        std::fs::File::open(dir)?.sync_all()
+    /// Start receiving a document: a new temporary file, unique to this call.
+    pub async fn receive(&self) -> std::io::Result<Receiving> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let temp = TempFile(Some(
+            self.dir.join(format!(".upload-{}", crate::ids::uuid_v4())),
+        ));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(temp.path())
+            .await?
+            .into_std()
+            .await;
+        Ok(Receiving {
+            sink: Some(Sink {
+                file,
+                hasher: openssl::sha::Sha256::new(),
+            }),
+            temp,
+            size: 0,
+            head: Vec::with_capacity(SNIFF_BYTES),
+        })
+    }
+
+    /// Keep received bytes under their digest (idempotent: the same bytes land in the same file).
+    /// The file is synced before its rename and the directory after, so a stored document survives
+    /// a crash; bytes already stored are left as they are.
+    pub async fn keep(&self, received: Received) -> std::io::Result<()> {
+        let Received {
+            file,
+            mut temp,
+            sha256,
+            ..
+        } = received;
+        let path = self.path(&sha256);
+        let top = self.dir.clone();
+        // Metadata calls and syncs, one trip to the blocking pool.
+        blocking(move || {
+            if path.exists() {
+                return Ok(()); // `temp` goes as it drops
+            }
+            let dir = path.parent().unwrap_or(FsPath::new("."));
+            let created = !dir.exists();
+            std::fs::create_dir_all(dir)?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(temp.path(), &path)?;
+            temp.disarm();
+            std::fs::File::open(dir)?.sync_all()?;
+            if created {
+                // The new `ab/` directory itself must be durable in its parent too.
+                std::fs::File::open(&top)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// The bytes of a digest, if stored.
@@ -75,6 +127,111 @@ impl DocumentStore {
         }
         std::fs::read(self.path(sha256)).ok()
     }
+}
+
+/// A temporary file that is deleted when dropped, unless it has been renamed into place.
+#[derive(Debug)]
+pub struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &FsPath {
+        self.0.as_deref().unwrap_or(FsPath::new(""))
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            // Unlinking is a quick metadata call; doing it here covers every way out, including
+            // a handler future dropped because its client went away.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A document arriving: its bytes so far are in a temporary file, their digest and size counted.
+pub struct Receiving {
+    /// Away in the blocking pool while a piece is written.
+    sink: Option<Sink>,
+    temp: TempFile,
+    size: u64,
+    head: Vec<u8>,
+}
+
+/// The file and the digest, which go to the blocking pool together.
+struct Sink {
+    file: std::fs::File,
+    hasher: openssl::sha::Sha256,
+}
+
+impl Receiving {
+    /// The next piece of the body: hashed and written (not synced) before this returns, so the
+    /// body is read no faster than the disk takes it.
+    pub async fn write(&mut self, bytes: Bytes) -> std::io::Result<()> {
+        let want = SNIFF_BYTES.saturating_sub(self.head.len()).min(bytes.len());
+        self.head.extend_from_slice(&bytes[..want]);
+        self.size += bytes.len() as u64;
+        // Waiting here is waiting for the disk, and the body is read no faster meanwhile.
+        let _turn = WRITES.acquire().await.map_err(std::io::Error::other)?;
+        let mut sink = self.sink.take().ok_or_else(gone)?;
+        let sink = blocking(move || {
+            use std::io::Write;
+            sink.hasher.update(&bytes);
+            sink.file.write_all(&bytes)?;
+            Ok(sink)
+        })
+        .await?;
+        self.sink = Some(sink);
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The whole body has arrived.
+    pub async fn finish(mut self) -> std::io::Result<Received> {
+        let Sink { file, hasher } = self.sink.take().ok_or_else(gone)?;
+        let sha256 = hasher.finish().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Received {
+            file,
+            temp: self.temp,
+            sha256,
+            size: self.size,
+            head: self.head,
+        })
+    }
+}
+
+/// A write that failed before (its sink went with it): the upload cannot go on.
+fn gone() -> std::io::Error {
+    std::io::Error::other("an earlier write of this upload failed")
+}
+
+/// `f` on the blocking pool; a panic there is an I/O error here.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// A document received in full, not yet kept.
+pub struct Received {
+    file: std::fs::File,
+    temp: TempFile,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Their length.
+    pub size: u64,
+    /// The first [`SNIFF_BYTES`] of them.
+    pub head: Vec<u8>,
 }
 
 /// `PUT /v1/applications/{id}/documents/{name}`.
@@ -112,15 +269,9 @@ pub async fn upload(
     if let Some(n) = declared.filter(|n| *n > MAX_DOCUMENT_BYTES) {
         return Err(too_large(format!("{n} bytes")));
     }
-    let bytes = match Limited::new(body, MAX_DOCUMENT_BYTES as usize)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err(too_large(format!("more than {MAX_DOCUMENT_BYTES} bytes"))),
-    };
-    let Some(found) = sniff(&bytes) else {
-        let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let received = receive(&state.documents, body, too_large).await?;
+    let Some(found) = sniff(&received.head) else {
+        let head: String = received.head.iter().map(|b| format!("{b:02x}")).collect();
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "document-type",
@@ -139,30 +290,27 @@ pub async fn upload(
             ),
         ));
     }
-    let digest = sha256_hex(&bytes);
-    if digest != entry.sha256 || bytes.len() as u64 != entry.size {
+    if received.sha256 != entry.sha256 || received.size != entry.size {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "document-digest-mismatch",
             "Document differs from the manifest",
             format!(
-                "the manifest says {} bytes with SHA-256 {}; received {} bytes with SHA-256 {digest}",
-                entry.size,
-                entry.sha256,
-                bytes.len()
+                "the manifest says {} bytes with SHA-256 {}; received {} bytes with SHA-256 {}",
+                entry.size, entry.sha256, received.size, received.sha256
             ),
         ));
     }
-    let documents = state.documents.clone();
-    let (d, b) = (digest.clone(), bytes.clone());
-    tokio::task::spawn_blocking(move || documents.put(&d, &b))
+    let (digest, size) = (received.sha256.clone(), received.size);
+    state
+        .documents
+        .keep(received)
         .await
-        .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e)))?
-        .map_err(crate::store::StoreError::Io)?;
+        .map_err(StoreError::Io)?;
     let stored = StoredDocument {
         name: name.clone(),
         sha256: digest,
-        size: bytes.len() as u64,
+        size,
         media_type: found.to_string(),
     };
     let missing = match state
@@ -182,33 +330,122 @@ pub async fn upload(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
+/// The body into a temporary file, at most [`MAX_DOCUMENT_BYTES`]: beyond that it is refused
+/// (`too_large`) as soon as the limit is passed, without reading on.
+async fn receive(
+    documents: &DocumentStore,
+    mut body: Body,
+    too_large: impl Fn(String) -> Problem,
+) -> Result<Received, Problem> {
+    let mut receiving = documents.receive().await.map_err(StoreError::Io)?;
+    while let Some(frame) = body.frame().await {
+        // A body that breaks off (the client went away, or the listener cut it off for stalling
+        // and answers 408 itself) leaves nothing behind: the temporary file goes with `receiving`.
+        let frame = frame.map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "body-incomplete",
+                "Request body incomplete",
+                "the document's bytes stopped before their end; nothing was stored",
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers say nothing about the document
+        };
+        if receiving.size() + data.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(too_large(format!("more than {MAX_DOCUMENT_BYTES} bytes")));
+        }
+        receiving.write(data).await.map_err(StoreError::Io)?;
+    }
+    Ok(receiving.finish().await.map_err(StoreError::Io)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn concurrent_uploads_of_the_same_bytes_all_succeed() {
-        let dir = std::env::temp_dir().join(format!("reggate-docs-race-{}", std::process::id()));
+    fn store(name: &str) -> DocumentStore {
+        let dir = std::env::temp_dir().join(format!("reggate-docs-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = DocumentStore {
-            dir: dir.clone(),
+        DocumentStore {
+            dir,
             wait_for_documents: true,
-        };
-        let bytes = vec![7u8; 256 * 1024];
-        let digest = crate::api::sha256_hex(&bytes);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..16)
-                .map(|_| s.spawn(|| store.put(&digest, &bytes)))
-                .collect();
-            for h in handles {
-                h.join().expect("thread").expect("every upload is stored");
+        }
+    }
+
+    /// Every file under `dir`, recursively (temporary ones included).
+    fn files(dir: &FsPath) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(files(&path));
+            } else {
+                out.push(path);
             }
-        });
+        }
+        out
+    }
+
+    async fn upload(store: &DocumentStore, bytes: &[u8]) -> std::io::Result<String> {
+        let mut receiving = store.receive().await?;
+        // In pieces, as a body arrives.
+        for piece in bytes.chunks(10_000) {
+            receiving.write(Bytes::copy_from_slice(piece)).await?;
+        }
+        let received = receiving.finish().await?;
+        let digest = received.sha256.clone();
+        store.keep(received).await?;
+        Ok(digest)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_uploads_of_the_same_bytes_all_succeed() {
+        let store = Arc::new(store("race"));
+        let bytes: Arc<Vec<u8>> = Arc::new((0..256 * 1024).map(|i| (i % 251) as u8).collect());
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (store, bytes) = (store.clone(), bytes.clone());
+                tokio::spawn(async move { upload(&store, &bytes).await })
+            })
+            .collect();
+        let mut digests = Vec::new();
+        for t in tasks {
+            digests.push(t.await.expect("task").expect("every upload is stored"));
+        }
+        let digest = crate::api::sha256_hex(&bytes);
+        assert!(digests.iter().all(|d| *d == digest), "{digests:?}");
         assert_eq!(store.get(&digest).as_deref(), Some(&bytes[..]));
-        let leftovers = std::fs::read_dir(store.path(&digest).parent().expect("dir"))
-            .expect("dir")
-            .count();
-        assert_eq!(leftovers, 1, "no temporary file is left behind");
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            files(&store.dir),
+            [store.path(&digest)],
+            "no temporary file is left behind"
+        );
+        let _ = std::fs::remove_dir_all(&store.dir);
+    }
+
+    #[tokio::test]
+    async fn an_upload_given_up_leaves_no_file() {
+        let store = store("abandoned");
+        let mut receiving = store.receive().await.expect("receive");
+        receiving
+            .write(Bytes::from_static(b"%PDF-1.4 half of it"))
+            .await
+            .expect("write");
+        assert_eq!(files(&store.dir).len(), 1, "the temporary file");
+        drop(receiving);
+        assert!(files(&store.dir).is_empty());
+        // Received in full but refused (say, a digest that is not the manifest's).
+        let mut receiving = store.receive().await.expect("receive");
+        receiving
+            .write(Bytes::from_static(b"%PDF-1.4 all of it"))
+            .await
+            .expect("write");
+        let received = receiving.finish().await.expect("finish");
+        assert_eq!(received.size, 18);
+        assert_eq!(sniff(&received.head), Some("application/pdf"));
+        drop(received);
+        assert!(files(&store.dir).is_empty());
+        let _ = std::fs::remove_dir_all(&store.dir);
     }
 }
