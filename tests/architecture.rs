@@ -45,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "calendar",
             "clock",
             "ids",
+            "shutdown",
         ],
     ),
     (

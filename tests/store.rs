@@ -645,7 +645,7 @@ both!(approvals, one_approval_per_child_and_benefit);
 both!(listing, listing_filters_and_pages);
 both!(parking, parked_applications_wait_for_their_next_attempt);
 both!(
-    batched_claims,
+    claim_batches,
     batched_claims_take_the_due_first_and_skip_those_waiting_for_documents
 );
 both!(grouped_submissions, concurrent_submissions_all_land_once);
