@@ -72,6 +72,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    // Pages read through a memory map and a 32 MiB cache per connection: with the default 2 MiB
+    // cache and pread, copying index pages out of the OS cache was a tenth of the full flow's CPU.
+    conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(err)?;
+    conn.pragma_update(None, "cache_size", -32_768).map_err(err)?;
     // Every statement the store runs stays prepared (the default cache holds 16).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
