@@ -143,7 +143,7 @@ impl Client {
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
                 let kind = if e.is_connect() { "connect" } else { "request" };
-                NoAnswer(format!("{kind}: {}", chain(&e)))
+                NoAnswer(format!("{kind}: {}", crate::soap::transport::chain(&e)))
             })?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), MAX_ANSWER)
@@ -163,19 +163,4 @@ impl Client {
         self.send(Lane::Side, hyper::Method::GET, path, &[], Bytes::new())
             .await
     }
-}
-
-/// An error with its sources, `a: b: c`.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }

@@ -109,7 +109,7 @@ fn describe(e: hyper_util::client::legacy::Error) -> String {
 }
 
 /// An error with its sources, `a: b: c`.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

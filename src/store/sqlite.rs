@@ -74,8 +74,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
     // Pages read through a memory map and a 32 MiB cache per connection: with the default 2 MiB
     // cache and pread, copying index pages out of the OS cache was a tenth of the full flow's CPU.
-    conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(err)?;
-    conn.pragma_update(None, "cache_size", -32_768).map_err(err)?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)
+        .map_err(err)?;
+    conn.pragma_update(None, "cache_size", -32_768)
+        .map_err(err)?;
     // Every statement the store runs stays prepared (the default cache holds 16).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -249,30 +251,31 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 fn load(conn: &Connection, id_or_number: &str) -> Result<Option<ApplicationRecord>, StoreError> {
-    let row = row(conn, 
-            "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
+    let row = row(
+        conn,
+        "SELECT id, number, status, benefit, applicant_snils, child_snils, input, submitted_ms,
                     status_since_ms, documents_missing, answers, parked
              FROM applications WHERE id = ?1 OR number = ?1",
-            params![id_or_number],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, String>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                ))
-            },
-        )
-        .optional()
-        .map_err(err)?;
+        params![id_or_number],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, Option<String>>(10)?,
+                r.get::<_, Option<String>>(11)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(err)?;
     let Some((
         id,
         number,
@@ -359,7 +362,7 @@ fn record_transition(
     request_id: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    exec(conn, 
+    exec(conn,
         "INSERT INTO journal (application_id, at_ms, from_status, to_status, actor, origin, reasons,
              comment, request_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -376,7 +379,8 @@ fn record_transition(
         ],
     )
     .map_err(err)?;
-    exec(conn, 
+    exec(
+        conn,
         "INSERT INTO outbox (application_id, number, kind, status, at_ms)
          SELECT id, number, ?2, ?3, ?4 FROM applications WHERE id = ?1",
         params![id, event_kind(to), to.as_str(), at_ms],
@@ -386,13 +390,14 @@ fn record_transition(
 }
 
 fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
-    let found: Option<(String, String)> = row(conn, 
-            "SELECT id, request_hash FROM applications WHERE idempotency_key = ?1",
-            params![key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(err)?;
+    let found: Option<(String, String)> = row(
+        conn,
+        "SELECT id, request_hash FROM applications WHERE idempotency_key = ?1",
+        params![key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(err)?;
     let Some((id, request_hash)) = found else {
         return Ok(None);
     };
@@ -446,27 +451,30 @@ fn claim_one(
     now_ms: i64,
     until: i64,
 ) -> Result<ApplicationRecord, StoreError> {
-    let status: String = row(conn, 
-            "SELECT status FROM applications WHERE id = ?1",
-            params![id],
-            |r| r.get(0),
-        )
-        .map_err(err)?;
+    let status: String = row(
+        conn,
+        "SELECT status FROM applications WHERE id = ?1",
+        params![id],
+        |r| r.get(0),
+    )
+    .map_err(err)?;
     if status == "submitted" {
-        exec(conn, 
+        exec(
+            conn,
             "UPDATE applications SET status = 'in_review', status_since_ms = ?2,
                  lease_holder = ?3, lease_until_ms = ?4 WHERE id = ?1",
             params![id, now_ms, worker, until],
         )
         .map_err(err)?;
         // The claim is journaled under the submitting request's id: one id, one story.
-        let submitted_by: String = row(conn, 
-                "SELECT request_id FROM journal WHERE application_id = ?1
+        let submitted_by: String = row(
+            conn,
+            "SELECT request_id FROM journal WHERE application_id = ?1
                  ORDER BY id DESC LIMIT 1",
-                params![id],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
+            params![id],
+            |r| r.get(0),
+        )
+        .map_err(err)?;
         record_transition(
             conn,
             id,
@@ -480,7 +488,8 @@ fn claim_one(
             now_ms,
         )?;
     } else {
-        exec(conn, 
+        exec(
+            conn,
             "UPDATE applications SET lease_holder = ?2, lease_until_ms = ?3 WHERE id = ?1",
             params![id, worker, until],
         )
@@ -506,7 +515,7 @@ impl Store for SqliteStore {
                 return Ok(Submitted::Repeated(earlier.record));
             }
             let at = millis(new.at);
-            exec(conn, 
+            exec(conn,
                 "INSERT INTO applications (id, number, idempotency_key, request_hash, status, benefit,
                      applicant_snils, child_snils, input, submitted_ms, status_since_ms,
                      documents_missing, documents_pending)
@@ -574,14 +583,15 @@ impl Store for SqliteStore {
     fn transition(&self, t: Transition) -> StoreFuture<'_, Transitioned> {
         self.write(move |conn| {
             let at = millis(t.at);
-            let current: Option<(String, Option<String>, Option<i64>, String)> = row(conn, 
-                    "SELECT status, lease_holder, lease_until_ms, documents_missing
+            let current: Option<(String, Option<String>, Option<i64>, String)> = row(
+                conn,
+                "SELECT status, lease_holder, lease_until_ms, documents_missing
                      FROM applications WHERE id = ?1",
-                    params![t.id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()
-                .map_err(err)?;
+                params![t.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(err)?;
             let Some((st, holder, until, missing)) = current else {
                 return Ok(Transitioned::Stale);
             };
@@ -594,7 +604,8 @@ impl Store for SqliteStore {
                 return Ok(Transitioned::Stale);
             }
             let missing = with_added(&missing, t.manifest.as_deref(), &t.documents_added)?;
-            let updated = exec(conn, 
+            let updated = exec(
+                conn,
                 "UPDATE applications SET status = ?2, status_since_ms = ?3, lease_holder = NULL,
                      lease_until_ms = NULL, input = COALESCE(?4, input),
                      answers = COALESCE(?5, answers), parked = NULL,
@@ -639,17 +650,18 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, bool> {
         let (id, worker, parked) = (id.to_string(), worker.to_string(), parked.clone());
         self.write(move |conn| {
-            let n = exec(conn, 
-                    "UPDATE applications SET parked = ?3, lease_holder = NULL, lease_until_ms = ?4
+            let n = exec(
+                conn,
+                "UPDATE applications SET parked = ?3, lease_holder = NULL, lease_until_ms = ?4
                      WHERE id = ?1 AND status = 'in_review' AND lease_holder = ?2",
-                    params![
-                        id,
-                        worker,
-                        serde_json::to_string(&parked).map_err(err)?,
-                        parked.next_attempt_ms
-                    ],
-                )
-                .map_err(err)?;
+                params![
+                    id,
+                    worker,
+                    serde_json::to_string(&parked).map_err(err)?,
+                    parked.next_attempt_ms
+                ],
+            )
+            .map_err(err)?;
             Ok(n == 1)
         })
     }
@@ -767,7 +779,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Attached> {
         let (id, document) = (id.to_string(), document.clone());
         self.write(move |conn| {
-            let missing: Option<String> = row(conn, 
+            let missing: Option<String> = row(conn,
                     "SELECT documents_missing FROM applications WHERE id = ?1",
                     params![id],
                     |r| r.get(0),
@@ -782,7 +794,7 @@ impl Store for SqliteStore {
                 return Ok(Attached::Unknown);
             };
             missing.remove(at_index);
-            exec(conn, 
+            exec(conn,
                 // A clarification may replace an entry's bytes under the same name.
                 "INSERT INTO documents (application_id, name, sha256, size, media_type, stored_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -799,7 +811,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            exec(conn, 
+            exec(conn,
                 "UPDATE applications SET documents_missing = ?2, documents_pending = ?3 WHERE id = ?1",
                 params![
                     id,
@@ -817,7 +829,8 @@ impl Store for SqliteStore {
     fn webhook_cursor<'a>(&'a self, name: &'a str) -> StoreFuture<'a, i64> {
         let name = name.to_string();
         self.read(move |conn| {
-            row(conn, 
+            row(
+                conn,
                 "SELECT seq FROM webhook_cursors WHERE name = ?1",
                 params![name],
                 |r| r.get::<_, i64>(0),
@@ -831,7 +844,8 @@ impl Store for SqliteStore {
     fn set_webhook_cursor<'a>(&'a self, name: &'a str, seq: i64) -> StoreFuture<'a, ()> {
         let name = name.to_string();
         self.write(move |conn| {
-            exec(conn, 
+            exec(
+                conn,
                 "INSERT INTO webhook_cursors (name, seq) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
                 params![name, seq],
@@ -843,7 +857,8 @@ impl Store for SqliteStore {
 
     fn backlog(&self) -> StoreFuture<'_, u64> {
         self.read(|conn| {
-            row(conn, 
+            row(
+                conn,
                 "SELECT count(*) FROM applications INDEXED BY applications_ready
                  WHERE status = 'submitted' AND documents_pending = 0",
                 [],
