@@ -424,10 +424,15 @@ const CLAIM_READY: &str = "SELECT id FROM applications INDEXED BY applications_r
 /// Up to `limit` claimable applications: those whose lease ran out (a crashed worker's, a parked
 /// one's next attempt) first, then `submitted` ones in submission order. Both queries read a partial
 /// index of claimable rows only (migration 6), so applications waiting for documents cost nothing.
-fn claimable(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<String>, StoreError> {
-    let mut ids = Vec::new();
-    for (sql, bound) in [(CLAIM_DUE, Some(now_ms)), (CLAIM_READY, None)] {
-        let want = limit.saturating_sub(ids.len());
+fn claimable(
+    conn: &Connection,
+    now_ms: i64,
+    limit: usize,
+) -> Result<Vec<(String, bool)>, StoreError> {
+    let mut found = Vec::new();
+    // Each query finds one status: `in_review` ones whose lease ran out, then `submitted` ones.
+    for (sql, bound, submitted) in [(CLAIM_DUE, Some(now_ms), false), (CLAIM_READY, None, true)] {
+        let want = limit.saturating_sub(found.len());
         if want == 0 {
             break;
         }
@@ -436,10 +441,10 @@ fn claimable(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<String>
             .query_map(params![bound, want as i64], |r| r.get::<_, String>(0))
             .map_err(err)?;
         for id in rows {
-            ids.push(id.map_err(err)?);
+            found.push((id.map_err(err)?, submitted));
         }
     }
-    Ok(ids)
+    Ok(found)
 }
 
 /// Give one claimable application to `worker` until `until`, moving a `submitted` one to
@@ -447,18 +452,12 @@ fn claimable(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<String>
 fn claim_one(
     conn: &Connection,
     id: &str,
+    submitted: bool,
     worker: &str,
     now_ms: i64,
     until: i64,
 ) -> Result<ApplicationRecord, StoreError> {
-    let status: String = row(
-        conn,
-        "SELECT status FROM applications WHERE id = ?1",
-        params![id],
-        |r| r.get(0),
-    )
-    .map_err(err)?;
-    if status == "submitted" {
+    if submitted {
         exec(
             conn,
             "UPDATE applications SET status = 'in_review', status_since_ms = ?2,
@@ -573,8 +572,8 @@ impl Store for SqliteStore {
             let now_ms = millis(now);
             let until = now_ms + lease.as_millis() as i64;
             let mut out = Vec::new();
-            for id in claimable(conn, now_ms, limit)? {
-                out.push(claim_one(conn, &id, &worker, now_ms, until)?);
+            for (id, submitted) in claimable(conn, now_ms, limit)? {
+                out.push(claim_one(conn, &id, submitted, &worker, now_ms, until)?);
             }
             Ok(out)
         })
