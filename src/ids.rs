@@ -1,19 +1,33 @@
 //! Random identifiers: application ids, SOAP message ids, request ids, development keys. Below every
 //! layer, so the SOAP side and the API draw ids the same way.
 
-/// A random version-4 UUID (application ids, message ids).
+/// A random version-4 UUID (application ids, message ids), hyphenated lower-case.
 pub fn uuid_v4() -> String {
     use rand::RngExt;
-    let mut b: [u8; 16] = rand::rng().random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let bytes: [u8; 16] = rand::rng().random();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_version_4_variant_1_and_differ() {
+        let a = uuid_v4();
+        let b = uuid_v4();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'), "{a}");
+        assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"), "{a}");
+        assert_eq!(a, a.to_lowercase());
+    }
 }

@@ -44,7 +44,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
             signer.update(body)?;
             signer.sign_to_vec()
         })
-        .map(|mac| mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        .map(hex::encode)
         .unwrap_or_default();
     format!("sha256={hex}")
 }

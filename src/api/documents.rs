@@ -197,7 +197,7 @@ impl Receiving {
     /// The whole body has arrived.
     pub async fn finish(mut self) -> std::io::Result<Received> {
         let Sink { file, hasher } = self.sink.take().ok_or_else(gone)?;
-        let sha256 = hasher.finish().iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = hex::encode(hasher.finish());
         Ok(Received {
             file,
             temp: self.temp,
@@ -271,7 +271,7 @@ pub async fn upload(
     }
     let received = receive(&state.documents, body, too_large).await?;
     let Some(found) = sniff(&received.head) else {
-        let head: String = received.head.iter().map(|b| format!("{b:02x}")).collect();
+        let head = hex::encode(&received.head);
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "document-type",

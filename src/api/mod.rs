@@ -65,10 +65,7 @@ pub struct ApiState {
 
 /// SHA-256 of bytes as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(bytes))
 }
 
 /// The router.

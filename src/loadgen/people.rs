@@ -56,6 +56,15 @@ pub struct Applicants {
     /// The backlog's own walk.
     waiting: VecDeque<Case>,
     next_waiting_household: usize,
+    /// Each household's cases once worked out: the walk wraps several times in a flat-out run, and
+    /// building a family's views again was a twentieth of the whole machine's time.
+    memo: Vec<Option<Arc<HouseholdCases>>>,
+}
+
+/// A household's eligible cases and its benefits already paid.
+struct HouseholdCases {
+    eligible: Vec<Case>,
+    paid: Vec<Case>,
 }
 
 impl Applicants {
@@ -73,7 +82,23 @@ impl Applicants {
             found_in_pass: 0,
             waiting: VecDeque::new(),
             next_waiting_household: 0,
+            memo: Vec::new(),
         }
+    }
+
+    /// The cases of household `h`, worked out once; `None` past the last household.
+    fn cases(&mut self, h: usize) -> Option<Arc<HouseholdCases>> {
+        if let Some(Some(known)) = self.memo.get(h) {
+            return Some(known.clone());
+        }
+        let family = self.population.family(h)?;
+        let (eligible, paid) = cases_of(&family, self.today);
+        let cases = Arc::new(HouseholdCases { eligible, paid });
+        if self.memo.len() <= h {
+            self.memo.resize(h + 1, None);
+        }
+        self.memo[h] = Some(cases.clone());
+        Some(cases)
     }
 
     /// The next eligible case, handed out once (until the walk wraps) and remembered for a
@@ -106,10 +131,10 @@ impl Applicants {
                 self.wrapped += 1;
                 self.found_in_pass = 0;
             }
-            let family = self.population.family(self.next_household)?;
+            let cases = self.cases(self.next_household)?;
             self.next_household += 1;
             self.scanned += 1;
-            self.walk(&family);
+            self.walk(&cases);
         }
         self.ready.front().cloned()
     }
@@ -135,22 +160,21 @@ impl Applicants {
 
     /// Walk the next household (without wrapping); false at the end of the population.
     fn walk_one_more(&mut self) -> bool {
-        let Some(family) = self.population.family(self.next_household) else {
+        let Some(cases) = self.cases(self.next_household) else {
             return false;
         };
         self.next_household += 1;
         self.scanned += 1;
-        self.walk(&family);
+        self.walk(&cases);
         true
     }
 
-    /// Every eligible case of a family into `ready`, every paid benefit into `paid`.
-    fn walk(&mut self, family: &Family) {
-        let (eligible, paid) = cases_of(family, self.today);
-        self.found_in_pass += eligible.len() as u64;
-        self.ready.extend(eligible);
+    /// Every eligible case of a household into `ready`, every paid benefit into `paid`.
+    fn walk(&mut self, cases: &HouseholdCases) {
+        self.found_in_pass += cases.eligible.len() as u64;
+        self.ready.extend(cases.eligible.iter().cloned());
         let room = REMEMBERED.saturating_sub(self.paid.len());
-        self.paid.extend(paid.into_iter().take(room));
+        self.paid.extend(cases.paid.iter().take(room).cloned());
     }
 
     /// A case for an application that will never be decided (the backlog): walked apart from the
@@ -162,12 +186,10 @@ impl Applicants {
             if walked > count {
                 return None;
             }
-            let family = self
-                .population
-                .family(self.next_waiting_household % count.max(1))?;
+            let cases = self.cases(self.next_waiting_household % count.max(1))?;
             self.next_waiting_household += 1;
             walked += 1;
-            self.waiting.extend(cases_of(&family, self.today).0);
+            self.waiting.extend(cases.eligible.iter().cloned());
         }
         self.waiting.pop_front()
     }

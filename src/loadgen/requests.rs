@@ -54,10 +54,7 @@ fn pdf(unique: &str, name: &str, size: usize) -> Vec<u8> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(openssl::sha::sha256(bytes))
 }
 
 /// The input of a case: its people as the registries know them, and `manifest`.
