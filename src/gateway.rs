@@ -297,6 +297,7 @@ impl Gateway {
             config.processing.concurrency,
             stop.subscribe(),
         ));
+        tasks.spawn(crate::heap::return_freed(stop.subscribe()));
         let hook_tls = if config.webhooks.subscriptions.is_empty() {
             None
         } else {

@@ -13,6 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Below every layer.
     ("calendar", &[]),
     ("ids", &[]),
+    ("heap", &[]),
     ("clock", &["calendar"]),
     ("shutdown", &[]),
     ("channel_body", &[]),
