@@ -668,3 +668,51 @@ async fn two_gateways_on_one_postgres_never_process_the_same_application() {
     concurrent_claims_never_share(vec![first, second]).await;
     drop_schema(&schema(name)).await;
 }
+
+/// Events on PostgreSQL are read in the order they became visible: a transaction that took its
+/// seq first but committed last is not skipped by a reader that already read past the later one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_committed_late_is_not_skipped_by_the_feed() {
+    let name = "late_event";
+    let store = postgres(name).await;
+    let first = new_app(1, "11111111145", "late-1");
+    store.submit(first).await.expect("submit");
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    let read = async |cursor: &mut i64, seen: &mut Vec<String>| {
+        for e in store.events_after(*cursor, 100).await.expect("events") {
+            *cursor = e.seq;
+            seen.push(e.application_id);
+        }
+    };
+    read(&mut cursor, &mut seen).await;
+    assert_eq!(seen.len(), 1);
+
+    // A slow writer: its event takes the next seq but stays uncommitted.
+    let (slow, conn) = tokio_postgres::connect(
+        &format!("{} options='-c search_path={}'", pg_url(), schema(name)),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect");
+    tokio::spawn(conn);
+    slow.batch_execute(
+        "BEGIN; INSERT INTO outbox (application_id, number, kind, status, at_ms)
+         VALUES ('slow', 'slow', 'submitted', 'submitted', 0)",
+    )
+    .await
+    .expect("slow insert");
+    // A later submission commits first, with a higher seq, and is read.
+    store
+        .submit(new_app(2, "22222222246", "late-2"))
+        .await
+        .expect("submit");
+    read(&mut cursor, &mut seen).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    // The slow writer commits: the next read must still find its event.
+    slow.batch_execute("COMMIT").await.expect("commit");
+    read(&mut cursor, &mut seen).await;
+    assert_eq!(seen.last().map(String::as_str), Some("slow"), "{seen:?}");
+    assert_eq!(seen.len(), 3);
+    drop_schema(&schema(name)).await;
+}

@@ -109,6 +109,22 @@ CREATE INDEX applications_lease_due ON applications ((COALESCE(lease_until_ms, 0
     WHERE status = 'in_review' AND documents_pending = 0;
 ",
     ),
+    (
+        7,
+        "
+-- Events are read by position, not by seq. On PostgreSQL concurrent transactions commit their seqs
+-- out of order: a reader that had moved past seq 12 never saw 11 when it committed after. Positions
+-- go to committed events only, in order, one publisher at a time (the row of outbox_publisher is
+-- its lock; store::postgres::publish). SQLite's one writer gives each event the next position as it
+-- writes it. Cursors held before keep their meaning: old events' positions are their seqs.
+ALTER TABLE outbox ADD COLUMN position {BIGINT};
+UPDATE outbox SET position = seq;
+CREATE UNIQUE INDEX outbox_position ON outbox (position);
+CREATE INDEX outbox_unpublished ON outbox (seq) WHERE position IS NULL;
+CREATE TABLE outbox_publisher (id INTEGER PRIMARY KEY);
+INSERT INTO outbox_publisher (id) VALUES (1);
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

@@ -217,6 +217,36 @@ async fn record_transition(
     Ok(())
 }
 
+/// Give the committed events that have none the next positions, in seq order (migration 7).
+///
+/// One publisher at a time, by the lock on `outbox_publisher`'s row; the numbering statement starts
+/// after the lock is held, so under READ COMMITTED it sees the previous publisher's positions and
+/// every event committed so far. An event still uncommitted is invisible here and gets a later
+/// position when a later call finds it: readers see positions appear in order, without gaps, and an
+/// event committed before this call is readable after it. One round trip (a simple-query batch).
+async fn publish(c: &tokio_postgres::Client) -> Result<(), StoreError> {
+    let published = c
+        .batch_execute(
+            "BEGIN;
+         SELECT id FROM outbox_publisher WHERE id = 1 FOR UPDATE;
+         WITH pending AS (
+                  SELECT seq, row_number() OVER (ORDER BY seq) AS n
+                  FROM (SELECT seq FROM outbox WHERE position IS NULL ORDER BY seq LIMIT 10000) p),
+              last AS (SELECT COALESCE(MAX(position), 0) AS position FROM outbox)
+         UPDATE outbox SET position = last.position + pending.n
+         FROM pending, last WHERE outbox.seq = pending.seq;
+         COMMIT;",
+        )
+        .await;
+    if let Err(e) = published {
+        // A failure inside the batch leaves its transaction open and aborted: end it before the
+        // connection goes back to the pool.
+        let _ = c.batch_execute("ROLLBACK").await;
+        return Err(err(e));
+    }
+    Ok(())
+}
+
 async fn by_key(c: &impl GenericClient, key: &str) -> Result<Option<Earlier>, StoreError> {
     let Some(row) = c
         .query_opt(
@@ -474,10 +504,11 @@ impl Store for PostgresStore {
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>> {
         Box::pin(async move {
             let conn = self.pool.get().await.map_err(pool_err)?;
+            publish(&conn).await?;
             let rows = conn
                 .query(
-                    "SELECT seq, application_id, number, kind, status, at_ms FROM outbox
-                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    "SELECT position, application_id, number, kind, status, at_ms FROM outbox
+                     WHERE position > $1 ORDER BY position LIMIT $2",
                     &[&after, &(limit as i64)],
                 )
                 .await

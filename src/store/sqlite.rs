@@ -396,8 +396,10 @@ fn record_transition(
     .map_err(err)?;
     exec(
         conn,
-        "INSERT INTO outbox (application_id, number, kind, status, at_ms)
-         SELECT id, number, ?2, ?3, ?4 FROM applications WHERE id = ?1",
+        // The next position: one writer, so positions follow commits (migration 7).
+        "INSERT INTO outbox (application_id, number, kind, status, at_ms, position)
+         SELECT id, number, ?2, ?3, ?4, (SELECT COALESCE(MAX(position), 0) + 1 FROM outbox)
+         FROM applications WHERE id = ?1",
         params![id, event_kind(to), to.as_str(), at_ms],
     )
     .map_err(err)?;
@@ -690,8 +692,8 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT seq, application_id, number, kind, status, at_ms FROM outbox
-                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                    "SELECT position, application_id, number, kind, status, at_ms FROM outbox
+                     WHERE position > ?1 ORDER BY position LIMIT ?2",
                 )
                 .map_err(err)?;
             let rows = stmt
