@@ -42,7 +42,24 @@ def inn(body):
     return f"{body * 100 + c11 * 10 + c12:012d}"
 
 def pdf(kind):
-    return f"%PDF-1.4\n% {kind}\n%%EOF\n".encode()
+    """A one-page PDF naming `kind`: the gateway parses what it is sent."""
+    content = f"BT /F1 12 Tf 56 780 Td ({kind}) Tj ET\n"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}endstream",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{o}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
 
 def application():
     doc = lambda k: {"type": k, "media_type": "application/pdf", "size": len(pdf(k)),

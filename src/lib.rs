@@ -5,7 +5,7 @@
 //! The flow runs one way (ARCHITECTURE.md; `tests/architecture.rs` holds it):
 //! `xml → contract → soap → registries → domain → service → api`, `store` beside `service`.
 //! - [`calendar`], [`ids`], [`clock`]: dates, random ids and the injectable clock, below every layer;
-//!   [`heap`]: freed memory given back to the system.
+//!   [`heap`]: freed memory given back to the system; [`pdf`]: small PDF files written.
 //! - [`xml`]: the schema model and the streaming XSD validator every outgoing and incoming message passes.
 //! - [`contract`]: the registries and operations as the WSDLs describe them; the SOAP payload reader.
 //! - [`soap`]: the outbound pipeline; [`registries`]: typed messages and the typed client.
@@ -34,6 +34,7 @@ pub mod heap;
 pub mod ids;
 pub mod loadgen;
 pub mod mock;
+pub mod pdf;
 pub mod receipt;
 pub mod registries;
 pub mod service;

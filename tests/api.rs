@@ -134,7 +134,7 @@ async fn call(
     method: &str,
     uri: &str,
     headers: &[(&str, &str)],
-    body: &str,
+    body: impl AsRef<[u8]>,
 ) -> (StatusCode, HashMap<String, String>, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
@@ -142,7 +142,7 @@ async fn call(
     }
     let req = req
         .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
+        .body(Body::from(body.as_ref().to_vec()))
         .expect("request");
     let res = app.clone().oneshot(req).await.expect("response");
     let status = res.status();
@@ -1077,5 +1077,106 @@ async fn receipts_are_signed_json_and_pdf_that_verify_and_tampering_shows() {
         image.starts_with(b"\x89PNG") && image.len() > 1000,
         "{} bytes",
         image.len()
+    );
+}
+
+/// Real images and PDFs pass and say what they hold; files that only start like one are refused
+/// with 415 and what they turned out to be.
+#[tokio::test]
+async fn documents_are_judged_by_their_structure_not_their_first_bytes() {
+    use std::io::Cursor;
+    let a = api("content", 1000, false);
+    let encode = |format| {
+        let mut out = Vec::new();
+        image::RgbImage::new(64, 48)
+            .write_to(&mut Cursor::new(&mut out), format)
+            .expect("encode");
+        out
+    };
+    let png = encode(image::ImageFormat::Png);
+    let jpeg = encode(image::ImageFormat::Jpeg);
+    let real_pdf = reggate::pdf::page("snils", 4096);
+    // An ELF executable (this test binary's first 64 KiB) behind a PDF signature.
+    let mut elf = std::fs::read(std::env::current_exe().expect("exe")).expect("read");
+    elf.truncate(64 << 10);
+    assert!(elf.starts_with(b"\x7fELF"));
+    let mut disguised = b"%PDF-1.7\n".to_vec();
+    disguised.extend(&elf);
+    let mut fake_png = png[..8].to_vec();
+    fake_png.extend(&elf);
+
+    let entry = |kind: &str, media: &str, bytes: &[u8]| json!({"type": kind, "media_type": media, "size": bytes.len(), "sha256": sha256_hex(bytes)});
+    let app = &a.app;
+    let file = async |key: &str, docs: Value| {
+        let mut body = application();
+        body["documents"] = docs;
+        let (status, _, created) = call(
+            app,
+            "POST",
+            "/v1/applications",
+            &[AUTH, ("idempotency-key", key)],
+            body.to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+        created["id"].as_str().expect("id").to_string()
+    };
+
+    let id = file(
+        "real",
+        json!([
+            entry("birth_certificate", "image/jpeg", &jpeg),
+            entry("passport", "image/png", &png),
+            entry("snils", "application/pdf", &real_pdf),
+        ]),
+    )
+    .await;
+    for (name, bytes, media) in [
+        ("birth_certificate", &jpeg, "image/jpeg"),
+        ("passport", &png, "image/png"),
+        ("snils", &real_pdf, "application/pdf"),
+    ] {
+        let uri = format!("/v1/applications/{id}/documents/{name}");
+        let (status, _, stored) = call(&a.app, "PUT", &uri, &[AUTH], bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {stored}");
+        assert_eq!(stored["media_type"], media);
+    }
+
+    let id = file(
+        "disguised",
+        json!([
+            entry("birth_certificate", "image/png", &fake_png),
+            entry("passport", "application/pdf", &disguised),
+            entry("snils", "application/pdf", &real_pdf),
+        ]),
+    )
+    .await;
+    for (name, bytes, says) in [
+        ("passport", &disguised, "not a well-formed PDF"),
+        (
+            "birth_certificate",
+            &fake_png,
+            "not a readable image/png image",
+        ),
+    ] {
+        let uri = format!("/v1/applications/{id}/documents/{name}");
+        let (status, _, problem) = call(&a.app, "PUT", &uri, &[AUTH], bytes).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{name}: {problem}"
+        );
+        assert_eq!(
+            problem["type"], "urn:reggate:problem:document-content",
+            "{problem}"
+        );
+        let detail = problem["detail"].as_str().unwrap_or("");
+        assert!(detail.contains(says), "{name}: {detail}");
+    }
+    let record = a.store.get(&id).await.expect("get").expect("stored");
+    assert_eq!(
+        record.documents_missing.len(),
+        3,
+        "nothing refused was attached"
     );
 }

@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("calendar", &[]),
     ("ids", &[]),
     ("heap", &[]),
+    ("pdf", &[]),
     ("clock", &["calendar"]),
     ("shutdown", &[]),
     ("channel_body", &[]),

@@ -1,5 +1,6 @@
 //! Document bytes for manifest entries: `PUT /v1/applications/{id}/documents/{name}`. The type is
-//! judged by the bytes (PDF, JPEG, PNG signatures), not by what the caller says; at most 5 MiB; the
+//! judged by the bytes, not by what the caller says: their signature (PDF, JPEG, PNG) first, then
+//! their structure ([`content`]: a PDF parses, an image's header decodes); at most 5 MiB; the
 //! SHA-256 must be the manifest's. Bytes are stored once by digest (`<dir>/ab/abcdef…`), and the
 //! application is processed once every entry has arrived. Refusals say the limit and what was
 //! received.
@@ -22,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
+use crate::api::content;
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, load_application};
 use crate::domain::application::MAX_DOCUMENT_BYTES;
@@ -234,6 +236,13 @@ pub struct Received {
     pub head: Vec<u8>,
 }
 
+impl Received {
+    /// Where the bytes are until they are kept.
+    pub fn path(&self) -> &FsPath {
+        self.temp.path()
+    }
+}
+
 /// `PUT /v1/applications/{id}/documents/{name}`.
 pub async fn upload(
     State(state): State<Arc<ApiState>>,
@@ -299,6 +308,14 @@ pub async fn upload(
                 "the manifest says {} bytes with SHA-256 {}; received {} bytes with SHA-256 {}",
                 entry.size, entry.sha256, received.size, received.sha256
             ),
+        ));
+    }
+    if let Err(why) = content::judge(received.path(), found).await {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "document-content",
+            "Document content is not what its first bytes say",
+            format!("the bytes start like {found} but are {why}"),
         ));
     }
     let (digest, size) = (received.sha256.clone(), received.size);

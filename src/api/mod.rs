@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod applications;
 pub mod body;
+pub mod content;
 pub mod documents;
 pub mod eligibility;
 pub mod listener;

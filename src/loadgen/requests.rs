@@ -40,17 +40,10 @@ fn required(benefit: Benefit, age: i32) -> Vec<&'static str> {
     kinds
 }
 
-/// A PDF of about `size` bytes that no other application sends (`unique` names it).
+/// A one-page PDF of about `size` bytes that no other application sends (`unique` names it): a real
+/// structure, since the API parses what it is sent.
 fn pdf(unique: &str, name: &str, size: usize) -> Vec<u8> {
-    let mut out = format!("%PDF-1.4\n% reggate loadgen {unique} {name}\n").into_bytes();
-    let tail = b"\n%%EOF\n";
-    if out.len() + tail.len() < size {
-        // Comment lines of filler: still a PDF by its signature, which is all the API judges.
-        let fill = size - out.len() - tail.len();
-        out.extend((0..fill).map(|i| if i % 64 == 63 { b'\n' } else { b'0' }));
-    }
-    out.extend_from_slice(tail);
-    out
+    crate::pdf::page(&format!("reggate loadgen {unique} {name}"), size)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -278,7 +271,10 @@ mod tests {
             let entry = input.manifest_entry(name).expect("entry");
             assert_eq!(entry.size, upload.bytes.len() as u64);
             assert_eq!(entry.sha256, sha256_hex(&upload.bytes));
-            assert!(upload.bytes.starts_with(b"%PDF-"));
+            assert!(
+                crate::api::content::pdf(&upload.bytes).is_ok(),
+                "a PDF the API accepts"
+            );
         }
         assert!((2990..=3010).contains(&app.uploads[0].bytes.len()));
         // Unique per application: no two applications share a document.

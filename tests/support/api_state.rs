@@ -70,7 +70,7 @@ pub fn state(
 
 /// A small PDF naming `kind` (enough for the content check).
 pub fn pdf(kind: &str) -> String {
-    format!("%PDF-1.4\n% {kind}\n%%EOF\n")
+    String::from_utf8(reggate::pdf::page(kind, 0)).expect("ASCII")
 }
 
 /// The sample application: childcare for a baby, with the three documents every benefit needs.

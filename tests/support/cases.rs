@@ -5,9 +5,13 @@
 
 use serde_json::{Value, json};
 
-/// The bytes of a test document of `kind`: a minimal PDF.
+/// The bytes of a test document of `kind`: a minimal one-page PDF.
 pub fn doc_bytes(kind: &str) -> String {
-    format!("%PDF-1.4\n% reggate test document: {kind}\n%%EOF\n")
+    String::from_utf8(reggate::pdf::page(
+        &format!("reggate test document: {kind}"),
+        0,
+    ))
+    .expect("ASCII")
 }
 
 /// A manifest entry of `kind` describing [`doc_bytes`].
