@@ -95,20 +95,20 @@ mod tests {
 
     use super::*;
 
-    fn png(width: u32, height: u32) -> Vec<u8> {
+    fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
         let mut out = Vec::new();
         image::RgbImage::new(width, height)
-            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-            .expect("png");
+            .write_to(&mut Cursor::new(&mut out), format)
+            .expect("encode");
         out
     }
 
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        encoded(width, height, image::ImageFormat::Png)
+    }
+
     fn jpeg(width: u32, height: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        image::RgbImage::new(width, height)
-            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
-            .expect("jpeg");
-        out
+        encoded(width, height, image::ImageFormat::Jpeg)
     }
 
     /// The start of this test binary: an ELF executable.
