@@ -148,29 +148,18 @@ pub fn pdf(signed: &SignedReceipt) -> Vec<u8> {
     let mut content = String::from("BT\n");
     let mut y = 780;
     for (font, size, text) in lines {
-        let escaped: String = text
-            .chars()
-            .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .map(|c| match c {
-                '(' | ')' | '\\' => format!("\\{c}"),
-                c => c.to_string(),
-            })
-            .collect();
+        let escaped = crate::pdf::text(&text);
         content.push_str(&format!(
             "/{font} {size} Tf 1 0 0 1 56 {y} Tm ({escaped}) Tj\n"
         ));
         y -= size + 10;
     }
     content.push_str("ET\n");
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>".to_string(),
-        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>".to_string(),
-    ];
-    let mut out = crate::pdf::write(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n", &objects);
+    let mut out = crate::pdf::one_page(
+        b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n",
+        &content,
+        &["Helvetica", "Helvetica-Bold"],
+    );
     let embedded = openssl::base64::encode_block(&serde_json::to_vec(signed).unwrap_or_default());
     out.extend_from_slice(format!("{PDF_MARK}{embedded}\n").as_bytes());
     out

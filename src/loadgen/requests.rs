@@ -46,10 +46,6 @@ fn pdf(unique: &str, name: &str, size: usize) -> Vec<u8> {
     crate::pdf::page(&format!("reggate loadgen {unique} {name}"), size)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(openssl::sha::sha256(bytes))
-}
-
 /// The input of a case: its people as the registries know them, and `manifest`.
 fn input(case: &Case, manifest: Vec<Document>) -> ApplicationInput {
     let a = &case.applicant;
@@ -149,7 +145,7 @@ pub fn application(
             kind: kind.to_string(),
             media_type: "application/pdf".into(),
             size: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
+            sha256: crate::api::sha256_hex(&bytes),
         });
         uploads.push(Upload {
             name,
@@ -270,7 +266,7 @@ mod tests {
             assert_eq!(&upload.name, name);
             let entry = input.manifest_entry(name).expect("entry");
             assert_eq!(entry.size, upload.bytes.len() as u64);
-            assert_eq!(entry.sha256, sha256_hex(&upload.bytes));
+            assert_eq!(entry.sha256, crate::api::sha256_hex(&upload.bytes));
             assert!(
                 crate::api::content::pdf(&upload.bytes).is_ok(),
                 "a PDF the API accepts"

@@ -8,7 +8,7 @@
 //! previous group syncs); alone, a write commits at once. Several processes on one file still take
 //! turns through `BEGIN IMMEDIATE`.
 //!
-//! Point reads (an application by id or key) go to the writer too, whose page cache stays warm
+//! Point reads (an application by id or key, a child's approvals) go to the writer too, whose page cache stays warm
 //! ([`SqliteStore::lookup`]). Scans (lists, the events feed, counts) run on a few read-only
 //! connections on tokio's blocking pool; WAL lets them proceed while the writer writes, and they see
 //! every committed group.
@@ -140,7 +140,7 @@ impl SqliteStore {
         })
     }
 
-    /// A point read (an application by id or key): run by the writer within its group and answered
+    /// A point read (an application by id or key, a child's approvals): run by the writer within its group and answered
     /// after the group's commit, so it never shows what is not yet durable. Not on a reader: a reader
     /// connection drops its page cache and memory map whenever another connection has committed
     /// since its last read — under load, before every read — and fetching the index pages cold
