@@ -97,7 +97,9 @@ pub struct ApiConfig {
 pub struct ProcessingConfig {
     /// Applications processed at once in this process (each waits on the registries as a task).
     pub concurrency: usize,
-    /// How long a claim holds before another worker may take the application over.
+    /// How long a claim holds before another worker may take the application over. The worker
+    /// renews it every quarter of it while it processes, so this is how soon the applications of
+    /// a process that was killed come free.
     pub lease_seconds: u64,
     /// Applications waiting beyond which submissions get 429 with Retry-After.
     pub backlog_limit: u64,
@@ -242,7 +244,7 @@ impl Default for ProcessingConfig {
     fn default() -> ProcessingConfig {
         ProcessingConfig {
             concurrency: 256,
-            lease_seconds: 120,
+            lease_seconds: 10,
             backlog_limit: 100_000,
         }
     }

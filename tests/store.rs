@@ -620,6 +620,69 @@ async fn concurrent_submissions_all_land_once(store: Arc<dyn Store>) {
     }
 }
 
+async fn renewed_leases_hold_and_lapse_soon_after_the_last_renewal(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_950_000);
+    let lease = Duration::from_secs(10);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let Submitted::Created(a) = store
+            .submit(new_app(
+                40 + n,
+                &format!("4445556667{n}"),
+                &format!("key-4{n}"),
+            ))
+            .await
+            .expect("submit")
+        else {
+            panic!("not created");
+        };
+        ids.push(a.id);
+    }
+    let claimed = store.claim_many("w1", t0, lease, 3).await.expect("claim");
+    assert_eq!(claimed.len(), 3);
+    // w1 renews two of them at t0 + 8 s; the third it has finished with (not renewed).
+    let renewed = store
+        .renew("w1", &ids[..2], t0 + Duration::from_secs(18))
+        .await
+        .expect("renew");
+    assert_eq!(renewed, 2);
+    // Another worker cannot renew what it does not hold.
+    let foreign = store
+        .renew("w2", &ids, t0 + Duration::from_secs(99))
+        .await
+        .expect("renew");
+    assert_eq!(foreign, 0, "only the holder renews");
+    // At t0 + 11 s the unrenewed lease has lapsed and is taken over; the renewed ones hold.
+    let taken = store
+        .claim_many("w2", t0 + Duration::from_secs(11), lease, 3)
+        .await
+        .expect("claim");
+    assert_eq!(
+        taken.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [ids[2].as_str()]
+    );
+    // w1 is killed: no more renewals. Its two come free right after the last renewal's lease.
+    assert!(
+        store
+            .claim_many("w2", t0 + Duration::from_secs(17), lease, 3)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "held until the renewed lease ends"
+    );
+    let taken = store
+        .claim_many("w2", t0 + Duration::from_secs(19), lease, 3)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 2);
+    // The lapsed holder's renewal no longer counts.
+    let late = store
+        .renew("w1", &ids, t0 + Duration::from_secs(40))
+        .await
+        .expect("renew");
+    assert_eq!(late, 0);
+}
+
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -649,6 +712,10 @@ both!(
     batched_claims_take_the_due_first_and_skip_those_waiting_for_documents
 );
 both!(grouped_submissions, concurrent_submissions_all_land_once);
+both!(
+    lease_renewals,
+    renewed_leases_hold_and_lapse_soon_after_the_last_renewal
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_workers_on_sqlite() {

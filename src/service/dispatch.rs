@@ -8,8 +8,14 @@
 //! every slot is taken, and looks again after [`POLL`] when nothing was claimable. On stop it takes
 //! no new work and gives the tasks in flight [`DRAIN`] to finish; the rest are dropped and their
 //! leases let another process (or this one, restarted) take them over.
+//!
+//! Leases are short and renewed ([`keep_leases`]): every `lease / RENEWALS` the loop extends the
+//! lease of each application it still processes. An application waiting long on a slow registry
+//! stays held, and one held by a process that was killed comes free one short lease after that
+//! process's last renewal — seconds after a restart, not a long fixed lease later.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -31,6 +37,44 @@ pub const DRAIN: Duration = Duration::from_secs(5);
 /// A store failure is retried after this pause, not in a hot loop.
 const AFTER_FAILURE: Duration = Duration::from_secs(1);
 
+/// Renewals per lease: a lease survives `RENEWALS - 1` renewals that failed or came late.
+pub const RENEWALS: u32 = 4;
+
+/// The applications a loop is processing: whose leases it renews.
+#[derive(Clone, Default)]
+struct Held(Arc<Mutex<HashSet<String>>>);
+
+impl Held {
+    /// Hold `id` until the returned guard drops (the task finished, or was aborted).
+    fn hold(&self, id: &str) -> Holding {
+        self.lock().insert(id.to_string());
+        Holding {
+            held: self.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One application in [`Held`], for as long as its task lives.
+struct Holding {
+    held: Held,
+    id: String,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        self.held.lock().remove(&self.id);
+    }
+}
+
 /// Claim and process applications, `concurrency` at a time, until `stopping` turns true.
 pub async fn run(
     worker: Worker,
@@ -40,6 +84,8 @@ pub async fn run(
 ) {
     let concurrency = concurrency.max(1);
     let worker = Arc::new(worker);
+    let held = Held::default();
+    let renewing = tokio::spawn(keep_leases(worker.clone(), wf.clone(), held.clone()));
     let mut in_flight: JoinSet<()> = JoinSet::new();
     loop {
         while in_flight.try_join_next().is_some() {}
@@ -59,7 +105,12 @@ pub async fn run(
                     metrics::histogram!("reggate_claim_batch").record(records.len() as f64);
                     for record in records {
                         let (worker, wf) = (worker.clone(), wf.clone());
-                        in_flight.spawn(async move { report(worker.process(&wf, record).await) });
+                        let holding = held.hold(&record.id);
+                        in_flight.spawn(async move {
+                            let processed = worker.process(&wf, record).await;
+                            drop(holding);
+                            report(processed);
+                        });
                     }
                 }
                 Err(e) => {
@@ -93,6 +144,31 @@ pub async fn run(
             "stopping: applications still in flight are left to their leases"
         );
         in_flight.abort_all();
+    }
+    renewing.abort();
+}
+
+/// Renew the leases of the applications in `held`, every `lease / RENEWALS`, for as long as the
+/// loop runs (it aborts this task when it ends).
+async fn keep_leases(worker: Arc<Worker>, wf: Workflows, held: Held) {
+    let every = (worker.lease / RENEWALS).max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is now: the claim has just set the lease
+    loop {
+        tick.tick().await;
+        let ids = held.ids();
+        if ids.is_empty() {
+            continue;
+        }
+        let until = wf.clock.now() + worker.lease;
+        match wf.store.renew(&worker.name, &ids, until).await {
+            Ok(renewed) => {
+                metrics::counter!("reggate_leases_renewed_total").increment(renewed as u64);
+            }
+            // The leases still run for most of their length: the next renewal may well succeed.
+            Err(e) => tracing::warn!(error = %e, held = ids.len(), "renewing leases"),
+        }
     }
 }
 

@@ -430,6 +430,15 @@ pub trait Store: Send + Sync {
         worker: &'a str,
         parked: &'a Parked,
     ) -> StoreFuture<'a, bool>;
+    /// Extend the leases `worker` holds on `ids` (the applications it is processing) to `until`;
+    /// how many it still held. A live worker renews every few seconds, so a lease can be short:
+    /// a crashed worker's applications come free seconds after its last renewal, not minutes.
+    fn renew<'a>(
+        &'a self,
+        worker: &'a str,
+        ids: &'a [String],
+        until: SystemTime,
+    ) -> StoreFuture<'a, usize>;
     /// Outbox events after `after`, at most `limit`, in order.
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
     /// A page of applications matching `filter`, after `after`, in submission order.

@@ -692,6 +692,26 @@ impl Store for PostgresStore {
         })
     }
 
+    fn renew<'a>(
+        &'a self,
+        worker: &'a str,
+        ids: &'a [String],
+        until: SystemTime,
+    ) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let n = conn
+                .execute(
+                    "UPDATE applications SET lease_until_ms = $3
+                     WHERE id = ANY($1) AND status = 'in_review' AND lease_holder = $2",
+                    &[&ids, &worker, &millis(until)],
+                )
+                .await
+                .map_err(err)?;
+            Ok(n as usize)
+        })
+    }
+
     fn backlog(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let conn = self.pool.get().await.map_err(pool_err)?;

@@ -688,6 +688,28 @@ impl Store for SqliteStore {
         })
     }
 
+    fn renew<'a>(
+        &'a self,
+        worker: &'a str,
+        ids: &'a [String],
+        until: SystemTime,
+    ) -> StoreFuture<'a, usize> {
+        let (worker, ids, until) = (worker.to_string(), ids.to_vec(), millis(until));
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "UPDATE applications SET lease_until_ms = ?3
+                     WHERE id = ?1 AND status = 'in_review' AND lease_holder = ?2",
+                )
+                .map_err(err)?;
+            let mut held = 0;
+            for id in &ids {
+                held += stmt.execute(params![id, worker, until]).map_err(err)?;
+            }
+            Ok(held)
+        })
+    }
+
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>> {
         self.read(move |conn| {
             let mut stmt = conn
