@@ -9,139 +9,14 @@
 //! (SQLite, HTTPS API) as processes of the built binary; the load tool drives them through its
 //! library API at a fixed rate, retrying submissions and uploads through the restart.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/processes.rs"]
+mod processes;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use reggate::loadgen::{self, Auth, Mix, Pace, Plan, Remote, Target};
-use reggate::mock::population::PopulationConfig;
-
-const KEY: &str = "crash-test-key-0123456789abcdef";
-const BINARY: &str = env!("CARGO_BIN_EXE_reggate");
-const POPULATION: PopulationConfig = PopulationConfig {
-    seed: 2024,
-    people: 12_000,
-};
-
-/// A child process killed when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn fresh(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reggate-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn project(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// `reggate mock` on free ports, every call delayed by `latency_ms`; the gateway configuration's
-/// `[registries.*]` sections for it.
-fn start_mock(dir: &Path, latency_ms: u64) -> (Process, String) {
-    let faults = dir.join("faults.toml");
-    let plan: String = ["snils", "inn", "children", "labour"]
-        .iter()
-        .map(|r| format!("[[{r}]]\nkind = \"latency\"\nfixed_ms = {latency_ms}\n"))
-        .collect();
-    std::fs::write(&faults, plan).expect("fault plan");
-    let mut child = Command::new(BINARY)
-        .args(["mock", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-        .arg("--people")
-        .arg(POPULATION.people.to_string())
-        .arg("--seed")
-        .arg(POPULATION.seed.to_string())
-        .arg("--certs")
-        .arg(dir.join("certs"))
-        .arg("--schemas")
-        .arg(project("schemas"))
-        .arg("--wsdl")
-        .arg(project("wsdl"))
-        .arg("--faults")
-        .arg(&faults)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("reggate mock starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let process = Process(child);
-    // `mock snils https://localhost:PORT/registry/snils  (token: https://localhost:PORT/token, …`
-    let mut sections = String::new();
-    let mut lines = BufReader::new(stderr).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("mock output");
-        if line.starts_with("mock admin") {
-            break;
-        }
-        let mut words = line.split_whitespace();
-        let (Some("mock"), Some(registry), Some(url)) = (words.next(), words.next(), words.next())
-        else {
-            continue;
-        };
-        let token = url.replace(&format!("/registry/{registry}"), "/token");
-        sections.push_str(&format!(
-            "[registries.{registry}]\nurl = {url:?}\ntoken_url = {token:?}\n"
-        ));
-    }
-    assert_eq!(sections.matches("[registries.").count(), 4, "{sections}");
-    // Whatever it says later is read and dropped, so a full pipe never stops it.
-    std::thread::spawn(move || lines.for_each(drop));
-    (process, sections)
-}
-
-/// A free loopback port (the gateway binds it again after its restart, so the load tool's URL
-/// stays the same).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn start_gateway(config: &Path, log: &Path) -> Process {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log");
-    Process(
-        Command::new(BINARY)
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("reggate serve starts"),
-    )
-}
-
-async fn wait_until_healthy(client: &loadgen::client::Client, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client
-            .get("/v1/health")
-            .await
-            .is_ok_and(|a| a.status == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "the gateway did not come up: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
+use processes::{Gateway, POPULATION, Registries, fresh, view};
+use reggate::loadgen::{self, Mix, Pace, Plan, Target};
 
 /// Applications the dead process held under a lease, read from its SQLite file.
 fn in_hand(db: &Path) -> Vec<String> {
@@ -157,43 +32,18 @@ fn in_hand(db: &Path) -> Vec<String> {
         .expect("ids")
 }
 
-async fn status_of(client: &loadgen::client::Client, id: &str) -> String {
-    let answer = client
-        .get(&format!("/v1/applications/{id}"))
-        .await
-        .expect("the gateway answers");
-    assert_eq!(answer.status, 200, "{id}");
-    let view: serde_json::Value = serde_json::from_slice(&answer.body).expect("JSON");
-    view["status"].as_str().unwrap_or_default().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_killed_under_load_loses_nothing_and_decides_what_it_held_soon_after_restart() {
     let dir = fresh("crash");
-    let (_mock, registries) = start_mock(&dir, 150);
-    let port = free_port();
-    let config = dir.join("reggate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data = {data:?}\ncerts = {certs:?}\n[api]\nlisten = \"127.0.0.1:{port}\"\nkeys = [{KEY:?}]\n\
-             [mock]\npeople = {people}\nseed = {seed}\n[registries]\nmock = false\n{registries}",
-            data = dir.join("data"),
-            certs = dir.join("certs"),
-            people = POPULATION.people,
-            seed = POPULATION.seed,
-        ),
-    )
-    .expect("config");
-    let log = dir.join("gateway.log");
-    let mut gateway = start_gateway(&config, &log);
-    let remote = Remote {
-        url: format!("https://localhost:{port}"),
-        auth: Auth::Bearer(KEY.into()),
-        ca: dir.join("certs").join("internal-ca.pem"),
-    };
-    let client = loadgen::client::Client::new(&remote, 4, Duration::from_secs(10)).expect("client");
-    wait_until_healthy(&client, &log).await;
+    let latency: String = ["snils", "inn", "children", "labour"]
+        .iter()
+        .map(|r| format!("[[{r}]]\nkind = \"latency\"\nfixed_ms = 150\n"))
+        .collect();
+    let registries = Registries::start(&dir, &latency);
+    let mut gateway = Gateway::start(&dir, &registries, "");
+    let client = gateway.client(4);
+    gateway.wait_until_healthy(&client).await;
+    let remote = gateway.remote.clone();
 
     let accepted_file = dir.join("accepted.jsonl");
     let plan = Plan {
@@ -215,17 +65,16 @@ async fn a_gateway_killed_under_load_loses_nothing_and_decides_what_it_held_soon
 
     // Mid-run: SIGKILL, no chance to drain or give anything up.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    gateway.0.kill().expect("SIGKILL");
-    gateway.0.wait().expect("reaped");
-    let held = in_hand(&dir.join("data").join("reggate.sqlite"));
+    gateway.kill();
+    let held = in_hand(&gateway.database);
     assert!(
         !held.is_empty(),
         "with every registry call taking 150 ms, some applications were in hand when it died"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let _gateway = start_gateway(&config, &log);
+    gateway.restart();
     let restarted = Instant::now();
-    wait_until_healthy(&client, &log).await;
+    gateway.wait_until_healthy(&client).await;
 
     // What it held is decided soon: one short lease after the last renewal, not a long lease.
     let mut pending = held.clone();
@@ -238,7 +87,7 @@ async fn a_gateway_killed_under_load_loses_nothing_and_decides_what_it_held_soon
         );
         let mut still = Vec::new();
         for id in pending {
-            let status = status_of(&client, &id).await;
+            let status = view(&client, &id).await["status"].clone();
             if status == "in_review" || status == "submitted" {
                 still.push(id);
             }
