@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use reggate::api::{ApiState, router, sha256_hex};
+use reggate::api::{ApiState, router};
 use reggate::clock::{Clock, SystemClock};
 use reggate::domain::answers::{Answer, Question};
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::valid::ValidApplication;
+use reggate::ids::sha256_hex;
 use reggate::registries::messages::{NewAssignment, Registration};
 use reggate::store::Store;
 use reggate::store::postgres::PostgresStore;

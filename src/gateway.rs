@@ -11,10 +11,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::api::{ApiState, router, sha256_hex};
+use crate::api::{ApiState, router};
 use crate::clock::Clock;
 use crate::contract::Registry;
 use crate::domain::ports::RegistryChecks;
+use crate::ids::sha256_hex;
 use crate::mock::population::Population;
 use crate::mock::server::{Bind, MockServer};
 use crate::mock::state::{MockState, ServedFiles};
@@ -298,6 +299,11 @@ impl Gateway {
             stop.subscribe(),
         ));
         tasks.spawn(crate::heap::return_freed(stop.subscribe()));
+        tasks.spawn(crate::service::retention::run(
+            workflows.store.clone(),
+            workflows.clock.clone(),
+            stop.subscribe(),
+        ));
         let hook_tls = if config.webhooks.subscriptions.is_empty() {
             None
         } else {

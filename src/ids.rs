@@ -1,5 +1,11 @@
-//! Random identifiers: application ids, SOAP message ids, request ids, development keys. Below every
-//! layer, so the SOAP side and the API draw ids the same way.
+//! Identifiers: random ones (application ids, SOAP message ids, request ids, development keys) and
+//! content digests (document names, request hashes, stored bases). Below every layer, so the SOAP
+//! side, the domain and the API make them the same way.
+
+/// SHA-256 of bytes as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(openssl::sha::sha256(bytes))
+}
 
 /// A random version-4 UUID (application ids, message ids), hyphenated lower-case.
 pub fn uuid_v4() -> String {

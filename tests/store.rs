@@ -683,6 +683,82 @@ async fn renewed_leases_hold_and_lapse_soon_after_the_last_renewal(store: Arc<dy
     assert_eq!(late, 0);
 }
 
+async fn answers_are_purged_once_final_and_past_the_appeal_window(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_950_000);
+    let lease = Duration::from_secs(10);
+    let answers = serde_json::json!({"birth_record": {"basis": "ab12", "at_ms": 1}});
+    // Three applications decided at t0: approved, rejected, sent back for clarification.
+    let mut ids = Vec::new();
+    for (n, to) in [
+        (50, Status::Approved),
+        (51, Status::Rejected),
+        (52, Status::NeedsClarification),
+    ] {
+        let Submitted::Created(a) = store
+            .submit(new_app(n, &format!("5556667770{n}"), &format!("key-{n}")))
+            .await
+            .expect("submit")
+        else {
+            panic!("not created");
+        };
+        let claimed = store.claim("w1", t0, lease).await.expect("claim");
+        assert_eq!(claimed.map(|r| r.id), Some(a.id.clone()));
+        let done = store
+            .transition(Transition {
+                answers: Some(answers.clone()),
+                ..transition(&a.id, Status::InReview, to, Some("w1"), t0)
+            })
+            .await
+            .expect("decide");
+        assert!(matches!(done, Transitioned::Done(_)), "{done:?}");
+        ids.push(a.id);
+    }
+    let kept = |store: Arc<dyn Store>, id: String| async move {
+        store
+            .get(&id)
+            .await
+            .expect("get")
+            .expect("there")
+            .answers
+            .is_some()
+    };
+    // A day later: the approval is final, the rejection may still be appealed.
+    let purged = store
+        .purge_answers(t0 + Duration::from_secs(86_400), 100)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert!(
+        !kept(store.clone(), ids[0].clone()).await,
+        "approved: purged"
+    );
+    assert!(
+        kept(store.clone(), ids[1].clone()).await,
+        "appealable: kept"
+    );
+    assert!(kept(store.clone(), ids[2].clone()).await, "not final: kept");
+    // Past the 30-day window the rejection goes too; the clarification still waits, kept.
+    let purged = store
+        .purge_answers(t0 + Duration::from_secs(31 * 86_400), 100)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert!(!kept(store.clone(), ids[1].clone()).await);
+    assert!(kept(store.clone(), ids[2].clone()).await);
+    // The decision itself stays, with its journal.
+    let record = store.get(&ids[1]).await.expect("get").expect("there");
+    assert_eq!(record.status, Status::Rejected);
+    assert_eq!(record.journal.len(), 3);
+    assert_eq!(
+        store
+            .purge_answers(t0 + Duration::from_secs(40 * 86_400), 100)
+            .await
+            .expect("purge"),
+        0,
+        "nothing twice"
+    );
+}
+
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -715,6 +791,10 @@ both!(grouped_submissions, concurrent_submissions_all_land_once);
 both!(
     lease_renewals,
     renewed_leases_hold_and_lapse_soon_after_the_last_renewal
+);
+both!(
+    retention,
+    answers_are_purged_once_final_and_past_the_appeal_window
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,8 +11,7 @@ use serde::Deserialize;
 use crate::api::body::{Query, invalid_parameter};
 use crate::api::problem::Problem;
 use crate::api::{
-    ApiState, Caller, RequestMeta, at, load_application, new_number, parse_input, sha256_hex,
-    validate, view,
+    ApiState, Caller, RequestMeta, at, load_application, new_number, parse_input, validate, view,
 };
 use crate::clock::millis;
 use crate::domain::status::{Status, is_overdue};
@@ -46,7 +45,7 @@ pub async fn submit(
         id: uuid_v4(),
         number: new_number(state.clock.as_ref()),
         idempotency_key: format!("{}:{key}", caller.actor),
-        request_hash: sha256_hex(&body),
+        request_hash: crate::ids::sha256_hex(&body),
         benefit: input.benefit().code().to_string(),
         applicant_snils: input.applicant().snils.as_str().to_string(),
         child_snils: input.child().snils.as_str().to_string(),

@@ -430,7 +430,7 @@ mod tests {
         for t in tasks {
             digests.push(t.await.expect("task").expect("every upload is stored"));
         }
-        let digest = crate::api::sha256_hex(&bytes);
+        let digest = crate::ids::sha256_hex(&bytes);
         assert!(digests.iter().all(|d| *d == digest), "{digests:?}");
         assert_eq!(store.get(&digest).as_deref(), Some(&bytes[..]));
         assert_eq!(

@@ -64,11 +64,6 @@ pub struct ApiState {
     pub receipts: Option<Arc<crate::receipt::ReceiptSigner>>,
 }
 
-/// SHA-256 of bytes as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(openssl::sha::sha256(bytes))
-}
-
 /// The router.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
@@ -155,7 +150,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        match key.and_then(|k| state.api_keys.get(&sha256_hex(k.as_bytes()))) {
+        match key.and_then(|k| state.api_keys.get(&crate::ids::sha256_hex(k.as_bytes()))) {
             Some(id) => Ok(Caller::new(format!("key:{id}"), &state.reviewers)),
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,

@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use crate::api::body::Query;
 use crate::api::problem::{Problem, internal};
-use crate::api::{ApiState, Caller, at, load_application, sha256_hex};
+use crate::api::{ApiState, Caller, at, load_application};
+use crate::ids::sha256_hex;
 use crate::receipt::{Receipt, pdf};
 
 /// `?format=pdf|json`.

@@ -7,6 +7,12 @@
 //! request carries only the certificate). Answers are stored with the decision, keyed by question,
 //! with their basis and time; [`crate::service::gather::gather`] reuses an answer whose basis is unchanged and which is
 //! younger than [`MAX_AGE_MS`], and asks the rest in one parallel round.
+//!
+//! Only what the rules read is kept ([`Answer::minimised`]): a registry answers about third parties
+//! too (the other parent on a birth record, a family's other children, another recipient of a
+//! benefit), and none of that is needed to decide or to reuse an answer. The basis is kept as a
+//! digest of the fields' values, not the values. Once an application is final and its appeal window
+//! closed, the store purges its answers altogether ([`crate::store::Store::purge_answers`]).
 
 use std::collections::BTreeMap;
 
@@ -70,14 +76,15 @@ impl Question {
     }
 
     /// The values of its fields in `app` (the application as JSON, serialized once by the caller
-    /// for all questions), as one comparable string.
+    /// for all questions), as one comparable digest (SHA-256, hex): what changed shows, the values
+    /// are not stored a second time.
     pub fn basis(self, app: &serde_json::Value) -> String {
         let parts: Vec<_> = self
             .fields()
             .into_iter()
             .map(|p| app.pointer(p).cloned().unwrap_or_default())
             .collect();
-        serde_json::Value::Array(parts).to_string()
+        crate::ids::sha256_hex(serde_json::Value::Array(parts).to_string().as_bytes())
     }
 }
 
@@ -97,7 +104,66 @@ pub enum Answer {
     ChildAssignments(Vec<Assignment>),
 }
 
+/// What stands in for a third party's SNILS in a kept answer: never a valid SNILS, so it never
+/// equals the applicant's or the child's.
+pub const SOMEONE_ELSE: &str = "***";
+
 impl Answer {
+    /// The answer as kept: what the rules read about the applicant (`applicant_snils`) and the child
+    /// (`child_snils`), nothing about anyone else, and the same decision as the whole answer.
+    /// - a birth record keeps the child and, of the parents, only the applicant (by SNILS, with
+    ///   the role; names and birth date are the application's own): the rules ask whether the
+    ///   applicant is a parent and compare the child;
+    /// - family statuses keep the child's SNILS and count the other children without theirs;
+    /// - assignments keep the recipient's SNILS only when it is the applicant's.
+    pub fn minimised(self, applicant_snils: &str, child_snils: &str) -> Answer {
+        let other = |snils: String, keep: &str| {
+            if snils == keep {
+                snils
+            } else {
+                SOMEONE_ELSE.to_string()
+            }
+        };
+        match self {
+            Answer::BirthRecord(Some(mut record)) => {
+                record
+                    .parents
+                    .retain(|p| p.snils.as_deref() == Some(applicant_snils));
+                for p in &mut record.parents {
+                    p.last_name.clear();
+                    p.first_name.clear();
+                    p.middle_name = None;
+                    p.birth_date.clear();
+                }
+                Answer::BirthRecord(Some(record))
+            }
+            Answer::FamilyStatuses(Some(statuses)) => Answer::FamilyStatuses(Some(
+                statuses
+                    .into_iter()
+                    .map(|mut s| {
+                        s.child_snils = s
+                            .child_snils
+                            .into_iter()
+                            .map(|c| other(c, child_snils))
+                            .collect();
+                        s
+                    })
+                    .collect(),
+            )),
+            Answer::ChildAssignments(assignments) => Answer::ChildAssignments(
+                assignments
+                    .into_iter()
+                    .map(|mut a| {
+                        a.recipient_snils = other(a.recipient_snils, applicant_snils);
+                        a.child_snils = other(a.child_snils, child_snils);
+                        a
+                    })
+                    .collect(),
+            ),
+            whole => whole,
+        }
+    }
+
     /// The question it answers.
     pub fn question(&self) -> Question {
         match self {

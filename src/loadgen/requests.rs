@@ -145,7 +145,7 @@ pub fn application(
             kind: kind.to_string(),
             media_type: "application/pdf".into(),
             size: bytes.len() as u64,
-            sha256: crate::api::sha256_hex(&bytes),
+            sha256: crate::ids::sha256_hex(&bytes),
         });
         uploads.push(Upload {
             name,
@@ -266,7 +266,7 @@ mod tests {
             assert_eq!(&upload.name, name);
             let entry = input.manifest_entry(name).expect("entry");
             assert_eq!(entry.size, upload.bytes.len() as u64);
-            assert_eq!(entry.sha256, crate::api::sha256_hex(&upload.bytes));
+            assert_eq!(entry.sha256, crate::ids::sha256_hex(&upload.bytes));
             assert!(
                 crate::api::content::pdf(&upload.bytes).is_ok(),
                 "a PDF the API accepts"

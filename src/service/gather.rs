@@ -30,10 +30,13 @@ pub async fn gather(
     let asked = known.stale(&json, now_ms);
     let mut answers = known;
     if !asked.is_empty() {
+        let (applicant, child) = (&app.applicant().snils, &app.child().snils);
         for answer in checks.ask(request_id, app, &asked).await? {
             let q = answer.question();
             if asked.contains(&q) {
                 let basis = q.basis(&json);
+                // The rules read the minimised answer too: what is kept decides the same way.
+                let answer = answer.minimised(applicant.as_str(), child.as_str());
                 answers.0.insert(
                     q,
                     Remembered {

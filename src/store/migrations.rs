@@ -125,6 +125,15 @@ CREATE TABLE outbox_publisher (id INTEGER PRIMARY KEY);
 INSERT INTO outbox_publisher (id) VALUES (1);
 ",
     ),
+    (
+        8,
+        "
+-- The registries' answers are purged once an application is final and its appeal window closed
+-- (Store::purge_answers): the sweep reads only final applications that still keep answers.
+CREATE INDEX applications_answers_kept ON applications (status_since_ms)
+    WHERE answers IS NOT NULL AND status IN ('approved', 'rejected');
+",
+    ),
 ];
 
 /// A migration's SQL in `dialect`.

@@ -391,6 +391,9 @@ impl Cursor {
 /// The 30 days after which a review is overdue, in ms.
 pub const OVERDUE_MS: i64 = crate::domain::status::THIRTY_DAYS * 1000;
 
+/// How long after its rejection an application can be appealed (ms): its answers are kept so long.
+pub const APPEAL_WINDOW_MS: i64 = crate::domain::status::THIRTY_DAYS * 1000;
+
 /// The durable store.
 pub trait Store: Send + Sync {
     /// Store a new application (see the module docs).
@@ -439,6 +442,10 @@ pub trait Store: Send + Sync {
         ids: &'a [String],
         until: SystemTime,
     ) -> StoreFuture<'a, usize>;
+    /// Drop the registries' answers of applications that are final and can no longer be appealed:
+    /// approved, or rejected more than the appeal window ([`APPEAL_WINDOW_MS`]) before `now`. At most
+    /// `limit` at once; how many were purged. The decision's reasons stay in the journal.
+    fn purge_answers(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize>;
     /// Outbox events after `after`, at most `limit`, in order.
     fn events_after(&self, after: i64, limit: usize) -> StoreFuture<'_, Vec<Event>>;
     /// A page of applications matching `filter`, after `after`, in submission order.

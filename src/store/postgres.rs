@@ -12,9 +12,10 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
-    OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
-    Transition, Transitioned, event_kind, parse_status, read_parked, with_added,
+    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry,
+    ListFilter, NewApplication, OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument,
+    Submitted, Summary, Transition, Transitioned, event_kind, parse_status, read_parked,
+    with_added,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -705,6 +706,25 @@ impl Store for PostgresStore {
                     "UPDATE applications SET lease_until_ms = $3
                      WHERE id = ANY($1) AND status = 'in_review' AND lease_holder = $2",
                     &[&ids, &worker, &millis(until)],
+                )
+                .await
+                .map_err(err)?;
+            Ok(n as usize)
+        })
+    }
+
+    fn purge_answers(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize> {
+        let closed_before = millis(now) - APPEAL_WINDOW_MS;
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let n = conn
+                .execute(
+                    "UPDATE applications SET answers = NULL WHERE id IN (
+                         SELECT id FROM applications
+                          WHERE answers IS NOT NULL AND status IN ('approved', 'rejected')
+                            AND (status = 'approved' OR status_since_ms < $1)
+                          LIMIT $2)",
+                    &[&closed_before, &(limit as i64)],
                 )
                 .await
                 .map_err(err)?;

@@ -25,9 +25,10 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry, ListFilter, NewApplication,
-    OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument, Submitted, Summary,
-    Transition, Transitioned, event_kind, parse_status, read_parked, with_added,
+    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry,
+    ListFilter, NewApplication, OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument,
+    Submitted, Summary, Transition, Transitioned, event_kind, parse_status, read_parked,
+    with_added,
 };
 
 /// Most writes committed in one transaction: bounds how long one group holds the file.
@@ -425,6 +426,13 @@ fn by_key(conn: &Connection, key: &str) -> Result<Option<Earlier>, StoreError> {
     }))
 }
 
+/// Final applications whose answers are kept no longer (`?1`: rejected before it; `?2`: at most).
+const PURGE_ANSWERS: &str = "UPDATE applications SET answers = NULL WHERE id IN (
+     SELECT id FROM applications INDEXED BY applications_answers_kept
+      WHERE answers IS NOT NULL AND status IN ('approved', 'rejected')
+        AND (status = 'approved' OR status_since_ms < ?1)
+      LIMIT ?2)";
+
 /// Applications whose lease ran out (`?1`: now), at most `?2`. `INDEXED BY` here and below: without
 /// statistics SQLite may prefer the (status, submitted_ms) index and sort what it finds, and a plan
 /// that cannot use the named index fails loudly instead of scanning.
@@ -707,6 +715,13 @@ impl Store for SqliteStore {
                 held += stmt.execute(params![id, worker, until]).map_err(err)?;
             }
             Ok(held)
+        })
+    }
+
+    fn purge_answers(&self, now: SystemTime, limit: usize) -> StoreFuture<'_, usize> {
+        let closed_before = millis(now) - APPEAL_WINDOW_MS;
+        self.write(move |conn| {
+            exec(conn, PURGE_ANSWERS, params![closed_before, limit as i64]).map_err(err)
         })
     }
 
@@ -1002,7 +1017,7 @@ mod tests {
     }
 
     #[test]
-    fn the_claim_and_the_duplicate_check_read_only_their_rows() {
+    fn the_claim_the_duplicate_check_and_the_purge_read_only_their_rows() {
         let store = store("plan");
         let conn = store.readers.connections[0].lock().expect("reader");
         for (sql, index) in [
@@ -1012,6 +1027,7 @@ mod tests {
                 APPROVED_FOR_CHILD,
                 "applications_one_approval (child_snils=?)",
             ),
+            (PURGE_ANSWERS, "applications_answers_kept"),
         ] {
             let sql = format!("EXPLAIN QUERY PLAN {sql}");
             let mut stmt = conn.prepare(&sql).expect("plan");

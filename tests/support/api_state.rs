@@ -7,12 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reggate::api::ApiState;
 use reggate::api::admission::Admission;
 use reggate::api::documents::DocumentStore;
-use reggate::api::{ApiState, sha256_hex};
 use reggate::clock::{Clock, ManualClock};
 use reggate::domain::identifiers::{inn_from_body, snils_from_body};
 use reggate::domain::ports::RegistryChecks;
+use reggate::ids::sha256_hex;
 use reggate::receipt::ReceiptSigner;
 use reggate::store::Store;
 use reggate::store::sqlite::SqliteStore;

@@ -21,7 +21,7 @@ pub fn doc(kind: &str) -> Value {
         "type": kind,
         "media_type": "application/pdf",
         "size": bytes.len(),
-        "sha256": reggate::api::sha256_hex(bytes.as_bytes()),
+        "sha256": reggate::ids::sha256_hex(bytes.as_bytes()),
     })
 }
 

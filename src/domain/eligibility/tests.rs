@@ -225,3 +225,135 @@ fn age_and_status_conditions_per_benefit() {
     f.statuses = Some(vec![disability(&a.child.snils, true)]);
     assert_eq!(decide(&a, &f, today()), Decision::Approved);
 }
+
+/// `f` as the store keeps it: every answer minimised for `a`'s applicant and child.
+fn minimised(a: &ValidApplication, f: &Facts) -> Facts {
+    use crate::domain::answers::Answer;
+    let (applicant, child) = (a.applicant().snils.as_str(), a.child().snils.as_str());
+    let keep = |answer: Answer| answer.minimised(applicant, child);
+    let (
+        Answer::BirthRecord(birth_record),
+        Answer::FamilyStatuses(statuses),
+        Answer::ChildAssignments(assignments),
+    ) = (
+        keep(Answer::BirthRecord(f.birth_record.clone())),
+        keep(Answer::FamilyStatuses(f.statuses.clone())),
+        keep(Answer::ChildAssignments(f.assignments.clone())),
+    )
+    else {
+        panic!("minimising keeps the kind of answer");
+    };
+    Facts {
+        birth_record,
+        statuses,
+        assignments,
+        ..f.clone()
+    }
+}
+
+#[test]
+fn minimised_answers_decide_alike_and_keep_nothing_about_third_parties() {
+    let other_parent = RecordPerson {
+        last_name: "Третьякова".into(),
+        first_name: "Олимпиада".into(),
+        middle_name: Some("Святославовна".into()),
+        birth_date: "1977-03-09".into(),
+        snils: Some("98765432109".into()),
+        role: Some("father".into()),
+    };
+    let sibling = "55566677788";
+    let stranger = "99988877766";
+    let family = |kind: &str, children: Vec<String>| FamilyStatus {
+        kind: kind.into(),
+        active: true,
+        valid_from: "2026-01-01".into(),
+        valid_to: None,
+        child_snils: children,
+        income_per_person: None,
+        regional_minimum: None,
+    };
+    let paid_to = |recipient: &str| Assignment {
+        assignment_id: "77-2026-0000000009".into(),
+        benefit_code: "childcare_under_1_5".into(),
+        child_snils: app(valid()).child.snils.clone(),
+        recipient_snils: recipient.into(),
+        from: "2026-01-01".into(),
+        to: None,
+    };
+    let mut cases: Vec<(&str, serde_json::Value, Facts)> = Vec::new();
+    let a = app(valid());
+    let mut both_parents = facts(&a);
+    both_parents
+        .birth_record
+        .as_mut()
+        .expect("record")
+        .parents
+        .push(other_parent.clone());
+    cases.push(("both parents on the record", valid(), both_parents.clone()));
+    let mut only_the_other = facts(&a);
+    only_the_other
+        .birth_record
+        .as_mut()
+        .expect("record")
+        .parents = vec![other_parent.clone()];
+    cases.push(("the applicant is not a parent", valid(), only_the_other));
+    let mut paid_elsewhere = both_parents.clone();
+    paid_elsewhere.assignments = vec![paid_to(stranger), paid_to(a.applicant().snils.as_str())];
+    cases.push(("paid to another recipient", valid(), paid_elsewhere));
+    let mut large = valid();
+    large["benefit"] = serde_json::json!("large_family");
+    for children in [
+        vec![a.child.snils.clone(), sibling.into(), stranger.into()],
+        vec![a.child.snils.clone(), sibling.into()],
+    ] {
+        let mut f = both_parents.clone();
+        f.statuses = Some(vec![family("LargeFamily", children)]);
+        cases.push(("a large family, or not quite", large.clone(), f));
+    }
+    let mut disabled = valid();
+    disabled["benefit"] = serde_json::json!("disabled_child");
+    disabled["documents"]
+        .as_array_mut()
+        .expect("docs")
+        .push(crate::domain::fixtures::doc("medical_certificate"));
+    for child in [a.child.snils.clone(), sibling.to_string()] {
+        let mut f = both_parents.clone();
+        f.statuses = Some(vec![family("ChildDisability", vec![child])]);
+        cases.push((
+            "a disability, the child's or a sibling's",
+            disabled.clone(),
+            f,
+        ));
+    }
+    for (what, input, f) in cases {
+        let Ok(input) =
+            serde_json::from_value::<crate::domain::application::ApplicationInput>(input)
+                .map_err(|e| e.to_string())
+                .and_then(|i| i.validate(today()).map_err(|e| format!("{e:?}")))
+        else {
+            panic!("{what}: the sample application is valid");
+        };
+        let kept = minimised(&input, &f);
+        assert_eq!(
+            decide(&input, &kept, today()),
+            decide(&input, &f, today()),
+            "{what}: the kept answers decide as the whole ones"
+        );
+        let stored = format!(
+            "{:?} {:?} {:?}",
+            kept.birth_record, kept.statuses, kept.assignments
+        );
+        for third in [
+            "98765432109",
+            "Третьякова",
+            "Олимпиада",
+            "1977-03-09",
+            sibling,
+            stranger,
+            input.applicant.last_name.as_str(),
+            input.applicant.birth_date.as_str(),
+        ] {
+            assert!(!stored.contains(third), "{what}: {third} is kept: {stored}");
+        }
+    }
+}
