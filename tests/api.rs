@@ -13,7 +13,7 @@ use api_state::{application, pdf};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use reggate::api::{router, sha256_hex};
+use reggate::api::router;
 use reggate::clock::{Clock, ManualClock};
 use reggate::domain::answers::{Answer, Question};
 use reggate::domain::eligibility::Facts;
@@ -21,6 +21,7 @@ use reggate::domain::identifiers::snils_from_body;
 use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::status::Status;
 use reggate::domain::valid::ValidApplication;
+use reggate::ids::sha256_hex;
 use reggate::registries::messages::{
     BirthRecord, NewAssignment, RecordPerson, Registration, Verdict,
 };
