@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::api::body::Query;
+use crate::api::body::{Path, Query};
 use crate::api::problem::{Problem, internal};
 use crate::api::{ApiState, Caller, at, load_application, sha256_hex};
 use crate::receipt::{Receipt, pdf};
