@@ -16,8 +16,18 @@ use crate::receipt::{Receipt, pdf};
 /// `?format=pdf|json`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReceiptQuery {
-    /// `pdf` or `json`.
-    pub format: Option<String>,
+    /// `pdf` or `json`; another value is refused naming `?format`.
+    pub format: Option<Format>,
+}
+
+/// The receipt's form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Signed JSON.
+    Json,
+    /// A one-page PDF carrying the signed JSON.
+    Pdf,
 }
 
 /// The receipt of an application.
@@ -46,7 +56,7 @@ pub async fn receipt(
             digest: sha256_hex(record.input.to_string().as_bytes()),
         })
         .map_err(|e| internal("receipt could not be signed", &e))?;
-    let wants_pdf = q.format.as_deref() == Some("pdf")
+    let wants_pdf = q.format == Some(Format::Pdf)
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
