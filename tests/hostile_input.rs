@@ -842,6 +842,17 @@ async fn hostile_requests_are_refused_by_field_or_limit_and_the_gateway_stays_up
         &[partial],
     );
     let a = client
+        .call("GET", b"/v1/applications/x/receipt?format=exe", &[], b"")
+        .await;
+    expect(
+        "a receipt format that is neither",
+        &a,
+        400,
+        "invalid-parameter",
+        Some("?format"),
+        &secrets,
+    );
+    let a = client
         .call("GET", b"/v1/events?after=99999999999999999999", &[], b"")
         .await;
     expect(
