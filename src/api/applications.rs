@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::api::body::{Query, invalid_parameter};
+use crate::api::body::{Path, Query, invalid_parameter};
 use crate::api::problem::Problem;
 use crate::api::{
     ApiState, Caller, RequestMeta, at, load_application, new_number, parse_input, validate, view,

@@ -1,17 +1,20 @@
-//! Reading what callers send: JSON bodies ([`json`], [`from_value`]) and query strings ([`Query`]).
-//! Every handler reads its input through here, so every refusal has one shape: a 400 (415 for a
-//! body that says it is not JSON) problem+json whose `errors` name the field by JSON pointer
-//! (RFC 6901), or the query parameter by `?name`.
+//! Reading what callers send: JSON bodies ([`json`], [`from_value`]), query strings ([`Query`]) and
+//! path parameters ([`Path`]). Every handler reads its input through here, so every refusal has one
+//! shape: a 400 (415 for a body that says it is not JSON, 413 for one declared too large) problem+json
+//! whose `errors` name the field by JSON pointer (RFC 6901), the query parameter by `?name` or the
+//! path parameter by `{name}`.
 //!
 //! serde's messages quote the value that failed (`invalid type: string "123…", expected u64`), and
 //! that value may be a SNILS or a name: messages are rewritten from the error's kind and the
 //! expected type, never carrying the value.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_path_to_error::{Path, Segment};
+use serde_path_to_error::Segment;
 
 use crate::api::problem::Problem;
 use crate::domain::application::FieldError;
@@ -40,10 +43,109 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, 
     Ok(value)
 }
 
+/// The body as free JSON (a merge patch), refused as [`json`] refuses a body — and, like a typed
+/// body, refused when an object has a key twice: serde_json's `Value` would keep the last of them
+/// silently, so a cabinet that reads the first would mean another correction than reggate applies.
+pub fn json_value(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, Problem> {
+    json::<Unique>(headers, body).map(|u| u.0)
+}
+
+/// A JSON value whose objects have no key twice (see [`json_value`]). Depth stays bounded by
+/// serde_json's recursion limit, as for `Value`.
+struct Unique(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<serde_json::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<serde_json::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<serde_json::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<serde_json::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unique(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate field `{key}`"
+                )));
+            }
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
+}
+
 /// A JSON value already parsed (a merge-patched application) as a `T`, refused as [`json`]
 /// refuses a body.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize(value).map_err(|e| json_problem(pointer(e.path()), e.inner()))
+}
+
+/// A request whose `Content-Length` declares more than [`crate::api::MAX_BODY`] is answered 413 at
+/// once (a layer on the JSON routes): its bytes would be refused anyway, and waiting for them would
+/// hold the connection until the body timeout and then answer 408, which says nothing of the limit.
+/// The body is never read, so an HTTP/1.1 connection closes after the answer.
+pub async fn refuse_declared_oversize(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > crate::api::MAX_BODY as u64) {
+        return crate::api::problem::body_too_large().into_response();
+    }
+    next.run(req).await
 }
 
 /// `application/json` or any `application/…+json`, parameters (`charset`) aside.
@@ -60,7 +162,7 @@ fn is_json(content_type: &str) -> bool {
 
 /// The RFC 6901 pointer of a serde path (`applicant.birth_date` → `/applicant/birth_date`,
 /// `documents[0].size` → `/documents/0/size`).
-pub fn pointer(path: &Path) -> String {
+pub fn pointer(path: &serde_path_to_error::Path) -> String {
     let mut out = String::new();
     for segment in path.iter() {
         out.push('/');
@@ -204,6 +306,60 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                 };
                 invalid_parameter(&name, code, &message)
             })
+    }
+}
+
+/// Path parameters as a `T`: one that cannot be read (percent-encoded bytes that are not UTF-8) is a
+/// 400 problem naming the parameter as `{name}` (axum's `Path` answers plain text, and its messages
+/// quote the value).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, Problem> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        let rejection = match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => return Ok(Path(value)),
+            Err(rejection) => rejection,
+        };
+        let kind = match &rejection {
+            PathRejection::FailedToDeserializePathParams(e) => Some(e.kind()),
+            _ => None,
+        };
+        let (name, code, message) = match kind {
+            Some(ErrorKind::InvalidUtf8InPathParam { key }) => (
+                key.as_str(),
+                "invalid-utf8",
+                "is not valid UTF-8 once percent-decoded",
+            ),
+            Some(
+                ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::DeserializeError { key, .. },
+            ) => (key.as_str(), "invalid", "cannot be read"),
+            // A route and its handler that disagree: ours to fix, not the caller's.
+            Some(ErrorKind::UnsupportedType { .. } | ErrorKind::WrongNumberOfParameters { .. }) => {
+                return Err(crate::api::problem::internal("path extraction", &rejection));
+            }
+            _ => ("", "invalid", "cannot be read"),
+        };
+        let at = if name.is_empty() {
+            "a path parameter".to_string()
+        } else {
+            format!("{{{name}}}")
+        };
+        Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            "Invalid path parameter",
+            format!("{at}: {message}"),
+        )
+        .with_errors(vec![FieldError {
+            pointer: format!("{{{name}}}"),
+            code: code.into(),
+            message: message.into(),
+        }]))
     }
 }
 

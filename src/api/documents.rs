@@ -18,11 +18,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
+use crate::api::body::Path;
 use crate::api::content;
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, load_application};

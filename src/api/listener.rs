@@ -15,6 +15,10 @@
 //! | a request body | [`Limits::body`] without a byte, or slower than [`Limits::body_min_rate`] | 408 problem, then closed |
 //! | a response the client does not read | [`Limits::body`] without a byte taken | dropped |
 //!
+//! An HTTP/1.1 answer given before its request's body was read to the end (a refusal that needs
+//! no body: 401, 404, a declared length over the limit) says `Connection: close`: hyper closes such
+//! a connection rather than read on, and a client that knows sends its next request elsewhere.
+//!
 //! A request in flight is a handler running or its response still being sent: a long registry
 //! check or an event stream is not "idle". Header and request sizes are bounded by the protocol
 //! settings below ([`H1_MAX_BUF`], the HTTP/2 constants), documents by their handler (streamed to
@@ -274,9 +278,11 @@ async fn connection<I>(
         hyper::service::service_fn(move |req: Request<Incoming>| {
             let in_flight = activity.begin(req.version() == Version::HTTP_2);
             let stalled = Arc::new(AtomicBool::new(false));
+            let ended = Arc::new(AtomicBool::new(false));
             let h1 = req.version() < Version::HTTP_2;
-            let mut req =
-                req.map(|body| axum::body::Body::new(Paced::new(body, &limits, stalled.clone())));
+            let mut req = req.map(|body| {
+                axum::body::Body::new(Paced::new(body, &limits, stalled.clone(), ended.clone()))
+            });
             if let Some(caller) = &caller {
                 req.extensions_mut().insert(caller.clone());
             }
@@ -286,6 +292,14 @@ async fn connection<I>(
                 let Ok(mut response) = app.oneshot(req).await;
                 if stalled.load(Ordering::Relaxed) {
                     response = body_stalled(&response, &limits, h1);
+                } else if h1 && !ended.load(Ordering::Relaxed) {
+                    // Answered before its body was read to the end (a 401, a 404, a 413 on the
+                    // declared length): hyper closes the connection after the answer rather than
+                    // read on, and the client must know not to send another request on it — one
+                    // sent meanwhile would meet a closed connection (and a POST is not retried).
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
                 }
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
@@ -594,7 +608,8 @@ impl StdError for BodyStalled {}
 
 /// A request body that must keep arriving: no pause longer than [`Limits::body`], and on average
 /// at least [`Limits::body_min_rate`] bytes per second after the first [`Limits::body`]. When it
-/// does not, it fails with [`BodyStalled`] and marks `stalled` so the answer becomes 408.
+/// does not, it fails with [`BodyStalled`] and marks `stalled` so the answer becomes 408. `ended`
+/// turns true once the body has been read to its end.
 struct Paced {
     body: Incoming,
     pause: Duration,
@@ -604,10 +619,19 @@ struct Paced {
     received: u64,
     timer: Option<Pin<Box<Sleep>>>,
     stalled: Arc<AtomicBool>,
+    ended: Arc<AtomicBool>,
 }
 
 impl Paced {
-    fn new(body: Incoming, limits: &Limits, stalled: Arc<AtomicBool>) -> Paced {
+    fn new(
+        body: Incoming,
+        limits: &Limits,
+        stalled: Arc<AtomicBool>,
+        ended: Arc<AtomicBool>,
+    ) -> Paced {
+        if body.is_end_stream() {
+            ended.store(true, Ordering::Relaxed);
+        }
         let now = Instant::now();
         Paced {
             body,
@@ -618,6 +642,7 @@ impl Paced {
             received: 0,
             timer: None,
             stalled,
+            ended,
         }
     }
 
@@ -650,10 +675,16 @@ impl Body for Paced {
                     this.received += data.len() as u64;
                 }
                 this.last = Instant::now();
+                if this.body.is_end_stream() {
+                    this.ended.store(true, Ordering::Relaxed);
+                }
                 return Poll::Ready(Some(Ok(frame)));
             }
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(Box::new(e)))),
-            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.ended.store(true, Ordering::Relaxed);
+                return Poll::Ready(None);
+            }
             Poll::Pending => {}
         }
         let deadline = this.deadline();

@@ -85,6 +85,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/applications/{id}/decision", post(review::decision))
         .route("/v1/events", get(applications::events))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(from_fn(body::refuse_declared_oversize))
         // Documents have their own limit (5 MiB), checked while reading so the refusal can say so.
         .route(
             "/v1/applications/{id}/documents/{name}",

@@ -192,6 +192,19 @@ pub fn for_panic(_: Box<dyn Any + Send + 'static>) -> Response {
     internal("handler panicked", &"see the panic message logged before").into_response()
 }
 
+/// The 413 for a JSON body beyond [`crate::api::MAX_BODY`], declared or found while reading.
+pub fn body_too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Request body too large",
+        format!(
+            "a request body may be at most {} bytes",
+            crate::api::MAX_BODY
+        ),
+    )
+}
+
 /// Any error response not already problem+json (axum's own rejections: a body over the limit, an
 /// unreadable path segment) becomes one of its status; the plain text is dropped, it may quote
 /// what the caller sent.
@@ -206,15 +219,7 @@ pub async fn bare_errors(req: Request, next: Next) -> Response {
         return response;
     }
     let problem = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(
-            status,
-            "body-too-large",
-            "Request body too large",
-            format!(
-                "a request body may be at most {} bytes",
-                crate::api::MAX_BODY
-            ),
-        )
+        body_too_large()
     } else {
         let title = status.canonical_reason().unwrap_or("Error");
         let kind = title.to_ascii_lowercase().replace(' ', "-");

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::api::body::Query;
+use crate::api::body::{Path, Query};
 use crate::api::problem::{Problem, internal};
 use crate::api::{ApiState, Caller, at, load_application};
 use crate::ids::sha256_hex;
@@ -17,8 +17,18 @@ use crate::receipt::{Receipt, pdf};
 /// `?format=pdf|json`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ReceiptQuery {
-    /// `pdf` or `json`.
-    pub format: Option<String>,
+    /// `pdf` or `json`; another value is refused naming `?format`.
+    pub format: Option<Format>,
+}
+
+/// The receipt's form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Signed JSON.
+    Json,
+    /// A one-page PDF carrying the signed JSON.
+    Pdf,
 }
 
 /// The receipt of an application.
@@ -47,7 +57,7 @@ pub async fn receipt(
             digest: sha256_hex(record.input.to_string().as_bytes()),
         })
         .map_err(|e| internal("receipt could not be signed", &e))?;
-    let wants_pdf = q.format.as_deref() == Some("pdf")
+    let wants_pdf = q.format == Some(Format::Pdf)
         || headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())

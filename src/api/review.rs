@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::api::body::Path;
 use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller, RequestMeta, body, load_application, validate, view};
 use crate::clock::millis;
@@ -92,7 +93,7 @@ pub async fn clarification(
 ) -> Result<Response, Problem> {
     let record = load_application(&state, &id).await?;
     let to = transition(record.status, Event::Clarify, None).map_err(ServiceError::Illegal)?;
-    let patch: serde_json::Value = body::json(&headers, &body)?;
+    let patch = body::json_value(&headers, &body)?;
     if !patch.is_object() || patch.as_object().is_some_and(|m| m.is_empty()) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,

@@ -6,7 +6,8 @@
 //! 3. A live access token from the registry's [`TokenManager`].
 //! 4. HTTPS POST over mTLS with a per-attempt timeout, inside the call's deadline.
 //! 5. The answer is validated against the schemas before anything in it is trusted; a SOAP Fault
-//!    becomes a typed error that says whether it is retryable.
+//!    becomes a typed error that says whether it is retryable. An answer beyond
+//!    [`MAX_ANSWER`] is not read further and is a bad answer, like a schema-invalid one.
 //! 6. Retryable failures are retried with exponential backoff and full jitter (backon), at least the
 //!    `Retry-After` the registry asked for, within the deadline; a "token expired" fault refreshes
 //!    the token and retries once at once.
@@ -32,7 +33,7 @@ use crate::soap::error::{CallError, Violation};
 use crate::soap::hedge::{HedgeBudget, HedgePolicy};
 use crate::soap::log::{BodyPolicy, Exchange, MessageLog};
 use crate::soap::token::{Fetch, Issued, TokenError, TokenManager, TokenPolicy, TokenSource};
-use crate::soap::transport::{Reply, Transport};
+use crate::soap::transport::{MAX_ANSWER, PostError, Reply, Transport};
 use crate::xml::schema::Schema;
 use crate::xml::validate::{Options, validate_bytes};
 
@@ -164,7 +165,7 @@ impl TokenSource for EndpointTokens {
                     .map_err(|_| {
                         error(format!("no answer within {} ms", self.timeout.as_millis()))
                     })?
-                    .map_err(error)?;
+                    .map_err(|e| error(e.to_string()))?;
             if reply.status != 200 {
                 return Err(error(format!("HTTP {}", reply.status)));
             }
@@ -516,7 +517,23 @@ impl SoapClient {
                     after: bound.saturating_duration_since(started.instant),
                 }),
             ),
-            Ok(Err(message)) => (None, Err(CallError::Transport { registry, message })),
+            Ok(Err(PostError::Io(message))) => {
+                (None, Err(CallError::Transport { registry, message }))
+            }
+            // The registry answered, with more than any answer may be: a bad answer, named by the
+            // limit, not an outage to wait out.
+            Ok(Err(PostError::TooLarge { status })) => (
+                None,
+                Err(CallError::InvalidResponse {
+                    operation,
+                    status,
+                    violations: vec![Violation {
+                        path: "/".into(),
+                        rule: "answer-size".into(),
+                        message: format!("the answer is larger than {MAX_ANSWER} bytes"),
+                    }],
+                }),
+            ),
             Ok(Ok(reply)) => {
                 let judged = {
                     let _step = tracing::debug_span!("validate_response").entered();

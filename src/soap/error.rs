@@ -53,7 +53,8 @@ pub enum CallError {
         /// What is wrong with it.
         violations: Vec<Violation>,
     },
-    /// The registry's answer broke the schema or is not XML at all: it is not trusted.
+    /// The registry's answer broke the schema, is not XML at all or is larger than
+    /// [`MAX_ANSWER`](crate::soap::transport::MAX_ANSWER): it is not trusted.
     InvalidResponse {
         /// The operation called.
         operation: Operation,

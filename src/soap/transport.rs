@@ -31,6 +31,32 @@ pub struct Reply {
     pub body: Bytes,
 }
 
+/// Why a POST brought no answer to judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PostError {
+    /// Connecting, the TLS handshake, sending or reading failed (transport-level text only, never
+    /// personal data).
+    Io(String),
+    /// An answer came, larger than [`MAX_ANSWER`]: reading stopped at the limit. The registry
+    /// answered, so this is a bad answer, not an outage.
+    TooLarge {
+        /// HTTP status of the answer.
+        status: u16,
+    },
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PostError::Io(message) => f.write_str(message),
+            PostError::TooLarge { status } => write!(
+                f,
+                "the answer (HTTP {status}) is larger than {MAX_ANSWER} bytes"
+            ),
+        }
+    }
+}
+
 /// The HTTPS client of one registry.
 #[derive(Clone)]
 pub struct Transport {
@@ -62,21 +88,25 @@ impl Transport {
     }
 
     /// POST `body` to `uri` with `headers`; the whole answer, or what went wrong (never personal data:
-    /// only transport-level messages).
+    /// only transport-level messages). An answer beyond [`MAX_ANSWER`] is not read further.
     pub async fn post(
         &self,
         uri: &Uri,
         headers: &[(header::HeaderName, HeaderValue)],
         body: Bytes,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, PostError> {
         let mut request = hyper::Request::post(uri.clone());
         for (name, value) in headers {
             request = request.header(name, value);
         }
         let request = request
             .body(Full::new(body))
-            .map_err(|e| format!("request: {e}"))?;
-        let response = self.client.request(request).await.map_err(describe)?;
+            .map_err(|e| PostError::Io(format!("request: {e}")))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| PostError::Io(describe(e)))?;
         let status = response.status().as_u16();
         let text = |name: header::HeaderName| {
             response
@@ -92,7 +122,13 @@ impl Transport {
         let body = Limited::new(response.into_body(), MAX_ANSWER)
             .collect()
             .await
-            .map_err(|e| format!("reading the answer: {}", chain(e.as_ref())))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    PostError::TooLarge { status }
+                } else {
+                    PostError::Io(format!("reading the answer: {}", chain(e.as_ref())))
+                }
+            })?
             .to_bytes();
         Ok(Reply {
             status,
