@@ -137,12 +137,15 @@ async fn under_every_fault_kind_applications_end_decided_or_parked_with_a_reason
 
     let counters: BTreeMap<String, RegistryCounts> =
         serde_json::from_value(registries.counters()).expect("counters");
+    let injected = |kind: &str| -> u64 {
+        counters
+            .values()
+            .map(|c| c.faults.get(kind).copied().unwrap_or(0))
+            .sum()
+    };
     eprintln!("fault matrix ({SHARE} of calls to every registry):");
     for (kind, o) in &outcomes {
-        let injected: u64 = counters
-            .values()
-            .map(|c| c.faults.get(*kind).copied().unwrap_or(0))
-            .sum();
+        let injected = injected(kind);
         eprintln!(
             "  {kind:<18} injected {injected:>4}  accepted {:>3}  decided {:>3}  escalated {:>2}  parked {:>2}  unexplained {}  ({:.1} s)",
             o.accepted,
@@ -172,13 +175,9 @@ async fn under_every_fault_kind_applications_end_decided_or_parked_with_a_reason
             o.decided * 2 >= o.accepted,
             "{kind}: most applications are decided despite a fifth of calls failing: {o:?}"
         );
-        let injected: u64 = counters
-            .values()
-            .map(|c| c.faults.get(*kind).copied().unwrap_or(0))
-            .sum();
         if *kind != "latency" {
             // Latency is counted nowhere: it only delays the answer.
-            assert!(injected > 0, "{kind}: the fault was injected");
+            assert!(injected(kind) > 0, "{kind}: the fault was injected");
         }
     }
 }
