@@ -189,6 +189,17 @@ fn json_problem(pointer: String, e: &serde_json::Error) -> Problem {
         ),
         Category::Data => without_value(&bare(e)),
     };
+    // An unknown member's name is the caller's text: the path ends in it. A name that does not look
+    // like a field's (a SNILS sent as a key) is withheld, and the pointer names the object holding it.
+    let pointer = match unknown_field(&bare(e)) {
+        Some((name, _)) if !echoable(name) => {
+            let last = format!("/{}", name.replace('~', "~0").replace('/', "~1"));
+            pointer
+                .strip_suffix(&last)
+                .map_or(pointer.clone(), str::to_string)
+        }
+        _ => pointer,
+    };
     let at = if pointer.is_empty() {
         "the body"
     } else {
@@ -243,8 +254,15 @@ fn without_value(message: &str) -> (&'static str, String) {
             format!("unknown variant, expected {expected}"),
         );
     }
+    if let Some((name, rest)) = unknown_field(message) {
+        // The name stays only if it looks like a field's.
+        return if echoable(name) {
+            ("unknown-field", message.to_string())
+        } else {
+            ("unknown-field", format!("unknown field{rest}"))
+        };
+    }
     for (prefix, code) in [
-        ("unknown field ", "unknown-field"),
         ("missing field ", "missing-field"),
         ("duplicate field ", "duplicate-field"),
         ("invalid length ", "invalid-length"),
@@ -253,7 +271,35 @@ fn without_value(message: &str) -> (&'static str, String) {
             return (code, message.to_string());
         }
     }
+    if message.starts_with("unknown field ") {
+        return ("unknown-field", strip_quoted(message));
+    }
     ("invalid", strip_quoted(message))
+}
+
+/// The name serde's `unknown field `name`, expected …` message quotes (the caller's own text, which
+/// may itself hold backticks), and what follows it.
+fn unknown_field(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    // The list of expected names that ends the message is the schema's: the last "`, " starting
+    // it is where the caller's name ends.
+    let end = rest
+        .rfind("`, expected ")
+        .or_else(|| rest.rfind("`, there are no fields"))?;
+    Some((&rest[..end], &rest[end + 1..]))
+}
+
+/// Whether a name the caller sent may be repeated in an answer: it looks like one of the API's
+/// field or parameter names (ASCII letters, digits, `_` and `-`, at most 64 bytes, at most four
+/// digits). Anything else may be personal data sent in the wrong place: a SNILS or a phone number
+/// as a key, a surname.
+pub fn echoable(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name.bytes().filter(u8::is_ascii_digit).count() <= 4
 }
 
 /// `text` with whatever stands between double quotes or backticks replaced by `…`: a message
@@ -298,12 +344,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                 // An unknown parameter has no path: serde names it in the message.
                 let name = match e.path().iter().next() {
                     Some(Segment::Map { key }) => key.clone(),
-                    _ => message
-                        .strip_prefix("unknown field `")
-                        .and_then(|r| r.split('`').next())
-                        .unwrap_or("")
+                    _ => unknown_field(&message)
+                        .map_or("", |(name, _)| name)
                         .to_string(),
                 };
+                // A parameter name that may be personal data is not repeated (see `echoable`).
+                let name = if echoable(&name) { name } else { String::new() };
                 invalid_parameter(&name, code, &message)
             })
     }
@@ -415,6 +461,60 @@ mod tests {
         for (serde, ours) in cases {
             assert_eq!(without_value(serde).1, ours, "{serde}");
         }
+    }
+
+    #[test]
+    fn unknown_field_names_are_repeated_only_when_they_look_like_names() {
+        let cases = [
+            (
+                "unknown field `frist_name`, expected one of `last_name`, `first_name`",
+                "unknown field `frist_name`, expected one of `last_name`, `first_name`",
+            ),
+            (
+                "unknown field `12345678901`, expected `benefit`",
+                "unknown field, expected `benefit`",
+            ),
+            (
+                "unknown field `Иванова`, there are no fields",
+                "unknown field, there are no fields",
+            ),
+            // The name may hold what follows it in the message.
+            (
+                "unknown field `a`, expected x 12345678901`, expected `benefit`",
+                "unknown field, expected `benefit`",
+            ),
+        ];
+        for (serde, ours) in cases {
+            let (code, message) = without_value(serde);
+            assert_eq!((code, message.as_str()), ("unknown-field", ours), "{serde}");
+        }
+    }
+
+    #[test]
+    fn a_withheld_field_name_leaves_the_pointer_at_its_object() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Inner {
+            #[serde(default)]
+            _a: u8,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Outer {
+            _inner: Inner,
+        }
+        let problem = |body: &str| {
+            json::<Outer>(&HeaderMap::new(), body.as_bytes())
+                .expect_err("refused")
+                .errors
+                .remove(0)
+        };
+        let e = problem(r#"{"_inner": {"1122334459/5": 1}}"#);
+        assert_eq!(e.pointer, "/_inner");
+        assert!(!e.message.contains("1122334459"), "{}", e.message);
+        let e = problem(r#"{"_inner": {"b": 1}}"#);
+        assert_eq!(e.pointer, "/_inner/b");
+        assert!(e.message.contains("`b`"), "{}", e.message);
     }
 
     #[test]

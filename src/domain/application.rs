@@ -13,6 +13,10 @@ pub const MAX_DOCUMENTS: usize = 20;
 /// Largest document accepted.
 pub const MAX_DOCUMENT_BYTES: u64 = 5 * 1024 * 1024;
 
+/// The first and last day a date may name: the registries' `cmn:DateType` bounds, so no date
+/// accepted here can be refused there.
+pub const DATE_RANGE: (&str, &str) = ("1900-01-01", "2100-12-31");
+
 /// The four benefits (`lab:BenefitCodeType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Benefit {
@@ -335,16 +339,31 @@ impl Check {
         }
     }
 
+    /// A real calendar date within [`DATE_RANGE`]; its day number.
+    fn date(&mut self, pointer: &str, value: &str) -> Option<i32> {
+        let Some(d) = parse_date(value) else {
+            self.fail(pointer, "date", "must be a real date, YYYY-MM-DD");
+            return None;
+        };
+        let (first, last) = DATE_RANGE;
+        if parse_date(first).is_some_and(|f| d < f) || parse_date(last).is_some_and(|l| d > l) {
+            self.fail(
+                pointer,
+                "date_range",
+                format!("must lie between {first} and {last}"),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
     /// A real calendar date, not in the future; its day number.
     fn past_date(&mut self, pointer: &str, value: &str) -> Option<i32> {
         if !self.required(pointer, value) {
             return None;
         }
-        match parse_date(value) {
-            None => {
-                self.fail(pointer, "date", "must be a real date, YYYY-MM-DD");
-                None
-            }
+        match self.date(pointer, value) {
+            None => None,
             Some(d) if d > self.today => {
                 self.fail(pointer, "future_date", "must not be in the future");
                 None
@@ -357,16 +376,16 @@ impl Check {
         if !self.required(pointer, value) {
             return;
         }
+        // `cmn:NamePartType`: runs of Cyrillic letters joined by one hyphen, apostrophe or space.
         let ok = value.chars().count() <= 60
-            && value
-                .chars()
-                .all(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё' | '-' | ' ' | '\''))
-            && value.chars().next().is_some_and(|c| c.is_alphabetic());
+            && value.split(['-', '\'', ' ']).all(|run| {
+                !run.is_empty() && run.chars().all(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'))
+            });
         if !ok {
             self.fail(
                 pointer,
                 "name",
-                "Cyrillic letters, spaces, hyphens and apostrophes only, at most 60",
+                "Cyrillic letters, joined by single spaces, hyphens or apostrophes, at most 60",
             );
         }
     }
@@ -381,7 +400,18 @@ impl Check {
 
     fn address(&mut self, pointer: &str, a: &Address) {
         self.digits(&format!("{pointer}/postal_code"), &a.postal_code, 6);
-        self.digits(&format!("{pointer}/region_code"), &a.region_code, 2);
+        // `cmn:RegionCodeType`: 01 to 99.
+        if self.required(&format!("{pointer}/region_code"), &a.region_code)
+            && (a.region_code.len() != 2
+                || !a.region_code.bytes().all(|b| b.is_ascii_digit())
+                || a.region_code == "00")
+        {
+            self.fail(
+                &format!("{pointer}/region_code"),
+                "format",
+                "must be a region code, 01 to 99",
+            );
+        }
         self.required(&format!("{pointer}/locality"), &a.locality);
         self.required(&format!("{pointer}/house"), &a.house);
         // cmn:ShortTextType.
@@ -449,14 +479,11 @@ impl ApplicationInput {
         }
         if let Some(p) = &self.period {
             let from = c.past_date_or_future("/period/from", &p.from);
-            if let (Some(from), Some(to)) = (from, p.to.as_deref()) {
-                match parse_date(to) {
-                    None => c.fail("/period/to", "date", "must be a real date, YYYY-MM-DD"),
-                    Some(t) if t < from => {
-                        c.fail("/period/to", "period", "must not be before from")
-                    }
-                    Some(_) => {}
-                }
+            if let Some(to) = p.to.as_deref()
+                && let Some(to) = c.date("/period/to", to)
+                && from.is_some_and(|from| to < from)
+            {
+                c.fail("/period/to", "period", "must not be before from");
             }
         }
 
@@ -537,15 +564,7 @@ impl ApplicationInput {
         if c.required("/applicant/phone", &a.phone) && !phone_ok {
             c.fail("/applicant/phone", "format", "must be +7 and 10 digits");
         }
-        let email_ok = a.email.len() <= 254
-            && a.email.split_once('@').is_some_and(|(user, host)| {
-                !user.is_empty()
-                    && host.contains('.')
-                    && !host.starts_with('.')
-                    && !host.ends_with('.')
-            })
-            && !a.email.contains(char::is_whitespace);
-        if c.required("/applicant/email", &a.email) && !email_ok {
+        if c.required("/applicant/email", &a.email) && !email_ok(&a.email) {
             c.fail("/applicant/email", "format", "must be an e-mail address");
         }
 
@@ -709,12 +728,29 @@ impl Check {
         if !self.required(pointer, value) {
             return None;
         }
-        let d = parse_date(value);
-        if d.is_none() {
-            self.fail(pointer, "date", "must be a real date, YYYY-MM-DD");
-        }
-        d
+        self.date(pointer, value)
     }
+}
+
+/// An e-mail address as the registries' `cmn:EmailType` has it: at most 254 characters,
+/// `[A-Za-z0-9._%+-]+` at `[A-Za-z0-9-]+` labels joined by dots, the last one 2 to 63 letters.
+fn email_ok(email: &str) -> bool {
+    let Some((user, host)) = email.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let top = labels.last().copied().unwrap_or("");
+    email.len() <= 254
+        && !user.is_empty()
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && (2..=63).contains(&top.len())
+        && top.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// The day number of a calendar date (for tests and callers holding y/m/d).

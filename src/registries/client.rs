@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::contract::read_tree;
+use crate::contract::{Operation, read_tree};
 use crate::registries::messages::{Metadata, Reply, Request};
 use crate::soap::client::{CallContext, SoapClient};
 use crate::soap::error::{CallError, Violation};
@@ -39,18 +39,25 @@ impl Registries {
             .soap
             .call(ctx, operation, &request.to_xml(&meta))
             .await?;
-        let unreadable = |message: String| CallError::InvalidResponse {
-            operation,
-            status: 200,
-            violations: vec![Violation {
-                path: format!("/Envelope/Body/{}", operation.response_element()),
-                rule: "reggate-answer".into(),
-                message,
-            }],
-        };
-        let root = read_tree(&answer.envelope).map_err(|e| unreadable(e.message))?;
-        Reply::read(operation, &root).map_err(|e| unreadable(e.message))
+        read_answer(operation, &answer.envelope)
     }
+}
+
+/// The typed answer of `operation` from its envelope, once the pipeline has judged it schema-valid
+/// and not a fault ([`crate::soap::client::judge`]). A function of the bytes alone, so the fuzz
+/// target `soap_reply` and its regression tests run exactly what a call runs.
+pub fn read_answer(operation: Operation, envelope: &[u8]) -> Result<Reply, CallError> {
+    let unreadable = |message: String| CallError::InvalidResponse {
+        operation,
+        status: 200,
+        violations: vec![Violation {
+            path: format!("/Envelope/Body/{}", operation.response_element()),
+            rule: "reggate-answer".into(),
+            message,
+        }],
+    };
+    let root = read_tree(envelope).map_err(|e| unreadable(e.message))?;
+    Reply::read(operation, &root).map_err(|e| unreadable(e.message))
 }
 
 #[cfg(test)]

@@ -69,6 +69,42 @@ fn worse(a: CheckFailure, b: CheckFailure) -> CheckFailure {
     if rank(b.kind) > rank(a.kind) { b } else { a }
 }
 
+/// The request that asks `question` about `app`: what goes out is built from the validated
+/// application alone, so the fuzz target `application_json` can check that every application the
+/// input rules accept makes requests the registries' schemas accept.
+pub fn request(app: &ValidApplication, question: Question) -> Request {
+    let a = &app.applicant;
+    let person = || messages::Identity {
+        last_name: a.last_name.clone(),
+        first_name: a.first_name.clone(),
+        middle_name: a.middle_name.clone(),
+        birth_date: app.applicant().birth_date.to_string(),
+        gender: app.applicant().gender,
+    };
+    let snils = app.applicant().snils.as_str().to_string();
+    match question {
+        Question::ApplicantSnils => Request::VerifySnils {
+            snils,
+            person: person(),
+        },
+        Question::ApplicantInn => Request::VerifyInn {
+            inn: app.applicant_inn().as_str().to_string(),
+            person: person(),
+        },
+        Question::BirthRecord => Request::FindBirthRecord {
+            series: app.child.birth_certificate.series.clone(),
+            number: app.child.birth_certificate.number.clone(),
+        },
+        Question::FamilyStatuses => Request::GetFamilyStatus {
+            snils,
+            on_date: None,
+        },
+        Question::ChildAssignments => Request::GetActiveAssignments {
+            child_snils: app.child().snils.as_str().to_string(),
+        },
+    }
+}
+
 impl Registries {
     /// One question about `app`, as the registry that knows answers it.
     async fn answer(
@@ -77,36 +113,7 @@ impl Registries {
         app: &ValidApplication,
         question: Question,
     ) -> Result<Answer, CheckFailure> {
-        let a = &app.applicant;
-        let person = || messages::Identity {
-            last_name: a.last_name.clone(),
-            first_name: a.first_name.clone(),
-            middle_name: a.middle_name.clone(),
-            birth_date: app.applicant().birth_date.to_string(),
-            gender: app.applicant().gender,
-        };
-        let snils = app.applicant().snils.as_str().to_string();
-        let request = match question {
-            Question::ApplicantSnils => Request::VerifySnils {
-                snils,
-                person: person(),
-            },
-            Question::ApplicantInn => Request::VerifyInn {
-                inn: app.applicant_inn().as_str().to_string(),
-                person: person(),
-            },
-            Question::BirthRecord => Request::FindBirthRecord {
-                series: app.child.birth_certificate.series.clone(),
-                number: app.child.birth_certificate.number.clone(),
-            },
-            Question::FamilyStatuses => Request::GetFamilyStatus {
-                snils,
-                on_date: None,
-            },
-            Question::ChildAssignments => Request::GetActiveAssignments {
-                child_snils: app.child().snils.as_str().to_string(),
-            },
-        };
+        let request = request(app, question);
         let operation = request.operation();
         let reply = self
             .call(ctx, &request)

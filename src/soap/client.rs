@@ -537,7 +537,7 @@ impl SoapClient {
             Ok(Ok(reply)) => {
                 let judged = {
                     let _step = tracing::debug_span!("validate_response").entered();
-                    self.judge(operation, &reply)
+                    judge(&self.schema, &self.options, operation, &reply)
                 };
                 (Some(reply), judged)
             }
@@ -563,82 +563,6 @@ impl SoapClient {
             started,
         );
         result
-    }
-
-    /// Trust nothing in an answer before it validates; then tell a Fault from a payload.
-    fn judge(&self, operation: Operation, reply: &Reply) -> Result<Answer, CallError> {
-        let status = reply.status;
-        let xml = reply
-            .content_type
-            .as_deref()
-            .is_some_and(|c| c.to_ascii_lowercase().starts_with("text/xml"));
-        if !xml {
-            if status == 200 {
-                return Err(CallError::InvalidResponse {
-                    operation,
-                    status,
-                    violations: vec![Violation {
-                        path: "/".into(),
-                        rule: "content-type".into(),
-                        message: format!(
-                            "expected text/xml, got '{}'",
-                            reply.content_type.as_deref().unwrap_or("")
-                        ),
-                    }],
-                });
-            }
-            return Err(CallError::Http {
-                operation,
-                status,
-                retry_after: reply.retry_after,
-            });
-        }
-        let report = validate_bytes(&self.schema, &reply.body, &self.options);
-        if !report.is_valid() {
-            return Err(CallError::InvalidResponse {
-                operation,
-                status,
-                violations: Violation::from_report(&report),
-            });
-        }
-        let payload = read_payload(&reply.body).map_err(|e| CallError::InvalidResponse {
-            operation,
-            status,
-            violations: vec![Violation {
-                path: "/Envelope/Body".into(),
-                rule: "soap-body".into(),
-                message: e.message,
-            }],
-        })?;
-        if payload.ns.as_deref() == Some(SOAP_NS) && payload.element == "Fault" {
-            return Err(CallError::Fault {
-                operation,
-                status,
-                code: payload.get("faultcode").unwrap_or("").to_string(),
-                message: payload.get("faultstring").unwrap_or("").to_string(),
-                retry_after: reply.retry_after,
-            });
-        }
-        let expected = operation.response_element();
-        if status != 200
-            || payload.ns.as_deref() != Some(operation.registry().namespace())
-            || payload.element != expected
-        {
-            return Err(CallError::InvalidResponse {
-                operation,
-                status,
-                violations: vec![Violation {
-                    path: format!("/Envelope/Body/{}", payload.element),
-                    rule: "soap-operation".into(),
-                    message: format!("expected {expected} with HTTP 200"),
-                }],
-            });
-        }
-        Ok(Answer {
-            envelope: reply.body.clone(),
-            payload,
-            attempts: 0,
-        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -677,6 +601,89 @@ impl SoapClient {
             error: result.as_ref().err().map(ToString::to_string),
         });
     }
+}
+
+/// Trust nothing in an answer before it validates against `schema`; then tell a Fault from a
+/// payload. Step 5 of the pipeline, a function of the reply alone (no network, no state), so the
+/// fuzz target `soap_reply` and its regression tests run exactly what a call runs.
+pub fn judge(
+    schema: &Schema,
+    options: &Options,
+    operation: Operation,
+    reply: &Reply,
+) -> Result<Answer, CallError> {
+    let status = reply.status;
+    let xml = reply
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("text/xml"));
+    if !xml {
+        if status == 200 {
+            return Err(CallError::InvalidResponse {
+                operation,
+                status,
+                violations: vec![Violation {
+                    path: "/".into(),
+                    rule: "content-type".into(),
+                    message: format!(
+                        "expected text/xml, got '{}'",
+                        reply.content_type.as_deref().unwrap_or("")
+                    ),
+                }],
+            });
+        }
+        return Err(CallError::Http {
+            operation,
+            status,
+            retry_after: reply.retry_after,
+        });
+    }
+    let report = validate_bytes(schema, &reply.body, options);
+    if !report.is_valid() {
+        return Err(CallError::InvalidResponse {
+            operation,
+            status,
+            violations: Violation::from_report(&report),
+        });
+    }
+    let payload = read_payload(&reply.body).map_err(|e| CallError::InvalidResponse {
+        operation,
+        status,
+        violations: vec![Violation {
+            path: "/Envelope/Body".into(),
+            rule: "soap-body".into(),
+            message: e.message,
+        }],
+    })?;
+    if payload.ns.as_deref() == Some(SOAP_NS) && payload.element == "Fault" {
+        return Err(CallError::Fault {
+            operation,
+            status,
+            code: payload.get("faultcode").unwrap_or("").to_string(),
+            message: payload.get("faultstring").unwrap_or("").to_string(),
+            retry_after: reply.retry_after,
+        });
+    }
+    let expected = operation.response_element();
+    if status != 200
+        || payload.ns.as_deref() != Some(operation.registry().namespace())
+        || payload.element != expected
+    {
+        return Err(CallError::InvalidResponse {
+            operation,
+            status,
+            violations: vec![Violation {
+                path: format!("/Envelope/Body/{}", payload.element),
+                rule: "soap-operation".into(),
+                message: format!("expected {expected} with HTTP 200"),
+            }],
+        });
+    }
+    Ok(Answer {
+        envelope: reply.body.clone(),
+        payload,
+        attempts: 0,
+    })
 }
 
 /// The request headers of a call.
