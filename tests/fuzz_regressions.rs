@@ -95,6 +95,30 @@ fn soap_reply() {
 }
 
 #[test]
+fn a_registry_error_is_an_error_not_an_empty_answer() {
+    // Found by `soap_reply`: a schema-valid answer carrying the registry's `Error` instead of its
+    // result was unreadable (VerifySnils) or, worse, read as "nothing found" (FindInn,
+    // FindBirthRecord). These inputs pass the schema, so the refusal must be the registry's error.
+    for name in [
+        "registry_error_instead_of_result_err_.xml",
+        "find_inn_error_read_as_not_found_err_.xml",
+        "birth_record_error_read_as_not_found_err_.xml",
+    ] {
+        let path = run::repo_root()
+            .join("fuzz/regressions/soap_reply")
+            .join(name);
+        let outcome = run::soap_reply(&std::fs::read(&path).expect("input"));
+        let Outcome::Refused(reason) = outcome else {
+            panic!("{name}: accepted");
+        };
+        assert!(
+            reason.ends_with("with error REGISTRY_UNAVAILABLE"),
+            "{name}: {reason}"
+        );
+    }
+}
+
+#[test]
 fn the_seeds_are_what_they_say() {
     // The valid seed applications must get past the input rules, or the fuzzer never reaches the
     // checks on accepted applications (the registry requests they make).

@@ -20,6 +20,7 @@ use reggate::domain::status::Status;
 use reggate::domain::valid::ValidApplication;
 use reggate::registries::messages::{Metadata, Request};
 use reggate::soap::client::judge;
+use reggate::soap::error::CallError;
 use reggate::soap::transport::Reply;
 use reggate::store::ApplicationRecord;
 use reggate::xml::schema::Schema;
@@ -290,6 +291,8 @@ pub fn soap_reply(data: &[u8]) -> Outcome {
     assert_eq!(answer.payload.element, operation.response_element());
     match reggate::registries::client::read_answer(operation, &answer.envelope) {
         Ok(_) => Outcome::Accepted,
+        // The registry's own error element, which every response type may carry.
+        Err(e @ CallError::Registry { .. }) => Outcome::Refused(e.to_string()),
         Err(e) => panic!("a schema-valid {operation} answer cannot be read: {e}"),
     }
 }

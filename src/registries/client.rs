@@ -57,6 +57,21 @@ pub fn read_answer(operation: Operation, envelope: &[u8]) -> Result<Reply, CallE
         }],
     };
     let root = read_tree(envelope).map_err(|e| unreadable(e.message))?;
+    // Every response type may carry the registry's error instead of its result; only a
+    // registration's answer has a place for it. Read as the result's absence it would say "not
+    // found" (no INN, no birth record, no statuses) when the registry said "unavailable".
+    if operation != Operation::RegisterAssignment
+        && let Some(error) = root.child("Error")
+    {
+        return Err(CallError::Registry {
+            operation,
+            code: error.text_of("Code").unwrap_or("").to_string(),
+            retryable: matches!(
+                error.attribute("retryable").map(str::trim),
+                Some("true" | "1")
+            ),
+        });
+    }
     Reply::read(operation, &root).map_err(|e| unreadable(e.message))
 }
 

@@ -76,6 +76,16 @@ pub enum CallError {
         /// `Retry-After`, when the answer had one.
         retry_after: Option<Duration>,
     },
+    /// The registry answered with its own error element (`cmn:ErrorType`, which every response
+    /// type offers in place of its result) where the typed answer has no place for one.
+    Registry {
+        /// The operation called.
+        operation: Operation,
+        /// The registry's error code (`REGISTRY_UNAVAILABLE`).
+        code: String,
+        /// The error's `retryable` attribute.
+        retryable: bool,
+    },
     /// An HTTP status without a SOAP answer (a 503 page, a 404).
     Http {
         /// The operation called.
@@ -124,6 +134,7 @@ impl CallError {
                     || *status == 429
                     || *status == 503
             }
+            CallError::Registry { retryable, .. } => *retryable,
             CallError::Http { status, .. } => *status == 429 || *status >= 500,
             CallError::Transport { .. } | CallError::Timeout { .. } => true,
             CallError::CircuitOpen { .. } | CallError::Token(_) => true,
@@ -138,6 +149,8 @@ impl CallError {
             | CallError::Transport { .. }
             | CallError::Timeout { .. } => true,
             CallError::Http { status, .. } => *status >= 500,
+            // "Unavailable, try later" is the registry saying it is unwell.
+            CallError::Registry { retryable, .. } => *retryable,
             CallError::Fault { code, .. } => {
                 code.starts_with("soap:Server") && code != "soap:Server.RateLimited"
             }
@@ -161,6 +174,7 @@ impl CallError {
             CallError::InvalidRequest { .. } => "invalid_request",
             CallError::InvalidResponse { .. } => "invalid_response",
             CallError::Fault { .. } => "fault",
+            CallError::Registry { .. } => "registry_error",
             CallError::Http { .. } => "http_status",
             CallError::Transport { .. } => "transport",
             CallError::Timeout { .. } => "timeout",
@@ -208,6 +222,14 @@ impl fmt::Display for CallError {
             } => write!(
                 f,
                 "{} registry answered {operation} with fault {code} (HTTP {status}): {message}",
+                operation.registry()
+            ),
+            // The code only: the message is the registry's text, not ours to vouch for.
+            CallError::Registry {
+                operation, code, ..
+            } => write!(
+                f,
+                "{} registry answered {operation} with error {code}",
                 operation.registry()
             ),
             CallError::Http {
