@@ -14,6 +14,8 @@
 #   FUZZ_TOOLCHAIN  [auto]  nightly, or stable (with RUSTC_BOOTSTRAP=1)
 #   FUZZ_RSS_MB     [2048]  libFuzzer's -rss_limit_mb (an input using more is a failure)
 #   FUZZ_TIMEOUT    [10]    libFuzzer's -timeout: seconds one input may take
+#   FUZZ_TARGET_DIR [fuzz/target]  where the instrumented build goes; a directory outside the clone
+#                           that survives between CI runs on one machine makes the build incremental
 #
 # A failing input is left in fuzz/artifacts/<target>/. To keep it: fix the code, then copy it to
 # fuzz/regressions/<target>/ (with `_err_` in its name if the code must refuse it) so that
@@ -26,6 +28,7 @@ read -r -a targets <<<"${FUZZ_TARGETS:-validator application_json soap_reply}"
 sanitizer=${FUZZ_SANITIZER:-none}
 rss_mb=${FUZZ_RSS_MB:-2048}
 timeout=${FUZZ_TIMEOUT:-10}
+target_dir=${FUZZ_TARGET_DIR:-target}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz/ci.sh: cargo-fuzz is not installed (cargo install cargo-fuzz --locked)" >&2
@@ -47,9 +50,9 @@ echo "fuzz: $("${cargo[@]}" --version), sanitizer $sanitizer, ${seconds}s per ta
 start=$(date +%s)
 mkdir -p target/fuzz-logs
 build() {
-  # Several codegen units: a third of the single-unit build time on two cores, for a few percent of
-  # speed in the runs.
-  "${cargo[@]}" fuzz build --sanitizer "$sanitizer" --codegen-units "${FUZZ_CODEGEN_UNITS:-16}" "$@" \
+  # Several codegen units: the build of reggate itself uses both cores (cargo-fuzz defaults to one).
+  "${cargo[@]}" fuzz build --sanitizer "$sanitizer" --codegen-units "${FUZZ_CODEGEN_UNITS:-16}" \
+    --target-dir "$target_dir" "$@" \
     >>target/fuzz-logs/build.log 2>&1 || {
     tail -n 80 target/fuzz-logs/build.log >&2
     echo "fuzz: build failed" >&2
@@ -64,7 +67,7 @@ else
 fi
 built=$(date +%s)
 echo "fuzz: built in $((built - start))s"
-bin=target/x86_64-unknown-linux-gnu/release
+bin=$target_dir/x86_64-unknown-linux-gnu/release
 
 # Corpora: fuzz/corpus/<target>/ (not committed) takes what the fuzzer finds; the seeds come from the
 # repository and are read, never written.
@@ -74,9 +77,11 @@ seed_corpus() {
   mkdir -p "$dir"
   case $t in
     validator)
-      # Each registry schema, compiled from text, with each fixture as its instance.
+      # Each registry schema, compiled from text, with its own registry's messages as instances.
       for xsd in ../schemas/*-registry-*.xsd; do
-        for xml in ../fixtures/messages/*.xml; do
+        local registry
+        registry=$(basename "$xsd" | cut -d- -f1)
+        for xml in ../fixtures/messages/"$registry"-*.xml; do
           { cat "$xsd"; printf '\0'; cat "$xml"; } >"$dir/$(basename "$xsd" .xsd)--$(basename "$xml" .xml).bin"
         done
       done
@@ -142,8 +147,8 @@ done
 end=$(date +%s)
 echo "fuzz: summary (build $((built - start))s, total $((end - start))s)"
 printf '  %s\n' "${summary[@]}"
+echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: failures in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
   exit 1
 fi
-echo "fuzz: no crashes"
