@@ -100,6 +100,7 @@ async fn run(name: &str, store: Arc<dyn Store>) {
             wait_for_documents: true,
         },
         receipts: None,
+        ops: None,
     };
     let app = router(Arc::new(state));
     let bodies: Arc<Vec<String>> = Arc::new((0..APPLICATIONS).map(body).collect());

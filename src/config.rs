@@ -48,6 +48,30 @@ pub struct GatewayConfig {
     pub log: LogConfig,
     /// Webhook subscriptions pushed the status-change events.
     pub webhooks: WebhooksConfig,
+    /// Certificate watching, expiry warnings, stopping.
+    pub ops: OpsConfig,
+}
+
+/// What operators tune: certificate reloads and expiry warnings, the stop deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Days before a certificate's end at which it is reported (log, metric, readiness "degraded").
+    pub cert_warn_days: u64,
+    /// Reload certificates when their files change (beside SIGHUP and `POST /admin/reload`).
+    pub watch_certs: bool,
+    /// How long a stop (SIGTERM, SIGINT) waits for requests and applications in hand, milliseconds.
+    pub stop_deadline_ms: u64,
+}
+
+impl Default for OpsConfig {
+    fn default() -> OpsConfig {
+        OpsConfig {
+            cert_warn_days: 30,
+            watch_certs: true,
+            stop_deadline_ms: 10_000,
+        }
+    }
 }
 
 /// The HTTP API.
@@ -62,6 +86,9 @@ pub struct ApiConfig {
     pub tls_cert: Option<PathBuf>,
     /// Its key.
     pub tls_key: Option<PathBuf>,
+    /// The CA the server certificate must chain to when replaced (default: the development PKI's
+    /// internal CA with the development certificate; none with a configured one: chain not checked).
+    pub tls_issuer: Option<PathBuf>,
     /// Client certificates issued by this CA authenticate as `cert:<CN>` (default: the development
     /// PKI's internal CA). Callers without one use a bearer API key.
     pub client_ca: Option<PathBuf>,
@@ -74,6 +101,8 @@ pub struct ApiConfig {
     pub receipt_cert: Option<PathBuf>,
     /// Its key.
     pub receipt_key: Option<PathBuf>,
+    /// The CA the receipt certificate must chain to (as `api.tls_issuer`).
+    pub receipt_issuer: Option<PathBuf>,
     /// Open connections at most; beyond it new ones are closed at once
     /// ([`crate::api::listener::Limits`] says why each default is what it is).
     pub max_connections: usize,
@@ -128,6 +157,9 @@ pub struct RegistriesConfig {
     pub client_cert: Option<PathBuf>,
     /// Its key.
     pub client_key: Option<PathBuf>,
+    /// The CA the client certificate must chain to when replaced (as `api.tls_issuer`; default with the
+    /// development certificate: the development registry CA).
+    pub client_issuer: Option<PathBuf>,
     /// One attempt's bound, milliseconds.
     pub attempt_timeout_ms: u64,
     /// A whole call's bound with its retries, milliseconds.
@@ -193,6 +225,7 @@ impl Default for GatewayConfig {
             mock: PopulationConfig::default(),
             log: LogConfig::default(),
             webhooks: WebhooksConfig::default(),
+            ops: OpsConfig::default(),
         }
     }
 }
@@ -205,11 +238,13 @@ impl Default for ApiConfig {
             tls: true,
             tls_cert: None,
             tls_key: None,
+            tls_issuer: None,
             client_ca: None,
             keys: Vec::new(),
             reviewers: Vec::new(),
             receipt_cert: None,
             receipt_key: None,
+            receipt_issuer: None,
             max_connections: limits.max_connections,
             handshake_timeout_ms: millis(limits.handshake),
             header_timeout_ms: millis(limits.header),
@@ -257,6 +292,7 @@ impl Default for RegistriesConfig {
             ca: None,
             client_cert: None,
             client_key: None,
+            client_issuer: None,
             attempt_timeout_ms: 10_000,
             call_deadline_ms: 30_000,
             // Hung calls hold their permits until hedged or timed out: 64 starved the other calls
@@ -339,11 +375,13 @@ pub const KEYS: &[Key] = &[
     key("api.tls", Kind::Bool),
     key("api.tls_cert", Kind::Text),
     key("api.tls_key", Kind::Text),
+    key("api.tls_issuer", Kind::Text),
     key("api.client_ca", Kind::Text),
     key("api.keys", Kind::List),
     key("api.reviewers", Kind::List),
     key("api.receipt_cert", Kind::Text),
     key("api.receipt_key", Kind::Text),
+    key("api.receipt_issuer", Kind::Text),
     key("api.max_connections", Kind::Integer),
     key("api.handshake_timeout_ms", Kind::Integer),
     key("api.header_timeout_ms", Kind::Integer),
@@ -360,6 +398,7 @@ pub const KEYS: &[Key] = &[
     key("registries.ca", Kind::Text),
     key("registries.client_cert", Kind::Text),
     key("registries.client_key", Kind::Text),
+    key("registries.client_issuer", Kind::Text),
     key("registries.attempt_timeout_ms", Kind::Integer),
     key("registries.call_deadline_ms", Kind::Integer),
     key("registries.max_in_flight", Kind::Integer),
@@ -379,6 +418,9 @@ pub const KEYS: &[Key] = &[
     key("webhooks.secret", Kind::Text),
     key("webhooks.subscriptions", Kind::Map),
     key("webhooks.ca", Kind::Text),
+    key("ops.cert_warn_days", Kind::Integer),
+    key("ops.watch_certs", Kind::Bool),
+    key("ops.stop_deadline_ms", Kind::Integer),
 ];
 
 /// Why a configuration was refused.
@@ -654,6 +696,9 @@ mod tests {
         full.registries.ca = Some("ca".into());
         full.registries.client_cert = Some("c".into());
         full.registries.client_key = Some("k".into());
+        full.registries.client_issuer = Some("ca".into());
+        full.api.tls_issuer = Some("ca".into());
+        full.api.receipt_issuer = Some("ca".into());
         full.webhooks.ca = Some("ca".into());
         let table: toml::Table =
             toml::from_str(&toml::to_string(&full).expect("serialize")).expect("parse back");

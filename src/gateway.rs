@@ -29,9 +29,10 @@ use crate::store::Store;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::tls::config::{
-    ClientAuth, ReloadableCert, ReloadableClientCert, client_config_with, server_config,
-    server_config_auth,
+    ClientAuth, LiveServerConfig, ReloadableCert, ReloadableClientCert, ReloadableRoots,
+    client_config_roots, server_config, server_config_auth, server_config_pem,
 };
+use crate::tls::live::{Files, LiveCerts, RebuildServer, Role, Swap};
 use crate::tls::pki::PkiLayout;
 use crate::xml::schema::Schema;
 
@@ -47,8 +48,8 @@ pub struct Gateway {
     pub mock: Option<MockServer>,
     /// The store.
     pub store: Arc<dyn Store>,
-    /// The API's server certificate: [`ReloadableCert::reload`] swaps it without a restart.
-    pub api_cert: Option<Arc<ReloadableCert>>,
+    /// Every certificate it serves: [`LiveCerts::reload`] checks and swaps changed files.
+    pub certs: Arc<LiveCerts>,
     /// The dev API key file, when one was generated.
     pub api_key_file: Option<PathBuf>,
     stop: watch::Sender<bool>,
@@ -87,6 +88,21 @@ impl Certs<'_> {
             self.dev = Some(pki);
         }
         Ok(self.dev.as_ref().expect("just set"))
+    }
+
+    /// The issuer a leaf must chain to: the configured one; with the development certificate, the
+    /// development CA; with a configured certificate and no issuer, none (the chain is not checked).
+    fn issuer(
+        &mut self,
+        configured_cert: &Option<PathBuf>,
+        configured_issuer: &Option<PathBuf>,
+        dev: impl FnOnce(&PkiLayout) -> PathBuf,
+    ) -> Result<Option<PathBuf>, StartError> {
+        match (configured_issuer, configured_cert) {
+            (Some(issuer), _) => Ok(Some(issuer.clone())),
+            (None, Some(_)) => Ok(None),
+            (None, None) => Ok(Some(dev(self.dev()?))),
+        }
     }
 
     fn or_dev(
@@ -160,14 +176,38 @@ impl Gateway {
             (None, endpoints)
         };
 
+        // Every certificate goes into `live`, checked as a reload would check it: the gateway does not
+        // start on material it would refuse to swap in.
+        let mut live = LiveCerts::new(clock.clone(), config.ops.cert_warn_days);
+        let refused = |e: String| StartError(format!("certificate: {e}"));
+
         // The outbound pipeline.
         let r = &config.registries;
         let client_cert = certs.or_dev(&r.client_cert, PkiLayout::gateway_client)?;
         let client_key = certs.or_dev(&r.client_key, PkiLayout::gateway_client_key)?;
+        let client_issuer = certs.issuer(&r.client_cert, &r.client_issuer, PkiLayout::registry_ca)?;
         let registry_ca = certs.or_dev(&r.ca, PkiLayout::registry_ca)?;
-        let cert = ReloadableClientCert::load(&client_cert, &client_key, clock.clone())
-            .map_err(|e| fail("gateway client certificate")(e.to_string()))?;
-        let tls = client_config_with(&registry_ca, Some(Arc::new(cert)), clock.clone())
+        let cert = Arc::new(
+            ReloadableClientCert::load(&client_cert, &client_key, clock.clone())
+                .map_err(|e| fail("gateway client certificate")(e.to_string()))?,
+        );
+        let roots = Arc::new(
+            ReloadableRoots::load(&registry_ca)
+                .map_err(|e| fail("registry CA")(e.to_string()))?,
+        );
+        live.add(
+            Role::RegistryClient,
+            Files {
+                cert: client_cert,
+                key: Some(client_key),
+                issuer: client_issuer,
+            },
+            Swap::ClientCert(cert.clone()),
+        )
+        .map_err(refused)?;
+        live.add(Role::RegistryCa, Files::anchors(registry_ca), Swap::Roots(roots.clone()))
+            .map_err(refused)?;
+        let tls = client_config_roots(roots, Some(cert), clock.clone())
             .map_err(|e| fail("registry TLS")(e.to_string()))?;
         let log = SqliteMessageLog::open(
             &config.data.join("message_log.sqlite"),
@@ -190,15 +230,15 @@ impl Gateway {
             },
             ..Settings::default()
         };
-        let soap = SoapClient::new(
+        let soap = Arc::new(SoapClient::new(
             schema,
             tls,
             &endpoints,
             clock.clone(),
             Arc::new(log) as Arc<dyn MessageLog>,
             settings,
-        );
-        let registries = Registries::new(Arc::new(soap), clock.clone());
+        ));
+        let registries = Registries::new(soap.clone(), clock.clone());
         let checks: Arc<dyn RegistryChecks> = Arc::new(registries);
 
         let store: Arc<dyn Store> = if config.store.url.is_empty() {
@@ -219,6 +259,94 @@ impl Gateway {
         let reviewers = Arc::new(config.api.reviewers.clone());
         let receipt_cert = certs.or_dev(&config.api.receipt_cert, PkiLayout::receipt_signing)?;
         let receipt_key = certs.or_dev(&config.api.receipt_key, PkiLayout::receipt_signing_key)?;
+        let receipt_issuer = certs.issuer(
+            &config.api.receipt_cert,
+            &config.api.receipt_issuer,
+            PkiLayout::internal_ca,
+        )?;
+        let signer = Arc::new(
+            crate::receipt::ReceiptSigner::load(&receipt_cert, &receipt_key)
+                .map_err(|e| fail("receipt signing")(e.to_string()))?,
+        );
+        live.add(
+            Role::ReceiptSigning,
+            Files {
+                cert: receipt_cert,
+                key: Some(receipt_key),
+                issuer: receipt_issuer,
+            },
+            Swap::Signer(signer.clone()),
+        )
+        .map_err(refused)?;
+        // The API: HTTPS with optional client certificates of the internal CA, or plain HTTP.
+        let acceptor = if config.api.tls {
+            let cert_path = certs.or_dev(&config.api.tls_cert, PkiLayout::gateway_server)?;
+            let key_path = certs.or_dev(&config.api.tls_key, PkiLayout::gateway_server_key)?;
+            let issuer = certs.issuer(&config.api.tls_cert, &config.api.tls_issuer, PkiLayout::internal_ca)?;
+            let client_ca = certs.or_dev(&config.api.client_ca, PkiLayout::internal_ca)?;
+            let cert = Arc::new(
+                ReloadableCert::load(&cert_path, &key_path, clock.clone())
+                    .map_err(|e| fail("API certificate")(e.to_string()))?,
+            );
+            let rebuild: RebuildServer = {
+                let (cert, clock) = (cert.clone(), clock.clone());
+                Box::new(move |client_ca| {
+                    server_config_pem(cert.clone(), client_ca, ClientAuth::Optional, clock.clone())
+                })
+            };
+            let acceptor = Arc::new(LiveServerConfig::new(
+                server_config_auth(cert.clone(), &client_ca, ClientAuth::Optional, clock.clone())
+                    .map_err(|e| fail("API TLS")(e.to_string()))?,
+            ));
+            live.add(
+                Role::ApiServer,
+                Files {
+                    cert: cert_path,
+                    key: Some(key_path),
+                    issuer,
+                },
+                Swap::ServerCert(cert),
+            )
+            .map_err(refused)?;
+            live.add(
+                Role::ApiClientCa,
+                Files::anchors(client_ca),
+                Swap::ClientCa(acceptor.clone(), rebuild),
+            )
+            .map_err(refused)?;
+            Some(acceptor)
+        } else {
+            if !config.api.listen.ip().is_loopback() {
+                tracing::warn!(
+                    listen = %config.api.listen,
+                    "the API serves plain HTTP on a non-loopback address"
+                );
+            }
+            None
+        };
+        let hook_tls = if config.webhooks.subscriptions.is_empty() {
+            None
+        } else {
+            let ca = certs.or_dev(&config.webhooks.ca, PkiLayout::internal_ca)?;
+            let roots = Arc::new(
+                ReloadableRoots::load(&ca).map_err(|e| fail("webhook CA")(e.to_string()))?,
+            );
+            live.add(Role::WebhookCa, Files::anchors(ca), Swap::Roots(roots.clone()))
+                .map_err(refused)?;
+            Some(
+                client_config_roots(roots, None, clock.clone())
+                    .map_err(|e| fail("webhook TLS")(e.to_string()))?,
+            )
+        };
+        let live = Arc::new(live);
+        let (stop, _) = watch::channel(false);
+        let workers = crate::api::health::Alive::default();
+        let ops = Arc::new(crate::api::health::Ops {
+            certs: live.clone(),
+            soap,
+            workers: workers.clone(),
+            stopping: stop.subscribe(),
+        });
         let workflows = Workflows {
             store: store.clone(),
             checks,
@@ -238,45 +366,16 @@ impl Gateway {
                 dir: config.data.join("documents"),
                 wait_for_documents: true,
             },
-            receipts: Some(Arc::new(
-                crate::receipt::ReceiptSigner::load(&receipt_cert, &receipt_key)
-                    .map_err(|e| fail("receipt signing")(e.to_string()))?,
-            )),
+            receipts: Some(signer),
+            ops: Some(ops),
         });
 
-        // The API: HTTPS with optional client certificates of the internal CA, or plain HTTP.
-        let (acceptor, api_cert) = if config.api.tls {
-            let cert_path = certs.or_dev(&config.api.tls_cert, PkiLayout::gateway_server)?;
-            let key_path = certs.or_dev(&config.api.tls_key, PkiLayout::gateway_server_key)?;
-            let client_ca = certs.or_dev(&config.api.client_ca, PkiLayout::internal_ca)?;
-            let cert = Arc::new(
-                ReloadableCert::load(&cert_path, &key_path, clock.clone())
-                    .map_err(|e| fail("API certificate")(e.to_string()))?,
-            );
-            let tls = server_config_auth(
-                cert.clone(),
-                &client_ca,
-                ClientAuth::Optional,
-                clock.clone(),
-            )
-            .map_err(|e| fail("API TLS")(e.to_string()))?;
-            (Some(tokio_rustls::TlsAcceptor::from(tls)), Some(cert))
-        } else {
-            if !config.api.listen.ip().is_loopback() {
-                tracing::warn!(
-                    listen = %config.api.listen,
-                    "the API serves plain HTTP on a non-loopback address"
-                );
-            }
-            (None, None)
-        };
         let listener = TcpListener::bind(config.api.listen)
             .await
             .map_err(|e| fail("API listener")(format!("{}: {e}", config.api.listen)))?;
         let api = listener
             .local_addr()
             .map_err(|e| fail("API listener")(e.to_string()))?;
-        let (stop, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::api::listener::serve(
             listener,
@@ -292,27 +391,30 @@ impl Gateway {
             lease: Duration::from_secs(config.processing.lease_seconds.max(1)),
             retry: Retry::default(),
         };
-        tasks.spawn(crate::service::dispatch::run(
+        let dispatch = crate::service::dispatch::run(
             worker,
             workflows.clone(),
             config.processing.concurrency,
+            Duration::from_millis(config.ops.stop_deadline_ms),
             stop.subscribe(),
-        ));
+        );
+        let alive = workers.guard();
+        tasks.spawn(async move {
+            let _alive = alive;
+            dispatch.await;
+        });
+        tasks.spawn(crate::tls::live::watch_expiry(live.clone(), stop.subscribe()));
+        if config.ops.watch_certs {
+            tasks.spawn(
+                crate::tls::watch::start(live.clone(), stop.subscribe()).map_err(StartError)?,
+            );
+        }
         tasks.spawn(crate::heap::return_freed(stop.subscribe()));
         tasks.spawn(crate::service::retention::run(
             workflows.store.clone(),
             workflows.clock.clone(),
             stop.subscribe(),
         ));
-        let hook_tls = if config.webhooks.subscriptions.is_empty() {
-            None
-        } else {
-            let ca = certs.or_dev(&config.webhooks.ca, PkiLayout::internal_ca)?;
-            Some(
-                client_config_with(&ca, None, clock.clone())
-                    .map_err(|e| fail("webhook TLS")(e.to_string()))?,
-            )
-        };
         for (name, url) in &config.webhooks.subscriptions {
             let subscription = crate::webhooks::Subscription {
                 name: name.clone(),
@@ -331,7 +433,7 @@ impl Gateway {
             tls: config.api.tls,
             mock,
             store,
-            api_cert,
+            certs: live,
             api_key_file,
             stop,
             tasks,

@@ -6,6 +6,9 @@
 //! that the page the citizen sees is exactly the one [`pdf`] renders from the signed receipt.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use crate::tls::pki::PemFile;
 
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
@@ -64,31 +67,84 @@ pub fn canonical(receipt: &Receipt) -> Vec<u8> {
     serde_json::to_vec(receipt).unwrap_or_default()
 }
 
-/// Signs receipts with the receipt-signing key.
+/// Signs receipts with the receipt-signing key; [`ReceiptSigner::reload`] replaces the pair while the
+/// gateway serves (receipts signed before keep verifying: each carries its certificate).
 pub struct ReceiptSigner {
+    current: std::sync::RwLock<Arc<SigningPair>>,
+}
+
+struct SigningPair {
     key: PKey<Private>,
     certificate: String,
 }
 
+impl SigningPair {
+    fn load(cert: &Path, key: &Path) -> Result<SigningPair, ReceiptError> {
+        let read = |path: &Path| std::fs::read(path).map_err(|e| err(format!("{}: {e}", path.display())));
+        SigningPair::from_pem(
+            PemFile {
+                path: cert,
+                bytes: &read(cert)?,
+            },
+            PemFile {
+                path: key,
+                bytes: &read(key)?,
+            },
+        )
+    }
+
+    fn from_pem(cert_file: PemFile<'_>, key_file: PemFile<'_>) -> Result<SigningPair, ReceiptError> {
+        let (cert, key) = (cert_file.path, key_file.path);
+        let certificate = String::from_utf8(cert_file.bytes.to_vec())
+            .map_err(|_| err(format!("{}: not PEM text", cert.display())))?;
+        let key_pem = key_file.bytes;
+        let key_private = PKey::private_key_from_pem(&key_pem)
+            .map_err(|e| err(format!("{}: {e}", key.display())))?;
+        let x509 = X509::from_pem(certificate.as_bytes())
+            .map_err(|e| err(format!("{}: {e}", cert.display())))?;
+        if !x509
+            .public_key()
+            .is_ok_and(|public| public.public_eq(&key_private))
+        {
+            return Err(err(format!(
+                "{} does not hold the private key of {}",
+                key.display(),
+                cert.display()
+            )));
+        }
+        Ok(SigningPair {
+            key: key_private,
+            certificate,
+        })
+    }
+}
+
 impl ReceiptSigner {
-    /// Load the signing certificate and key (PEM files).
+    /// Load the signing certificate and key (PEM files); the key must be the certificate's.
     pub fn load(cert: &Path, key: &Path) -> Result<ReceiptSigner, ReceiptError> {
-        let certificate =
-            std::fs::read_to_string(cert).map_err(|e| err(format!("{}: {e}", cert.display())))?;
-        let key_pem = std::fs::read(key).map_err(|e| err(format!("{}: {e}", key.display())))?;
-        let key = PKey::private_key_from_pem(&key_pem).map_err(err)?;
-        Ok(ReceiptSigner { key, certificate })
+        Ok(ReceiptSigner {
+            current: std::sync::RwLock::new(Arc::new(SigningPair::load(cert, key)?)),
+        })
+    }
+
+    /// Sign with the certificate and key `cert` and `key` hold from now on; on error the current
+    /// pair stays.
+    pub fn reload_pem(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), ReceiptError> {
+        let pair = Arc::new(SigningPair::from_pem(cert, key)?);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = pair;
+        Ok(())
     }
 
     /// Sign a receipt.
     pub fn sign(&self, receipt: Receipt) -> Result<SignedReceipt, ReceiptError> {
-        let mut signer = Signer::new(MessageDigest::sha256(), &self.key).map_err(err)?;
+        let pair = Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()));
+        let mut signer = Signer::new(MessageDigest::sha256(), &pair.key).map_err(err)?;
         signer.update(&canonical(&receipt)).map_err(err)?;
         let signature = openssl::base64::encode_block(&signer.sign_to_vec().map_err(err)?);
         Ok(SignedReceipt {
             receipt,
             signature,
-            certificate: self.certificate.clone(),
+            certificate: pair.certificate.clone(),
         })
     }
 }

@@ -26,7 +26,9 @@ use reggate::domain::answers::{Answer, Question};
 use reggate::domain::ports::{CheckFailure, FailureKind, Pending, RegistryChecks};
 use reggate::domain::valid::ValidApplication;
 use reggate::registries::messages::{NewAssignment, Registration};
-use reggate::tls::config::{ClientAuth, ReloadableCert, client_config_with, server_config_auth};
+use reggate::tls::config::{
+    ClientAuth, LiveServerConfig, ReloadableCert, client_config_with, server_config_auth,
+};
 use reggate::tls::pki::{PkiLayout, PkiOptions};
 use rustls_pki_types::ServerName;
 use serde_json::Value;
@@ -63,7 +65,7 @@ async fn start(app: Router, limits: Limits, tls: Option<TlsAcceptor>) -> Served 
     let (stop, stopping) = watch::channel(false);
     tokio::spawn(serve(
         listener,
-        tls,
+        tls.map(|a| Arc::new(LiveServerConfig::new(a.config().clone()))),
         Arc::new(Vec::new()),
         app,
         limits,

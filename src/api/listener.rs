@@ -53,6 +53,7 @@ use tower::ServiceExt;
 use super::Caller;
 use super::problem::Problem;
 use crate::shutdown::stopped;
+use crate::tls::config::LiveServerConfig;
 
 /// How long shutdown waits for open connections.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -149,17 +150,13 @@ static REFUSED: AtomicU64 = AtomicU64::new(0);
 /// HTTP/2 and HTTP/1.1 by ALPN ([`ALPN`]) whatever the acceptor's configuration says.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<LiveServerConfig>>,
     reviewers: Arc<Vec<String>>,
     app: Router,
     limits: Limits,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let tls = tls.map(|acceptor| {
-        let mut config = (**acceptor.config()).clone();
-        config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-        TlsAcceptor::from(Arc::new(config))
-    });
+    let mut acceptor = tls.map(|live| Acceptor::new(live));
     let limits = Arc::new(limits);
     let http = Arc::new(builder(&limits));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -182,7 +179,7 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let (app, stop, limits, http) =
             (app.clone(), stopping.clone(), limits.clone(), http.clone());
-        match tls.clone() {
+        match acceptor.as_mut().map(Acceptor::current) {
             None => {
                 connections.spawn(async move {
                     let _slot = slot;
@@ -216,6 +213,40 @@ pub async fn serve(
     if tokio::time::timeout(GRACE, finish).await.is_err() {
         connections.abort_all();
     }
+}
+
+/// The TLS acceptor of the current configuration with the API's ALPN: rebuilt when a certificate
+/// reload replaced the configuration, so new connections use the new one and open ones keep theirs.
+struct Acceptor {
+    live: Arc<LiveServerConfig>,
+    source: Arc<rustls::ServerConfig>,
+    acceptor: TlsAcceptor,
+}
+
+impl Acceptor {
+    fn new(live: Arc<LiveServerConfig>) -> Acceptor {
+        let source = live.get();
+        Acceptor {
+            acceptor: with_alpn(&source),
+            source,
+            live,
+        }
+    }
+
+    fn current(&mut self) -> TlsAcceptor {
+        let now = self.live.get();
+        if !Arc::ptr_eq(&now, &self.source) {
+            self.acceptor = with_alpn(&now);
+            self.source = now;
+        }
+        self.acceptor.clone()
+    }
+}
+
+fn with_alpn(config: &rustls::ServerConfig) -> TlsAcceptor {
+    let mut config = config.clone();
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    TlsAcceptor::from(Arc::new(config))
 }
 
 /// Close a connection beyond the cap. The log says so once per 1,024 refusals, not per connection:

@@ -6,12 +6,14 @@
 //! Callers authenticate with a client certificate of the internal CA, verified in the TLS handshake
 //! by [`listener`], or with a bearer API key; anything else is 401 before any handler runs.
 
+pub mod admin;
 pub mod admission;
 pub mod applications;
 pub mod body;
 pub mod content;
 pub mod documents;
 pub mod eligibility;
+pub mod health;
 pub mod listener;
 pub mod problem;
 pub mod receipts;
@@ -62,12 +64,19 @@ pub struct ApiState {
     pub documents: documents::DocumentStore,
     /// Signs receipts (none: receipts answer 503).
     pub receipts: Option<Arc<crate::receipt::ReceiptSigner>>,
+    /// Certificates, registries' state and workers for `/readyz` and `/admin` (none: `/readyz` checks
+    /// the store alone and `/admin` answers 503).
+    pub ops: Option<Arc<health::Ops>>,
 }
 
 /// The router.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/admin/reload", post(admin::reload))
+        .route("/admin/certificates", get(admin::certificates))
         .route("/openapi.json", get(openapi))
         .route("/v1/eligibility", post(eligibility::eligibility))
         .route(

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
 use crate::gateway::{Gateway, GatewayConfig};
 
 /// Arguments of `reggate serve`.
@@ -21,7 +23,8 @@ pub struct Args {
     pub check: bool,
 }
 
-/// Run until Ctrl-C; returns the exit code.
+/// Run until SIGTERM or SIGINT, then stop gracefully (a second signal stops at once); SIGHUP reloads
+/// the certificates. Returns the exit code.
 pub fn run(args: &Args) -> u8 {
     let config = match GatewayConfig::load(args.config.as_deref(), std::env::vars()) {
         Ok((config, warnings)) => {
@@ -55,7 +58,10 @@ pub fn run(args: &Args) -> u8 {
                 return 2;
             }
         };
-        eprintln!("reggate API on {}/v1 (health: /v1/health)", gateway.url());
+        eprintln!(
+            "reggate API on {}/v1 (probes: /healthz, /readyz)",
+            gateway.url()
+        );
         if let Some(path) = &gateway.api_key_file {
             eprintln!(
                 "development API key in {} (Authorization: Bearer <key>)",
@@ -72,9 +78,71 @@ pub fn run(args: &Args) -> u8 {
                     .join(" ")
             );
         }
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("serve: stopping");
-        gateway.shutdown().await;
-        0
+        let signals = match Signals::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("serve: signals: {e}");
+                return 2;
+            }
+        };
+        serve_until_stopped(gateway, signals).await
     })
+}
+
+/// The signals `serve` answers.
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+}
+
+/// The next SIGTERM or SIGINT, by name.
+async fn stop(terminate: &mut Signal, interrupt: &mut Signal) -> &'static str {
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    }
+}
+
+async fn serve_until_stopped(gateway: Gateway, signals: Signals) -> u8 {
+    let Signals {
+        mut terminate,
+        mut interrupt,
+        mut hangup,
+    } = signals;
+    let name = loop {
+        tokio::select! {
+            name = stop(&mut terminate, &mut interrupt) => break name,
+            _ = hangup.recv() => {
+                for o in gateway.certs.reload("sighup").await {
+                    match &o.reason {
+                        Some(reason) => eprintln!("serve: SIGHUP: {} refused: {reason}", o.role),
+                        None => eprintln!("serve: SIGHUP: {} {}", o.role, o.result),
+                    }
+                }
+            }
+        }
+    };
+    eprintln!("serve: {name}: stopping (requests in flight finish; a second signal stops at once)");
+    tokio::select! {
+        () = gateway.shutdown() => {
+            eprintln!("serve: stopped");
+            0
+        }
+        again = stop(&mut terminate, &mut interrupt) => {
+            eprintln!("serve: {again}: stopped at once; applications in hand are left to their leases");
+            1
+        }
+    }
 }

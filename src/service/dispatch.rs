@@ -6,8 +6,9 @@
 //!
 //! The loop claims again at once while claims come back full, waits for a task to finish when
 //! every slot is taken, and looks again after [`POLL`] when nothing was claimable. On stop it takes
-//! no new work and gives the tasks in flight [`DRAIN`] to finish; the rest are dropped and their
-//! leases let another process (or this one, restarted) take them over.
+//! no new work and gives the tasks in flight the stop deadline (`ops.stop_deadline_ms`) to finish;
+//! the rest are dropped and their leases released, so another process (or this one, restarted)
+//! takes them over at once. A killed process releases nothing: its leases lapse instead.
 //!
 //! Leases are short and renewed ([`keep_leases`]): every `lease / RENEWALS` the loop extends the
 //! lease of each application it still processes. An application waiting long on a slow registry
@@ -30,9 +31,6 @@ pub const BATCH: usize = 64;
 
 /// How often an idle loop looks for work.
 pub const POLL: Duration = Duration::from_millis(50);
-
-/// How long a stopping loop waits for the applications in flight.
-pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// A store failure is retried after this pause, not in a hot loop.
 const AFTER_FAILURE: Duration = Duration::from_secs(1);
@@ -75,11 +73,13 @@ impl Drop for Holding {
     }
 }
 
-/// Claim and process applications, `concurrency` at a time, until `stopping` turns true.
+/// Claim and process applications, `concurrency` at a time, until `stopping` turns true; then wait
+/// up to `drain` for those in flight.
 pub async fn run(
     worker: Worker,
     wf: Workflows,
     concurrency: usize,
+    drain: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
     let concurrency = concurrency.max(1);
@@ -137,15 +137,36 @@ pub async fn run(
             }
         }
     }
-    let drain = async { while in_flight.join_next().await.is_some() {} };
-    if tokio::time::timeout(DRAIN, drain).await.is_err() {
-        tracing::warn!(
-            left = in_flight.len(),
-            "stopping: applications still in flight are left to their leases"
-        );
+    let finish = async { while in_flight.join_next().await.is_some() {} };
+    let mut abandoned = Vec::new();
+    if tokio::time::timeout(drain, finish).await.is_err() {
+        // Taken before the abort: an aborted task's guard drops its id from `held`.
+        abandoned = held.ids();
         in_flight.abort_all();
+        while in_flight.join_next().await.is_some() {}
     }
     renewing.abort();
+    release(&worker, &wf, &abandoned).await;
+}
+
+/// Give back the leases of applications abandoned at a stop: set to have ended long ago, so the next
+/// claim of any process takes them at once. Their state is whatever the last committed step left
+/// (each step is one transaction), and processing resumes from there.
+async fn release(worker: &Worker, wf: &Workflows, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    match wf
+        .store
+        .renew(&worker.name, ids, std::time::SystemTime::UNIX_EPOCH)
+        .await
+    {
+        Ok(released) => tracing::warn!(
+            released,
+            "stopping: applications still in flight released for the next worker"
+        ),
+        Err(e) => tracing::error!(error = %e, left = ids.len(), "stopping: leases not released; they lapse instead"),
+    }
 }
 
 /// Renew the leases of the applications in `held`, every `lease / RENEWALS`, for as long as the

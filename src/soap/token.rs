@@ -204,6 +204,17 @@ impl TokenManager {
         self.refreshes.load(Ordering::Relaxed)
     }
 
+    /// How long the current token may still be sent (zero once past its stated expiry less skew); none
+    /// before the first token.
+    pub fn usable_for(&self) -> Option<Duration> {
+        let h = self.current()?;
+        Some(
+            h.usable_until
+                .duration_since(self.clock.now())
+                .unwrap_or_default(),
+        )
+    }
+
     /// How long the current token has been held.
     pub fn age(&self) -> Option<Duration> {
         let h = self.current()?;

@@ -14,17 +14,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use rustls::client::ResolvesClientCert;
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::time_provider::TimeProvider;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::{self, PemObject};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::clock::{Clock, SystemClock};
-use crate::tls::pki::{self, PkiError};
+use crate::tls::pki::{self, PemFile, PkiError};
 
 /// What went wrong while building a TLS configuration; every variant that concerns a file names it.
 #[derive(Debug)]
@@ -118,7 +120,7 @@ impl fmt::Display for TlsError {
             TlsError::Verifier { path, source } => {
                 write!(
                     f,
-                    "{}: cannot verify clients against it: {source}",
+                    "{}: cannot verify peers against it: {source}",
                     path.display()
                 )
             }
@@ -187,15 +189,30 @@ pub fn server_config_auth(
     auth: ClientAuth,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
+    let bytes = read(client_ca)?;
+    let client_ca = PemFile {
+        path: client_ca,
+        bytes: &bytes,
+    };
+    server_config_pem(cert, client_ca, auth, clock)
+}
+
+/// [`server_config_auth`] with the client CA's bytes already read.
+pub fn server_config_pem(
+    cert: Arc<dyn ResolvesServerCert>,
+    client_ca: PemFile<'_>,
+    auth: ClientAuth,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
-    let roots = load_roots(client_ca)?;
+    let roots = parse_roots(client_ca)?;
     let builder = WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider));
     let builder = match auth {
         ClientAuth::Required => builder,
         ClientAuth::Optional => builder.allow_unauthenticated(),
     };
     let verifier = builder.build().map_err(|source| TlsError::Verifier {
-        path: client_ca.to_path_buf(),
+        path: client_ca.path.to_path_buf(),
         source,
     })?;
     let config = ServerConfig::builder_with_details(provider, Arc::new(ClockTime(clock)))
@@ -226,11 +243,20 @@ pub fn client_config_with(
     cert: Option<Arc<dyn ResolvesClientCert>>,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<ClientConfig>, TlsError> {
-    let roots = load_roots(server_ca)?;
+    client_config_roots(Arc::new(ReloadableRoots::load(server_ca)?), cert, clock)
+}
+
+/// [`client_config_with`] over trust anchors that can be replaced while the client runs.
+pub fn client_config_roots(
+    roots: Arc<ReloadableRoots>,
+    cert: Option<Arc<dyn ResolvesClientCert>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let builder = ClientConfig::builder_with_details(provider(), Arc::new(ClockTime(clock)))
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|source| TlsError::Config { source })?
-        .with_root_certificates(roots);
+        .dangerous()
+        .with_custom_certificate_verifier(roots);
     let config = match cert {
         Some(resolver) => builder.with_client_cert_resolver(resolver),
         None => builder.with_no_client_auth(),
@@ -240,13 +266,20 @@ pub fn client_config_with(
 
 /// Every certificate in a PEM file, in order (leaf first for a chain file).
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read(path)?;
+    parse_certs(PemFile {
+        path,
+        bytes: &read(path)?,
+    })
+}
+
+fn parse_certs(file: PemFile<'_>) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let (path, bytes) = (file.path, file.bytes);
     let pem_err = |source| TlsError::Pem {
         path: path.to_path_buf(),
         wanted: "certificate",
         source,
     };
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(pem_err)?;
     if certs.is_empty() {
@@ -257,8 +290,15 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 
 /// The first private key (PKCS#8, SEC1 or PKCS#1) in a PEM file.
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let bytes = read(path)?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|source| TlsError::Pem {
+    parse_key(PemFile {
+        path,
+        bytes: &read(path)?,
+    })
+}
+
+fn parse_key(file: PemFile<'_>) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let path = file.path;
+    PrivateKeyDer::from_pem_slice(file.bytes).map_err(|source| TlsError::Pem {
         path: path.to_path_buf(),
         wanted: "private key",
         source,
@@ -267,8 +307,16 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 
 /// The CA certificates in a PEM file as a root store.
 pub fn load_roots(path: &Path) -> Result<Arc<RootCertStore>, TlsError> {
+    parse_roots(PemFile {
+        path,
+        bytes: &read(path)?,
+    })
+}
+
+fn parse_roots(file: PemFile<'_>) -> Result<Arc<RootCertStore>, TlsError> {
+    let path = file.path;
     let mut roots = RootCertStore::empty();
-    for cert in load_certs(path)? {
+    for cert in parse_certs(file)? {
         roots.add(cert).map_err(|source| TlsError::TrustAnchor {
             path: path.to_path_buf(),
             source,
@@ -286,9 +334,28 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 
 /// Load and check a certificate chain and its key: the key must match the leaf, and the leaf must be
 /// inside its validity window at `now`.
-fn load_certified_key(cert: &Path, key: &Path, now: SystemTime) -> Result<CertifiedKey, TlsError> {
-    let chain = load_certs(cert)?;
-    let private = load_key(key)?;
+fn load_certified_key(cert: &Path, key: &Path, now: SystemTime) -> Result<Held, TlsError> {
+    certified_key(
+        PemFile {
+            path: cert,
+            bytes: &read(cert)?,
+        },
+        PemFile {
+            path: key,
+            bytes: &read(key)?,
+        },
+        now,
+    )
+}
+
+fn certified_key(
+    cert_file: PemFile<'_>,
+    key_file: PemFile<'_>,
+    now: SystemTime,
+) -> Result<Held, TlsError> {
+    let (cert, key) = (cert_file.path, key_file.path);
+    let chain = parse_certs(cert_file)?;
+    let private = parse_key(key_file)?;
     let certified = CertifiedKey::from_der(chain, private, &provider()).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch {
             cert: cert.to_path_buf(),
@@ -313,20 +380,29 @@ fn load_certified_key(cert: &Path, key: &Path, now: SystemTime) -> Result<Certif
     let window = pki::validity_of_der(leaf.as_ref(), cert)
         .map_err(|source| TlsError::Certificate { source })?;
     pki::check_window(window, cert, now).map_err(|source| TlsError::Certificate { source })?;
-    Ok(certified)
+    Ok(Held {
+        key: Arc::new(certified),
+        not_after: window.1,
+    })
+}
+
+/// A certified key with the end of its certificate's validity.
+struct Held {
+    key: Arc<CertifiedKey>,
+    not_after: SystemTime,
 }
 
 /// The current certified key behind a lock; the shared core of the server and client reloadable types.
 struct Slot {
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Held>,
     clock: Arc<dyn Clock>,
 }
 
 impl Slot {
     fn load(cert: &Path, key: &Path, clock: Arc<dyn Clock>) -> Result<Slot, TlsError> {
-        let certified = load_certified_key(cert, key, clock.now())?;
+        let held = load_certified_key(cert, key, clock.now())?;
         Ok(Slot {
-            current: RwLock::new(Arc::new(certified)),
+            current: RwLock::new(held),
             clock,
         })
     }
@@ -334,14 +410,29 @@ impl Slot {
     fn get(&self) -> Arc<CertifiedKey> {
         // A writer cannot panic while holding the lock (it only assigns), but a poisoned lock still holds
         // a whole value, so it is safe to keep serving it.
-        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()).key)
     }
 
-    fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+    /// The key to present in a handshake now: none once its certificate has expired, so expired
+    /// material is never served (the handshake fails; `/readyz` and the log say why).
+    fn serve(&self, role: &str) -> Option<Arc<CertifiedKey>> {
+        let held = self.current.read().unwrap_or_else(|p| p.into_inner());
+        if self.clock.now() > held.not_after {
+            tracing::error!(
+                role,
+                not_after = %pki::format_utc(held.not_after),
+                "certificate expired: not presented (replace it and reload)"
+            );
+            return None;
+        }
+        Some(Arc::clone(&held.key))
+    }
+
+    fn reload(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), TlsError> {
         // Everything is checked before the lock is taken: a bad pair never replaces a good one, and
         // handshakes are not held up while files are read.
-        let certified = Arc::new(load_certified_key(cert, key, self.clock.now())?);
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = certified;
+        let held = certified_key(cert, key, self.clock.now())?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = held;
         Ok(())
     }
 
@@ -375,6 +466,20 @@ impl ReloadableCert {
     /// Replace the certificate with `cert` and `key` after the same checks as [`ReloadableCert::load`];
     /// on error the current certificate stays.
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        self.slot.reload(
+            PemFile {
+                path: cert,
+                bytes: &read(cert)?,
+            },
+            PemFile {
+                path: key,
+                bytes: &read(key)?,
+            },
+        )
+    }
+
+    /// [`Self::reload`] from bytes already read (and checked by the caller).
+    pub fn reload_pem(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), TlsError> {
         self.slot.reload(cert, key)
     }
 
@@ -392,7 +497,7 @@ impl fmt::Debug for ReloadableCert {
 
 impl ResolvesServerCert for ReloadableCert {
     fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.slot.get())
+        self.slot.serve("server")
     }
 }
 
@@ -418,6 +523,20 @@ impl ReloadableClientCert {
     /// Replace the certificate with `cert` and `key` after the same checks as
     /// [`ReloadableClientCert::load`]; on error the current certificate stays.
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        self.slot.reload(
+            PemFile {
+                path: cert,
+                bytes: &read(cert)?,
+            },
+            PemFile {
+                path: key,
+                bytes: &read(key)?,
+            },
+        )
+    }
+
+    /// [`Self::reload`] from bytes already read (and checked by the caller).
+    pub fn reload_pem(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), TlsError> {
         self.slot.reload(cert, key)
     }
 
@@ -441,7 +560,7 @@ impl ResolvesClientCert for ReloadableClientCert {
     ) -> Option<Arc<CertifiedKey>> {
         // There is one certificate per client; if the server wants another CA the handshake should fail
         // on the server's side, where the reason is logged, rather than by sending nothing.
-        Some(self.slot.get())
+        self.slot.serve("client")
     }
 
     fn has_certs(&self) -> bool {
@@ -465,5 +584,122 @@ impl TimeProvider for ClockTime {
             .duration_since(SystemTime::UNIX_EPOCH)
             .ok()
             .map(UnixTime::since_unix_epoch)
+    }
+}
+
+/// The trust anchors a client checks servers against (the registries' CA, webhook receivers' CA), which
+/// can be replaced while it runs: every handshake after a successful [`ReloadableRoots::reload`] is
+/// judged by the new anchors with WebPKI's own verifier; connections already open are not re-judged.
+pub struct ReloadableRoots {
+    current: RwLock<Arc<WebPkiServerVerifier>>,
+}
+
+impl ReloadableRoots {
+    /// The CA certificates in the PEM file `path`.
+    pub fn load(path: &Path) -> Result<ReloadableRoots, TlsError> {
+        Ok(ReloadableRoots {
+            current: RwLock::new(server_verifier(path)?),
+        })
+    }
+
+    /// Replace the anchors with those in `file`; on error the current ones stay.
+    pub fn reload_pem(&self, file: PemFile<'_>) -> Result<(), TlsError> {
+        let verifier = verifier_of(parse_roots(file)?, file.path)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = verifier;
+        Ok(())
+    }
+
+    fn get(&self) -> Arc<WebPkiServerVerifier> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+fn server_verifier(path: &Path) -> Result<Arc<WebPkiServerVerifier>, TlsError> {
+    verifier_of(load_roots(path)?, path)
+}
+
+fn verifier_of(
+    roots: Arc<RootCertStore>,
+    path: &Path,
+) -> Result<Arc<WebPkiServerVerifier>, TlsError> {
+    WebPkiServerVerifier::builder_with_provider(roots, provider())
+        .build()
+        .map_err(|source| TlsError::Verifier {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+impl fmt::Debug for ReloadableRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadableRoots").finish_non_exhaustive()
+    }
+}
+
+impl ServerCertVerifier for ReloadableRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get().verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get().verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.get().supported_verify_schemes()
+    }
+}
+
+/// A server configuration replaced as a whole between handshakes: the API's, rebuilt when the CA of its
+/// client certificates changes (rustls' client verifier lends out its hint list, so it cannot sit behind
+/// a lock the way [`ReloadableRoots`] does). Connections keep the configuration they started with.
+pub struct LiveServerConfig {
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl LiveServerConfig {
+    /// Starting with `config`.
+    pub fn new(config: Arc<ServerConfig>) -> LiveServerConfig {
+        LiveServerConfig {
+            current: RwLock::new(config),
+        }
+    }
+
+    /// The configuration new connections use.
+    pub fn get(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Use `config` for connections from now on.
+    pub fn set(&self, config: Arc<ServerConfig>) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+}
+
+impl fmt::Debug for LiveServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveServerConfig").finish_non_exhaustive()
     }
 }

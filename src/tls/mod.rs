@@ -8,10 +8,15 @@
 //! - [`pki`]: the two development CAs and their leaves, with expiry/key/chain checks and validated atomic
 //!   rotation (OpenSSL does the X.509 work).
 //! - [`config`]: rustls server and client configurations from PEM files, and [`config::ReloadableCert`] /
-//!   [`config::ReloadableClientCert`], whose certificate can be swapped between handshakes.
+//!   [`config::ReloadableClientCert`] / [`config::ReloadableRoots`], whose material can be swapped
+//!   between handshakes.
+//! - [`live`]: every certificate of a running gateway, checked before it is swapped in; [`watch`]
+//!   reloads them when their files change.
 
 pub mod config;
+pub mod live;
 pub mod pki;
+pub mod watch;
 
 pub use config::{
     ReloadableCert, ReloadableClientCert, TlsError, client_config, client_config_with,

@@ -369,6 +369,29 @@ pub enum PkiError {
         /// The time it was checked at.
         now: SystemTime,
     },
+    /// The key is weaker than reggate accepts (RSA below 2048 bits, EC below 256).
+    WeakKey {
+        /// The certificate.
+        cert: PathBuf,
+        /// `RSA`, `EC`, ...
+        kind: &'static str,
+        /// Its size.
+        bits: u32,
+        /// The least accepted for its kind.
+        min: u32,
+    },
+    /// A server certificate's names (SANs) leave out a name the role serves.
+    NamesMissing {
+        /// The certificate.
+        cert: PathBuf,
+        /// The names served that it does not cover.
+        missing: Vec<String>,
+    },
+    /// A file that should hold certificates holds none.
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
     /// The certificate's validity starts after `now`.
     NotYetValid {
         /// The certificate.
@@ -439,6 +462,25 @@ impl fmt::Display for PkiError {
                 format_utc(*not_after),
                 format_utc(*now)
             ),
+            PkiError::WeakKey {
+                cert,
+                kind,
+                bits,
+                min,
+            } => write!(
+                f,
+                "{}: a {bits}-bit {kind} key is too weak (at least {min} bits)",
+                cert.display()
+            ),
+            PkiError::NamesMissing { cert, missing } => write!(
+                f,
+                "{} does not cover the names served: {} missing from its subject alternative names",
+                cert.display(),
+                missing.join(", ")
+            ),
+            PkiError::NoCertificate { path } => {
+                write!(f, "{}: no PEM certificate in the file", path.display())
+            }
             PkiError::NotYetValid {
                 cert,
                 not_before,
@@ -670,6 +712,167 @@ pub fn issue(
     let (cert_pem, key_pem) = issued.to_pem(name)?;
     write_file(cert_out, &cert_pem, false)?;
     write_file(key_out, &key_pem, true)
+}
+
+/// A PEM file's bytes as read once, with its path for messages: what is checked is what is swapped in,
+/// even if the file changes meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub struct PemFile<'a> {
+    /// Where it was read from.
+    pub path: &'a Path,
+    /// Its contents.
+    pub bytes: &'a [u8],
+}
+
+/// What a certificate is, as the checks before a reload found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspected {
+    /// Subject common name (empty if none).
+    pub subject_cn: String,
+    /// Issuer common name (empty if none).
+    pub issuer_cn: String,
+    /// Start of validity.
+    pub not_before: SystemTime,
+    /// End of validity.
+    pub not_after: SystemTime,
+    /// SHA-256 of the DER certificate, hex: what `openssl x509 -fingerprint -sha256` prints, without colons.
+    pub sha256: String,
+    /// DNS names and IP addresses of its subject alternative names.
+    pub names: Vec<String>,
+}
+
+/// Check a certificate and its key the way a live reload must before swapping: both parse, the key is
+/// the certificate's, it is valid at `now`, its key is strong enough, it chains to `issuer` (when one is
+/// known), and its names cover every one of `served`.
+pub fn inspect_leaf(
+    cert_file: PemFile<'_>,
+    key_file: PemFile<'_>,
+    issuer: Option<&Path>,
+    served: &[String],
+    now: SystemTime,
+) -> Result<Inspected, PkiError> {
+    let (cert_path, key_path) = (cert_file.path, key_file.path);
+    let cert = X509::from_pem(cert_file.bytes).map_err(|source| PkiError::Parse {
+        path: cert_path.to_path_buf(),
+        source,
+    })?;
+    let key = PKey::private_key_from_pem(key_file.bytes).map_err(|source| PkiError::Parse {
+        path: key_path.to_path_buf(),
+        source,
+    })?;
+    if !key_matches(&cert, &key) {
+        return Err(PkiError::KeyMismatch {
+            cert: cert_path.to_path_buf(),
+            key: key_path.to_path_buf(),
+        });
+    }
+    check_validity(&cert, cert_path, now)?;
+    check_strength(&key, cert_path)?;
+    if let Some(issuer) = issuer {
+        let ca = read_cert(issuer)?;
+        verify_chain(&cert, &ca).map_err(|reason| PkiError::ChainInvalid {
+            cert: cert_path.to_path_buf(),
+            ca: issuer.to_path_buf(),
+            reason,
+        })?;
+    }
+    let inspected = inspect(&cert, cert_path)?;
+    let missing: Vec<String> = served
+        .iter()
+        .filter(|name| !inspected.names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(PkiError::NamesMissing {
+            cert: cert_path.to_path_buf(),
+            missing,
+        });
+    }
+    Ok(inspected)
+}
+
+/// Check a file of trust anchors: at least one certificate, every one valid at `now` with a strong
+/// enough key.
+pub fn inspect_anchors(file: PemFile<'_>, now: SystemTime) -> Result<Vec<Inspected>, PkiError> {
+    let path = file.path;
+    let certs = X509::stack_from_pem(file.bytes).map_err(|source| PkiError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if certs.is_empty() {
+        return Err(PkiError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    certs
+        .iter()
+        .map(|cert| {
+            check_validity(cert, path, now)?;
+            let key = cert.public_key().map_err(|source| PkiError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            check_strength(&key, path)?;
+            inspect(cert, path)
+        })
+        .collect()
+}
+
+/// Refuse RSA keys below 2048 bits and EC keys below 256 (NIST SP 800-57's 112-bit floor).
+fn check_strength<T: openssl::pkey::HasPublic>(key: &PKey<T>, cert: &Path) -> Result<(), PkiError> {
+    use openssl::pkey::Id;
+    let (kind, min) = match key.id() {
+        Id::RSA | Id::RSA_PSS => ("RSA", 2048),
+        Id::EC => ("EC", 256),
+        Id::DSA => ("DSA", 2048),
+        // Ed25519 and Ed448 have one size each, both strong.
+        _ => return Ok(()),
+    };
+    let bits = key.bits();
+    if bits < min {
+        return Err(PkiError::WeakKey {
+            cert: cert.to_path_buf(),
+            kind,
+            bits,
+            min,
+        });
+    }
+    Ok(())
+}
+
+fn inspect(cert: &X509Ref, path: &Path) -> Result<Inspected, PkiError> {
+    let (not_before, not_after) = validity_of(cert, path)?;
+    let sha256 = cert
+        .digest(MessageDigest::sha256())
+        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+        .map_err(|source| PkiError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let names = cert
+        .subject_alt_names()
+        .map(|sans| {
+            sans.iter()
+                .filter_map(|n| {
+                    n.dnsname().map(str::to_string).or_else(|| {
+                        n.ipaddress().and_then(|ip| match ip.len() {
+                            4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(ip).ok()?).to_string()),
+                            16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?).to_string()),
+                            _ => None,
+                        })
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Inspected {
+        subject_cn: common_name(cert.subject_name()),
+        issuer_cn: common_name(cert.issuer_name()),
+        not_before,
+        not_after,
+        sha256,
+        names,
+    })
 }
 
 /// `now` as `YYYY-MM-DD HH:MM:SS UTC`, for tables and error messages.

@@ -65,6 +65,7 @@ pub fn state(
             wait_for_documents: true,
         },
         receipts: Some(Arc::new(signer)),
+        ops: None,
     };
     (state, store, manual)
 }
