@@ -185,15 +185,15 @@ impl Gateway {
         let r = &config.registries;
         let client_cert = certs.or_dev(&r.client_cert, PkiLayout::gateway_client)?;
         let client_key = certs.or_dev(&r.client_key, PkiLayout::gateway_client_key)?;
-        let client_issuer = certs.issuer(&r.client_cert, &r.client_issuer, PkiLayout::registry_ca)?;
+        let client_issuer =
+            certs.issuer(&r.client_cert, &r.client_issuer, PkiLayout::registry_ca)?;
         let registry_ca = certs.or_dev(&r.ca, PkiLayout::registry_ca)?;
         let cert = Arc::new(
             ReloadableClientCert::load(&client_cert, &client_key, clock.clone())
                 .map_err(|e| fail("gateway client certificate")(e.to_string()))?,
         );
         let roots = Arc::new(
-            ReloadableRoots::load(&registry_ca)
-                .map_err(|e| fail("registry CA")(e.to_string()))?,
+            ReloadableRoots::load(&registry_ca).map_err(|e| fail("registry CA")(e.to_string()))?,
         );
         live.add(
             Role::RegistryClient,
@@ -205,8 +205,12 @@ impl Gateway {
             Swap::ClientCert(cert.clone()),
         )
         .map_err(refused)?;
-        live.add(Role::RegistryCa, Files::anchors(registry_ca), Swap::Roots(roots.clone()))
-            .map_err(refused)?;
+        live.add(
+            Role::RegistryCa,
+            Files::anchors(registry_ca),
+            Swap::Roots(roots.clone()),
+        )
+        .map_err(refused)?;
         let tls = client_config_roots(roots, Some(cert), clock.clone())
             .map_err(|e| fail("registry TLS")(e.to_string()))?;
         let log = SqliteMessageLog::open(
@@ -282,7 +286,11 @@ impl Gateway {
         let acceptor = if config.api.tls {
             let cert_path = certs.or_dev(&config.api.tls_cert, PkiLayout::gateway_server)?;
             let key_path = certs.or_dev(&config.api.tls_key, PkiLayout::gateway_server_key)?;
-            let issuer = certs.issuer(&config.api.tls_cert, &config.api.tls_issuer, PkiLayout::internal_ca)?;
+            let issuer = certs.issuer(
+                &config.api.tls_cert,
+                &config.api.tls_issuer,
+                PkiLayout::internal_ca,
+            )?;
             let client_ca = certs.or_dev(&config.api.client_ca, PkiLayout::internal_ca)?;
             let cert = Arc::new(
                 ReloadableCert::load(&cert_path, &key_path, clock.clone())
@@ -295,8 +303,13 @@ impl Gateway {
                 })
             };
             let acceptor = Arc::new(LiveServerConfig::new(
-                server_config_auth(cert.clone(), &client_ca, ClientAuth::Optional, clock.clone())
-                    .map_err(|e| fail("API TLS")(e.to_string()))?,
+                server_config_auth(
+                    cert.clone(),
+                    &client_ca,
+                    ClientAuth::Optional,
+                    clock.clone(),
+                )
+                .map_err(|e| fail("API TLS")(e.to_string()))?,
             ));
             live.add(
                 Role::ApiServer,
@@ -331,8 +344,12 @@ impl Gateway {
             let roots = Arc::new(
                 ReloadableRoots::load(&ca).map_err(|e| fail("webhook CA")(e.to_string()))?,
             );
-            live.add(Role::WebhookCa, Files::anchors(ca), Swap::Roots(roots.clone()))
-                .map_err(refused)?;
+            live.add(
+                Role::WebhookCa,
+                Files::anchors(ca),
+                Swap::Roots(roots.clone()),
+            )
+            .map_err(refused)?;
             Some(
                 client_config_roots(roots, None, clock.clone())
                     .map_err(|e| fail("webhook TLS")(e.to_string()))?,
@@ -403,7 +420,10 @@ impl Gateway {
             let _alive = alive;
             dispatch.await;
         });
-        tasks.spawn(crate::tls::live::watch_expiry(live.clone(), stop.subscribe()));
+        tasks.spawn(crate::tls::live::watch_expiry(
+            live.clone(),
+            stop.subscribe(),
+        ));
         if config.ops.watch_certs {
             tasks.spawn(
                 crate::tls::watch::start(live.clone(), stop.subscribe()).map_err(StartError)?,

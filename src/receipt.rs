@@ -80,7 +80,8 @@ struct SigningPair {
 
 impl SigningPair {
     fn load(cert: &Path, key: &Path) -> Result<SigningPair, ReceiptError> {
-        let read = |path: &Path| std::fs::read(path).map_err(|e| err(format!("{}: {e}", path.display())));
+        let read =
+            |path: &Path| std::fs::read(path).map_err(|e| err(format!("{}: {e}", path.display())));
         SigningPair::from_pem(
             PemFile {
                 path: cert,
@@ -93,7 +94,10 @@ impl SigningPair {
         )
     }
 
-    fn from_pem(cert_file: PemFile<'_>, key_file: PemFile<'_>) -> Result<SigningPair, ReceiptError> {
+    fn from_pem(
+        cert_file: PemFile<'_>,
+        key_file: PemFile<'_>,
+    ) -> Result<SigningPair, ReceiptError> {
         let (cert, key) = (cert_file.path, key_file.path);
         let certificate = String::from_utf8(cert_file.bytes.to_vec())
             .map_err(|_| err(format!("{}: not PEM text", cert.display())))?;

@@ -5,147 +5,26 @@
 
 #[path = "support/cases.rs"]
 mod cases;
+#[path = "support/https.rs"]
+mod https;
 #[path = "support/mock_harness.rs"]
 mod mock_harness;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cases::{application, case, doc_bytes, eligible, strip_nulls};
+use https::Api;
 use reggate::clock::{Clock, ManualClock};
 use reggate::contract::Registry;
 use reggate::gateway::{Gateway, GatewayConfig};
 use reggate::mock::population::{Population, PopulationConfig};
-use reggate::tls::config::{ReloadableClientCert, client_config_with};
 use reggate::tls::pki::{self, PkiLayout};
-use rustls_pki_types::ServerName;
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 const REFERENCE: u64 = 1_782_900_000;
 const KEY: &str = "e2e-key";
-
-/// An API client: over TLS (trusting the development internal CA, with or without a client
-/// certificate) or plain, with or without the bearer key.
-struct Api {
-    addr: SocketAddr,
-    tls: Option<TlsConnector>,
-    bearer: Option<&'static str>,
-}
-
-impl Api {
-    fn new(
-        gw: &Gateway,
-        certs: &PkiLayout,
-        clock: &Arc<dyn Clock>,
-        client: Option<(PathBuf, PathBuf)>,
-    ) -> Api {
-        let resolver = client.map(|(cert, key)| {
-            Arc::new(ReloadableClientCert::load(&cert, &key, clock.clone()).expect("client cert"))
-                as Arc<dyn rustls::client::ResolvesClientCert>
-        });
-        let ca = certs.internal_ca();
-        let config = client_config_with(&ca, resolver, clock.clone()).expect("client TLS");
-        Api {
-            addr: gw.api,
-            tls: Some(TlsConnector::from(config)),
-            bearer: Some(KEY),
-        }
-    }
-
-    /// The certificate the API presents on a new connection.
-    async fn server_certificate(&self) -> Vec<u8> {
-        let tcp = TcpStream::connect(self.addr).await.expect("connect");
-        let name = ServerName::try_from("localhost").expect("name");
-        let tls = self
-            .tls
-            .as_ref()
-            .expect("TLS")
-            .connect(name, tcp)
-            .await
-            .expect("handshake");
-        tls.get_ref().1.peer_certificates().expect("a certificate")[0].to_vec()
-    }
-
-    fn bearer(self, bearer: Option<&'static str>) -> Api {
-        Api { bearer, ..self }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (u16, Value) {
-        self.try_call(method, path, headers, body)
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-    }
-
-    /// The status and JSON body, or why there was no answer (I/O and TLS errors).
-    async fn try_call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Result<(u16, Value), String> {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if let Some(key) = self.bearer {
-            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
-        }
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        head.push_str(body);
-        let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| "connect timed out".to_string())?
-            .map_err(|e| format!("connect: {e}"))?;
-        let raw = match &self.tls {
-            Some(tls) => {
-                let name = ServerName::try_from("localhost").expect("name");
-                let stream = tls
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| format!("TLS: {e}"))?;
-                exchange(stream, head.as_bytes()).await?
-            }
-            None => exchange(tcp, head.as_bytes()).await?,
-        };
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let status = text
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
-    }
-}
-
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
-    request: &[u8],
-) -> Result<Vec<u8>, String> {
-    s.write_all(request)
-        .await
-        .map_err(|e| format!("write: {e}"))?;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut raw))
-        .await
-        .map_err(|_| "answer timed out".to_string())?
-        .map_err(|e| format!("read: {e}"))?;
-    Ok(raw)
-}
 
 fn fresh(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reggate-{name}-{}", std::process::id()));
@@ -236,7 +115,7 @@ async fn from_a_fresh_start_applications_are_approved_clarified_and_rejected_as_
     assert!(dir.join("data/reggate.sqlite").exists());
     assert!(gw.tls, "HTTPS by default");
     let clock = clock as Arc<dyn Clock>;
-    let api = Api::new(&gw, &PkiLayout::new(dir.join("certs")), &clock, None);
+    let api = Api::new(&gw, KEY, &PkiLayout::new(dir.join("certs")), &clock, None);
     // The same seed gives the same people the gateway's registries know.
     let people = Population::generate(&population).export_people(200);
 
@@ -316,9 +195,9 @@ async fn the_api_authenticates_by_client_certificate_or_bearer_key_and_rotates_i
         .expect("gateway starts");
     let pki = PkiLayout::new(dir.join("certs"));
     let cabinet_cert = Some((pki.cabinet_client(), pki.cabinet_client_key()));
-    let cabinet = Api::new(&gw, &pki, &clock, cabinet_cert).bearer(None);
-    let keyed = Api::new(&gw, &pki, &clock, None);
-    let nobody = Api::new(&gw, &pki, &clock, None).bearer(None);
+    let cabinet = Api::new(&gw, KEY, &pki, &clock, cabinet_cert).bearer(None);
+    let keyed = Api::new(&gw, KEY, &pki, &clock, None);
+    let nobody = Api::new(&gw, KEY, &pki, &clock, None).bearer(None);
 
     // The certificate alone authenticates, and the journal names its subject and the origin.
     let people = Population::generate(&population).export_people(200);
@@ -370,12 +249,12 @@ async fn the_api_authenticates_by_client_certificate_or_bearer_key_and_rotates_i
 
     // A certificate of another CA gets no handshake; plain HTTP gets no answer.
     let foreign = Some((pki.gateway_client(), pki.gateway_client_key()));
-    let stranger = Api::new(&gw, &pki, &clock, foreign);
+    let stranger = Api::new(&gw, KEY, &pki, &clock, foreign);
     let refused = stranger.try_call("GET", "/v1/applications", &[], "").await;
     assert!(refused.is_err(), "{refused:?}");
     let plain = Api {
         tls: None,
-        ..Api::new(&gw, &pki, &clock, None)
+        ..Api::new(&gw, KEY, &pki, &clock, None)
     };
     let refused = plain.try_call("GET", "/v1/applications", &[], "").await;
     assert!(refused.is_err(), "{refused:?}");
@@ -389,10 +268,15 @@ async fn the_api_authenticates_by_client_certificate_or_bearer_key_and_rotates_i
     pki::rotate(pki.dir(), "gateway-server", &cert, &key, clock.now()).expect("rotate");
     // The file watch may have taken it already; either way the API now serves the new one.
     let outcomes = gw.certs.reload("admin").await;
-    let api = outcomes.iter().find(|o| o.role == "api-server").expect("api-server");
+    let api = outcomes
+        .iter()
+        .find(|o| o.role == "api-server")
+        .expect("api-server");
     assert!(!api.refused(), "{api:?}");
     // A fresh client: a resumed TLS 1.3 session would report the certificate of its first handshake.
-    let after = Api::new(&gw, &pki, &clock, None).server_certificate().await;
+    let after = Api::new(&gw, KEY, &pki, &clock, None)
+        .server_certificate()
+        .await;
     assert_ne!(before, after);
     let (status, _) = keyed.call("GET", &path, &[], "").await;
     assert_eq!(status, 200);

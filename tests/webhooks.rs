@@ -204,7 +204,9 @@ async fn events_arrive_signed_in_order_after_failures_and_survive_a_restart() {
     let (_serving, serving_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(reggate::api::listener::serve(
         listener,
-        Some(Arc::new(reggate::tls::config::LiveServerConfig::new(server_tls))),
+        Some(Arc::new(reggate::tls::config::LiveServerConfig::new(
+            server_tls,
+        ))),
         Arc::new(Vec::new()),
         router,
         reggate::api::listener::Limits::default(),

@@ -33,7 +33,10 @@ fn ops<'a>(state: &'a ApiState, caller: &Caller) -> Result<&'a Arc<Ops>, Problem
 
 /// `POST /admin/reload`: 200 with each role's outcome (`replaced`, `unchanged`), or 422
 /// problem+json naming each refused role and why (the refused ones keep serving what they served).
-pub async fn reload(State(state): State<Arc<ApiState>>, caller: Caller) -> Result<Response, Problem> {
+pub async fn reload(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+) -> Result<Response, Problem> {
     let ops = ops(&state, &caller)?;
     let outcomes = ops.certs.reload("admin").await;
     let refused: Vec<String> = outcomes

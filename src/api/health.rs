@@ -152,7 +152,10 @@ async fn checks(state: &ApiState) -> Vec<Check> {
 
 fn registry_check(soap: &SoapClient, registry: Registry) -> Check {
     let name = format!("registry:{}", registry.name());
-    let token = match soap.tokens(registry).and_then(|t| Some((t.age()?, t.usable_for()?))) {
+    let token = match soap
+        .tokens(registry)
+        .and_then(|t| Some((t.age()?, t.usable_for()?)))
+    {
         Some((age, left)) => format!(
             "token {} s old, usable {} s more",
             age.as_secs(),

@@ -104,7 +104,6 @@ impl Signals {
             hangup: signal(SignalKind::hangup())?,
         })
     }
-
 }
 
 /// The next SIGTERM or SIGINT, by name.

@@ -165,7 +165,9 @@ async fn release(worker: &Worker, wf: &Workflows, ids: &[String]) {
             released,
             "stopping: applications still in flight released for the next worker"
         ),
-        Err(e) => tracing::error!(error = %e, left = ids.len(), "stopping: leases not released; they lapse instead"),
+        Err(e) => {
+            tracing::error!(error = %e, left = ids.len(), "stopping: leases not released; they lapse instead")
+        }
     }
 }
 

@@ -86,7 +86,8 @@ impl Files {
 }
 
 /// A server configuration rebuilt from a new client CA file.
-pub type RebuildServer = Box<dyn Fn(PemFile<'_>) -> Result<Arc<ServerConfig>, TlsError> + Send + Sync>;
+pub type RebuildServer =
+    Box<dyn Fn(PemFile<'_>) -> Result<Arc<ServerConfig>, TlsError> + Send + Sync>;
 
 /// Where a role's accepted material goes.
 pub enum Swap {
@@ -301,12 +302,7 @@ impl LiveCerts {
                 let state = lock(&entry.state).clone();
                 let first = state.certs.first();
                 // Anchors: the one that ends first decides.
-                let not_after = state
-                    .certs
-                    .iter()
-                    .map(|c| c.not_after)
-                    .min()
-                    .unwrap_or(now);
+                let not_after = state.certs.iter().map(|c| c.not_after).min().unwrap_or(now);
                 let seconds_left = signed_seconds(now, not_after);
                 Serving {
                     role: entry.role.as_str(),
@@ -343,10 +339,14 @@ impl LiveCerts {
             .entries
             .iter()
             .flat_map(|e| {
-                [Some(&e.files.cert), e.files.key.as_ref(), e.files.issuer.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
+                [
+                    Some(&e.files.cert),
+                    e.files.key.as_ref(),
+                    e.files.issuer.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
             })
             .collect();
         files.sort();
@@ -361,10 +361,14 @@ impl LiveCerts {
             metrics::gauge!("reggate_certificate_expiry_seconds", "role" => s.role)
                 .set(s.seconds_left as f64);
             match s.state {
-                "expired" => tracing::error!(role = s.role, file = %s.file, not_after = %s.not_after,
-                    "certificate expired: replace it and reload"),
-                "expiring" => tracing::warn!(role = s.role, file = %s.file, not_after = %s.not_after,
-                    days_left = s.seconds_left / 86_400, "certificate expires soon"),
+                "expired" => {
+                    tracing::error!(role = s.role, file = %s.file, not_after = %s.not_after,
+                    "certificate expired: replace it and reload")
+                }
+                "expiring" => {
+                    tracing::warn!(role = s.role, file = %s.file, not_after = %s.not_after,
+                    days_left = s.seconds_left / 86_400, "certificate expires soon")
+                }
                 _ => {}
             }
         }

@@ -856,8 +856,13 @@ fn inspect(cert: &X509Ref, path: &Path) -> Result<Inspected, PkiError> {
                 .filter_map(|n| {
                     n.dnsname().map(str::to_string).or_else(|| {
                         n.ipaddress().and_then(|ip| match ip.len() {
-                            4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(ip).ok()?).to_string()),
-                            16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?).to_string()),
+                            4 => Some(
+                                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(ip).ok()?).to_string(),
+                            ),
+                            16 => Some(
+                                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(ip).ok()?)
+                                    .to_string(),
+                            ),
                             _ => None,
                         })
                     })

@@ -32,6 +32,30 @@ impl Process {
         self.0.kill().expect("SIGKILL");
         self.0.wait().expect("reaped");
     }
+
+    /// Send `signal` (`HUP`, `TERM`, `INT`) with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.0.id().to_string())
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// Wait up to `limit` for the process to exit; its status, or none if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Process {
@@ -156,11 +180,13 @@ impl Registries {
 }
 
 /// `reggate serve` on SQLite in `<dir>/data`, its API on a fixed loopback port (the same after a
-/// restart, so the load tool's URL holds), calling `registries`.
+/// restart, so the load tool's URL holds), calling `registries`. Its API key is a reviewer's.
 pub struct Gateway {
-    process: Option<Process>,
+    /// The running process.
+    pub process: Option<Process>,
     config: PathBuf,
-    log: PathBuf,
+    /// Its stderr, across restarts.
+    pub log: PathBuf,
     /// Where the load tool finds it.
     pub remote: Remote,
     /// Its SQLite file.
@@ -179,6 +205,7 @@ impl Gateway {
             &config,
             format!(
                 "data = {data:?}\ncerts = {certs:?}\n[api]\nlisten = \"127.0.0.1:{port}\"\nkeys = [{KEY:?}]\n\
+                 reviewers = [\"key:configured-0\"]\n\
                  [mock]\npeople = {people}\nseed = {seed}\n{extra}\n[registries]\nmock = false\n{sections}",
                 data = dir.join("data"),
                 certs = dir.join("certs"),
