@@ -101,11 +101,15 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     } else {
         StatusCode::OK
     };
-    (
+    let mut response = (
         code,
         axum::Json(serde_json::json!({"status": status, "checks": checks})),
     )
-        .into_response()
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(crate::api::problem::Documented);
+    response
 }
 
 async fn checks(state: &ApiState) -> Vec<Check> {

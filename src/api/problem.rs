@@ -205,6 +205,11 @@ pub fn body_too_large() -> Problem {
     )
 }
 
+/// Marks an error response whose body is the document's own (`/readyz`'s 503 with its checks), so
+/// [`bare_errors`] leaves it alone.
+#[derive(Clone, Copy, Debug)]
+pub struct Documented;
+
 /// Any error response not already problem+json (axum's own rejections: a body over the limit, an
 /// unreadable path segment) becomes one of its status; the plain text is dropped, it may quote
 /// what the caller sent.
@@ -215,7 +220,8 @@ pub async fn bare_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == b"application/problem+json");
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    let documented = response.extensions().get::<Documented>().is_some();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || documented {
         return response;
     }
     let problem = if status == StatusCode::PAYLOAD_TOO_LARGE {
