@@ -32,7 +32,7 @@ use crate::tls::config::{
     ClientAuth, LiveServerConfig, ReloadableCert, ReloadableClientCert, ReloadableRoots,
     client_config_roots, server_config, server_config_auth, server_config_pem,
 };
-use crate::tls::live::{Files, LiveCerts, RebuildServer, Role, Swap};
+use crate::tls::live::{ClientCa, Files, LiveCerts, RebuildServer, Role, Swap};
 use crate::tls::pki::PkiLayout;
 use crate::xml::schema::Schema;
 
@@ -202,13 +202,13 @@ impl Gateway {
                 key: Some(client_key),
                 issuer: client_issuer,
             },
-            Swap::ClientCert(cert.clone()),
+            Swap::Pair(cert.clone()),
         )
         .map_err(refused)?;
         live.add(
             Role::RegistryCa,
             Files::anchors(registry_ca),
-            Swap::Roots(roots.clone()),
+            Swap::Anchors(roots.clone()),
         )
         .map_err(refused)?;
         let tls = client_config_roots(roots, Some(cert), clock.clone())
@@ -279,7 +279,7 @@ impl Gateway {
                 key: Some(receipt_key),
                 issuer: receipt_issuer,
             },
-            Swap::Signer(signer.clone()),
+            Swap::Pair(signer.clone()),
         )
         .map_err(refused)?;
         // The API: HTTPS with optional client certificates of the internal CA, or plain HTTP.
@@ -318,13 +318,16 @@ impl Gateway {
                     key: Some(key_path),
                     issuer,
                 },
-                Swap::ServerCert(cert),
+                Swap::Pair(cert),
             )
             .map_err(refused)?;
             live.add(
                 Role::ApiClientCa,
                 Files::anchors(client_ca),
-                Swap::ClientCa(acceptor.clone(), rebuild),
+                Swap::Anchors(Arc::new(ClientCa {
+                    live: acceptor.clone(),
+                    rebuild,
+                })),
             )
             .map_err(refused)?;
             Some(acceptor)
@@ -347,7 +350,7 @@ impl Gateway {
             live.add(
                 Role::WebhookCa,
                 Files::anchors(ca),
-                Swap::Roots(roots.clone()),
+                Swap::Anchors(roots.clone()),
             )
             .map_err(refused)?;
             Some(
@@ -360,7 +363,7 @@ impl Gateway {
         let workers = crate::api::health::Alive::default();
         let ops = Arc::new(crate::api::health::Ops {
             certs: live.clone(),
-            soap,
+            registries: soap,
             workers: workers.clone(),
             stopping: stop.subscribe(),
         });

@@ -102,7 +102,7 @@ impl SigningPair {
         let certificate = String::from_utf8(cert_file.bytes.to_vec())
             .map_err(|_| err(format!("{}: not PEM text", cert.display())))?;
         let key_pem = key_file.bytes;
-        let key_private = PKey::private_key_from_pem(&key_pem)
+        let key_private = PKey::private_key_from_pem(key_pem)
             .map_err(|e| err(format!("{}: {e}", key.display())))?;
         let x509 = X509::from_pem(certificate.as_bytes())
             .map_err(|e| err(format!("{}: {e}", cert.display())))?;
@@ -150,6 +150,12 @@ impl ReceiptSigner {
             signature,
             certificate: pair.certificate.clone(),
         })
+    }
+}
+
+impl crate::tls::live::TakesPair for ReceiptSigner {
+    fn take(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), String> {
+        self.reload_pem(cert, key).map_err(|e| e.to_string())
     }
 }
 

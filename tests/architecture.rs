@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("clock", &["calendar"]),
     ("shutdown", &[]),
     ("channel_body", &[]),
-    ("tls", &["calendar", "clock"]),
+    ("tls", &["calendar", "clock", "ids", "shutdown"]),
     // The flow.
     ("xml", &[]),
     ("contract", &["xml"]),

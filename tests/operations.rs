@@ -53,8 +53,11 @@ fn fresh(name: &str) -> PathBuf {
     dir
 }
 
+/// A certificate and its key, PEM.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// A certificate and key for `name` issued by the PKI in `pki_dir`, as bytes.
-fn issued(pki_dir: &Path, name: &str, now: SystemTime, days: u32) -> (Vec<u8>, Vec<u8>) {
+fn issued(pki_dir: &Path, name: &str, now: SystemTime, days: u32) -> Pair {
     let tag = sha256_hex(format!("{name}{now:?}{days}{}", pki_dir.display()).as_bytes());
     let (cert, key) = (
         std::env::temp_dir().join(format!("reggate-issued-{}.pem", &tag[..16])),
@@ -73,7 +76,7 @@ fn issued(pki_dir: &Path, name: &str, now: SystemTime, days: u32) -> (Vec<u8>, V
 }
 
 /// A 1024-bit RSA server certificate with the right names, issued by the internal CA (openssl(1)).
-fn weak(pki: &PkiLayout, dir: &Path) -> (Vec<u8>, Vec<u8>) {
+fn weak(pki: &PkiLayout, dir: &Path) -> Pair {
     let (key, csr, cert, ext) = (
         dir.join("weak.key"),
         dir.join("weak.csr"),
@@ -204,7 +207,8 @@ async fn refused_certificates_leave_the_old_one_serving_and_say_why() {
     .expect("foreign PKI");
     let good = issued(pki.dir(), "gateway-server", now, 30);
     let other = issued(pki.dir(), "gateway-server", now - DAY, 30);
-    let cases: Vec<(&str, (Vec<u8>, Vec<u8>), &str)> = vec![
+    // (case, (certificate, key), words the refusal must say)
+    let cases: Vec<(&str, Pair, &str)> = vec![
         (
             "expired",
             issued(pki.dir(), "gateway-server", now - 400 * DAY, 30),

@@ -17,9 +17,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::api::ApiState;
-use crate::contract::Registry;
-use crate::soap::breaker::BreakerState;
-use crate::soap::client::SoapClient;
+use crate::service::readiness::RegistryStates;
 use crate::tls::live::LiveCerts;
 
 /// How long `/readyz` waits for the store.
@@ -29,8 +27,8 @@ const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Ops {
     /// Every certificate the gateway serves.
     pub certs: Arc<LiveCerts>,
-    /// The registries' client (circuits, tokens).
-    pub soap: Arc<SoapClient>,
+    /// The registries' circuits and tokens.
+    pub registries: Arc<dyn RegistryStates>,
     /// Whether the workers' loop runs.
     pub workers: Alive,
     /// Turns true when the gateway stops.
@@ -148,41 +146,9 @@ async fn checks(state: &ApiState) -> Vec<Check> {
         };
         checks.push(check(format!("certificate:{}", s.role), state, reason));
     }
-    for registry in Registry::ALL {
-        checks.push(registry_check(&ops.soap, registry));
+    for r in ops.registries.states() {
+        let state = if r.degraded { "degraded" } else { "ok" };
+        checks.push(check(format!("registry:{}", r.registry), state, r.reason));
     }
     checks
-}
-
-fn registry_check(soap: &SoapClient, registry: Registry) -> Check {
-    let name = format!("registry:{}", registry.name());
-    let token = match soap
-        .tokens(registry)
-        .and_then(|t| Some((t.age()?, t.usable_for()?)))
-    {
-        Some((age, left)) => format!(
-            "token {} s old, usable {} s more",
-            age.as_secs(),
-            left.as_secs()
-        ),
-        None => "no token yet (fetched with the first call)".to_string(),
-    };
-    match soap.breaker(registry).map(|b| b.state()) {
-        Some(BreakerState::Open { .. }) => check(
-            name,
-            "degraded",
-            format!("circuit open: calls wait for a probe, applications queue; {token}"),
-        ),
-        Some(BreakerState::HalfOpen) => check(
-            name,
-            "degraded",
-            format!("circuit half-open: one probe in flight; {token}"),
-        ),
-        Some(BreakerState::Closed { failures }) => check(
-            name,
-            "ok",
-            format!("circuit closed ({failures} failures in a row); {token}"),
-        ),
-        None => check(name, "ok", "not configured"),
-    }
 }

@@ -156,7 +156,7 @@ pub async fn serve(
     limits: Limits,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let mut acceptor = tls.map(|live| Acceptor::new(live));
+    let mut acceptor = tls.map(Acceptor::new);
     let limits = Arc::new(limits);
     let http = Arc::new(builder(&limits));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));

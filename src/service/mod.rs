@@ -16,6 +16,7 @@ pub mod checks;
 pub mod dispatch;
 pub mod gather;
 pub mod process;
+pub mod readiness;
 pub mod retention;
 
 use std::sync::Arc;

@@ -19,7 +19,6 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::ids::sha256_hex;
-use crate::receipt::ReceiptSigner;
 use crate::tls::config::{
     LiveServerConfig, ReloadableCert, ReloadableClientCert, ReloadableRoots, TlsError,
 };
@@ -85,22 +84,64 @@ impl Files {
     }
 }
 
+/// Material that takes a certificate and its key (a server or client certificate, the receipt
+/// signer): checked as a whole first, so `take` refuses only what the checks here do not cover.
+pub trait TakesPair: Send + Sync {
+    /// Use `cert` and `key` from now on, or say why not (the current ones stay).
+    fn take(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), String>;
+}
+
+/// Material that takes trust anchors (a client's roots, a server's client CA).
+pub trait TakesAnchors: Send + Sync {
+    /// Use `anchors` from now on, or say why not (the current ones stay).
+    fn take(&self, anchors: PemFile<'_>) -> Result<(), String>;
+}
+
+/// Where a role's accepted material goes.
+pub enum Swap {
+    /// A certificate with its key.
+    Pair(Arc<dyn TakesPair>),
+    /// Trust anchors.
+    Anchors(Arc<dyn TakesAnchors>),
+}
+
+impl TakesPair for ReloadableCert {
+    fn take(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), String> {
+        self.reload_pem(cert, key).map_err(|e| e.to_string())
+    }
+}
+
+impl TakesPair for ReloadableClientCert {
+    fn take(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), String> {
+        self.reload_pem(cert, key).map_err(|e| e.to_string())
+    }
+}
+
+impl TakesAnchors for ReloadableRoots {
+    fn take(&self, anchors: PemFile<'_>) -> Result<(), String> {
+        self.reload_pem(anchors).map_err(|e| e.to_string())
+    }
+}
+
+/// A server's client CA: rustls' client verifier lends out its hint list, so it cannot sit behind a
+/// lock; the whole server configuration is rebuilt around the new anchors instead.
+pub struct ClientCa {
+    /// The configuration new connections use.
+    pub live: Arc<LiveServerConfig>,
+    /// Builds a configuration for new anchors (the same certificate resolver, the same rules).
+    pub rebuild: RebuildServer,
+}
+
 /// A server configuration rebuilt from a new client CA file.
 pub type RebuildServer =
     Box<dyn Fn(PemFile<'_>) -> Result<Arc<ServerConfig>, TlsError> + Send + Sync>;
 
-/// Where a role's accepted material goes.
-pub enum Swap {
-    /// A server certificate resolver.
-    ServerCert(Arc<ReloadableCert>),
-    /// A client certificate resolver.
-    ClientCert(Arc<ReloadableClientCert>),
-    /// A client's trust anchors.
-    Roots(Arc<ReloadableRoots>),
-    /// A server's client CA: the whole configuration is rebuilt.
-    ClientCa(Arc<LiveServerConfig>, RebuildServer),
-    /// The receipt signer.
-    Signer(Arc<ReceiptSigner>),
+impl TakesAnchors for ClientCa {
+    fn take(&self, anchors: PemFile<'_>) -> Result<(), String> {
+        self.live
+            .set((self.rebuild)(anchors).map_err(|e| e.to_string())?);
+        Ok(())
+    }
 }
 
 /// What one role's reload did.
@@ -417,21 +458,15 @@ fn swap(entry: &Entry, read: &Read) -> Result<(), String> {
         path: &entry.files.cert,
         bytes: &read.cert,
     };
-    let key = || {
-        Ok::<_, String>(PemFile {
-            path: entry.files.key.as_deref().ok_or("no key file")?,
-            bytes: read.key.as_deref().ok_or("no key file")?,
-        })
-    };
     match &entry.swap {
-        Swap::ServerCert(c) => c.reload_pem(cert, key()?).map_err(|e| e.to_string()),
-        Swap::ClientCert(c) => c.reload_pem(cert, key()?).map_err(|e| e.to_string()),
-        Swap::Roots(r) => r.reload_pem(cert).map_err(|e| e.to_string()),
-        Swap::ClientCa(live, rebuild) => {
-            live.set(rebuild(cert).map_err(|e| e.to_string())?);
-            Ok(())
+        Swap::Pair(target) => {
+            let key = PemFile {
+                path: entry.files.key.as_deref().ok_or("no key file")?,
+                bytes: read.key.as_deref().ok_or("no key file")?,
+            };
+            target.take(cert, key)
         }
-        Swap::Signer(s) => s.reload_pem(cert, key()?).map_err(|e| e.to_string()),
+        Swap::Anchors(target) => target.take(cert),
     }
 }
 
