@@ -53,17 +53,23 @@ impl Format {
 /// one way: a bare word must be a level, so a misspelt `inof` is refused instead of meaning "every
 /// level of a target named inof, nothing else".
 pub fn level_filter(level: &str) -> Result<EnvFilter, String> {
-    for directive in level.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    let directives: Vec<&str> = level
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if directives.is_empty() {
+        return Err("empty: expected a level such as info".into());
+    }
+    for directive in &directives {
         if !directive.contains('=') && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
             return Err(format!(
                 "'{directive}' is not a level (off, error, warn, info, debug, trace) nor a target=level directive"
             ));
         }
     }
-    if level.trim().is_empty() {
-        return Err("empty: expected a level such as info".into());
-    }
-    EnvFilter::try_new(level).map_err(|e| format!("'{level}': {e}"))
+    // Spaces after the commas are fine here; `EnvFilter` would refuse them.
+    EnvFilter::try_new(directives.join(",")).map_err(|e| format!("'{level}': {e}"))
 }
 
 /// The filter in force: `rust_log` (the `RUST_LOG` variable) when set and not empty, otherwise the
