@@ -44,7 +44,7 @@ pub struct GatewayConfig {
     pub registries: RegistriesConfig,
     /// The in-process mock registries' population (when `registries.mock`).
     pub mock: PopulationConfig,
-    /// The SOAP message log.
+    /// The SOAP message log and the process log.
     pub log: LogConfig,
     /// Webhook subscriptions pushed the status-change events.
     pub webhooks: WebhooksConfig,
@@ -188,7 +188,7 @@ pub struct EndpointConfig {
     pub token_url: String,
 }
 
-/// The SOAP message log.
+/// The SOAP message log and the process log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -196,6 +196,9 @@ pub struct LogConfig {
     pub retention_days: u64,
     /// `masked` (personal values masked), `full` (synthetic test data only) or `omitted`.
     pub bodies: String,
+    /// The process log's level on stderr: `info`, or `RUST_LOG`-style directives
+    /// (`info,reggate::http=warn`); `RUST_LOG`, when set, wins ([`crate::logging`]).
+    pub level: String,
 }
 
 /// Webhooks.
@@ -313,6 +316,7 @@ impl Default for LogConfig {
         LogConfig {
             retention_days: 30,
             bodies: "masked".to_string(),
+            level: crate::logging::DEFAULT_LEVEL.to_string(),
         }
     }
 }
@@ -415,6 +419,7 @@ pub const KEYS: &[Key] = &[
     key("mock.seed", Kind::Integer),
     key("log.retention_days", Kind::Integer),
     key("log.bodies", Kind::Text),
+    key("log.level", Kind::Text),
     key("webhooks.secret", Kind::Text),
     key("webhooks.subscriptions", Kind::Map),
     key("webhooks.ca", Kind::Text),
@@ -494,6 +499,9 @@ impl GatewayConfig {
                 "log.bodies",
                 format!("'{}': expected masked, full or omitted", self.log.bodies),
             );
+        }
+        if let Err(e) = crate::logging::level_filter(&self.log.level) {
+            return refuse("log.level", e);
         }
         if !self.store.url.is_empty()
             && let Err(e) = self.store.url.parse::<tokio_postgres::Config>()
@@ -732,6 +740,7 @@ mod tests {
                 ("REGGATE_API_TLS", "false"),
                 ("REGGATE_STORE_URL", "postgres://u:pw-secret@127.0.0.1/test"),
                 ("REGGATE_WEBHOOKS_SECRET", "s3cret"),
+                ("REGGATE_LOG_LEVEL", "debug,h2=warn"),
                 (
                     "REGGATE_WEBHOOKS_SUBSCRIPTIONS",
                     "cabinet=http://127.0.0.1:9/e",
@@ -748,6 +757,7 @@ mod tests {
         assert_eq!(config.processing.concurrency, 3);
         assert_eq!(config.processing.backlog_limit, 50);
         assert!(!config.api.tls);
+        assert_eq!(config.log.level, "debug,h2=warn");
         assert_eq!(
             config.webhooks.subscriptions["cabinet"],
             "http://127.0.0.1:9/e"
@@ -795,6 +805,8 @@ mod tests {
         assert!(e.starts_with("store.url:"), "{e}");
         let e = refused("[log]\nbodies = \"all\"\n", &[]);
         assert!(e.starts_with("log.bodies:"), "{e}");
+        let e = refused("[log]\nlevel = \"inof\"\n", &[]);
+        assert!(e.starts_with("log.level:"), "{e}");
         let e = refused("[api]\nidle_timeout_ms = 0\n", &[]);
         assert!(e.starts_with("api.idle_timeout_ms:"), "{e}");
         let e = refused("", &[("REGGATE_API_MAX_CONNECTIONS", "0")]);

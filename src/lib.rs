@@ -16,7 +16,8 @@
 //! - [`api`]: the HTTPS JSON API for cabinet backends; [`webhooks`], [`receipt`] beside it.
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
 //! - [`mock`]: mock registries and the synthetic population they answer from.
-//! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`.
+//! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`;
+//!   [`logging`]: the process log of `serve` and `mock` (JSON lines off a terminal).
 //! - [`loadgen`]: `reggate loadgen`, the load generator and its check that nothing accepted is lost or
 //!   decided twice (assembles the layers like the gateway, and drives it from outside over HTTPS).
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
@@ -33,6 +34,7 @@ pub mod gateway;
 pub mod heap;
 pub mod ids;
 pub mod loadgen;
+pub mod logging;
 pub mod mock;
 pub mod pdf;
 pub mod receipt;

@@ -280,7 +280,8 @@ pub async fn export_csv(
     // Fail before the first byte if the store is down; later failures end the stream early.
     let first = state.store.list(&filter, cursor.as_ref(), 500).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
+    // In the request's span: a failure while streaming is logged with the request id.
+    let pages = async move {
         let header = "number,id,status,benefit,applicant_snils,submitted_at,status_since,overdue\n";
         if tx.send(Bytes::from(header)).await.is_err() {
             return;
@@ -321,7 +322,8 @@ pub async fn export_csv(
                 }
             };
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(pages));
     let mut r = Response::new(axum::body::Body::new(
         crate::channel_body::ChannelBody::new(rx, None),
     ));

@@ -152,6 +152,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     ) -> Result<Caller, Problem> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             // Set by the TLS front end from a verified client certificate.
+            request_id::RequestSpan::record_caller(parts, &caller.actor);
             return Ok(caller.clone());
         }
         let key = parts
@@ -161,7 +162,11 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         match key.and_then(|k| state.api_keys.get(&crate::ids::sha256_hex(k.as_bytes()))) {
-            Some(id) => Ok(Caller::new(format!("key:{id}"), &state.reviewers)),
+            Some(id) => {
+                let caller = Caller::new(format!("key:{id}"), &state.reviewers);
+                request_id::RequestSpan::record_caller(parts, &caller.actor);
+                Ok(caller)
+            }
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

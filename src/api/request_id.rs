@@ -8,7 +8,7 @@
 //!
 //! [`RequestMeta`]: crate::api::RequestMeta
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -63,15 +63,54 @@ pub fn of(req: &axum::http::request::Parts) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Runs the rest of the request in a span naming its id, so every log line on its way (a store
-/// failure, a panic) carries it.
-pub async fn in_span(req: Request, next: Next) -> Response {
+/// The span of a request, in its extensions, so an extractor can add what it learns (the caller,
+/// [`RequestSpan::record_caller`]).
+#[derive(Clone, Debug)]
+pub struct RequestSpan(pub tracing::Span);
+
+impl RequestSpan {
+    /// Name the authenticated caller (`key:<id>`, `cert:<CN>`) on the request's span, so the
+    /// request's line, and every line after, says who asked.
+    pub fn record_caller(parts: &axum::http::request::Parts, actor: &str) {
+        if let Some(RequestSpan(span)) = parts.extensions.get::<RequestSpan>() {
+            span.record("caller", actor);
+        }
+    }
+}
+
+/// Runs the rest of the request in a span naming its id, method and (once authenticated) caller,
+/// so every log line on its way (a store failure, a panic) carries them; then logs the request's
+/// one line (target `reggate::http`): the route template, never the path with its ids, the status
+/// and the latency until the response head (a streamed body may go on after).
+pub async fn in_span(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let id = req
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("")
         .to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method());
-    next.run(req).instrument(span).await
+    // Set by the router before its layers run; none for a path no route has.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        caller = tracing::field::Empty
+    );
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    let response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(target: "reggate::http", %route, status, latency_ms, "request");
+        } else {
+            tracing::info!(target: "reggate::http", %route, status, latency_ms, "request");
+        }
+    });
+    response
 }

@@ -59,6 +59,15 @@ pub struct Args {
     /// Requests per second each registry accepts; beyond it, 429 with Retry-After. Unlimited if absent.
     #[arg(long, value_name = "RPS")]
     pub rate_limit: Option<f64>,
+    /// The log's level on stderr (JSON lines unless stderr is a terminal), or `RUST_LOG`-style
+    /// directives; `RUST_LOG`, when set, wins.
+    #[arg(long, env = "REGGATE_LOG_LEVEL", default_value = crate::logging::DEFAULT_LEVEL,
+          value_parser = log_level)]
+    pub log_level: String,
+}
+
+fn log_level(text: &str) -> Result<String, String> {
+    crate::logging::level_filter(text).map(|_| text.to_string())
 }
 
 /// Run the command; returns the exit code.
@@ -87,6 +96,10 @@ pub fn run(args: &Args) -> u8 {
 
 /// Run the registries until Ctrl-C; returns the exit code.
 fn serve_registries(args: &Args, population: Population) -> u8 {
+    if let Err(e) = crate::logging::init(&args.log_level) {
+        eprintln!("mock: --log-level: {e}");
+        return 2;
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let pki = match tls::pki::ensure(&args.certs, clock.now()) {
         Ok(p) => p,

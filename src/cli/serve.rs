@@ -42,6 +42,10 @@ pub fn run(args: &Args) -> u8 {
         print!("{}", config.to_masked_toml());
         return 0;
     }
+    if let Err(e) = crate::logging::init(&config.log.level) {
+        eprintln!("serve: log.level: {e}");
+        return 2;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::service::Workflows;
 use crate::service::process::{Processed, Worker};
@@ -106,11 +107,16 @@ pub async fn run(
                     for record in records {
                         let (worker, wf) = (worker.clone(), wf.clone());
                         let holding = held.hold(&record.id);
-                        in_flight.spawn(async move {
-                            let processed = worker.process(&wf, record).await;
-                            drop(holding);
-                            report(processed);
-                        });
+                        // Its processing and its report logged with its number and request id.
+                        let span = crate::service::process::span(&record);
+                        in_flight.spawn(
+                            async move {
+                                let processed = worker.process(&wf, record).await;
+                                drop(holding);
+                                report(processed);
+                            }
+                            .instrument(span),
+                        );
                     }
                 }
                 Err(e) => {
@@ -199,7 +205,7 @@ fn report(processed: Result<Processed, crate::service::ServiceError>) {
     match processed {
         Ok(Processed::Decided(r)) => {
             metrics::counter!("reggate_processed_total", "outcome" => "decided").increment(1);
-            tracing::debug!(application = %r.number, status = %r.status.as_str(), "decided");
+            tracing::debug!(status = %r.status.as_str(), "decided");
         }
         Ok(Processed::Parked { .. }) => {
             metrics::counter!("reggate_processed_total", "outcome" => "parked").increment(1);

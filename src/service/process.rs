@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use rand::RngExt;
+use tracing::Instrument;
 
 use crate::clock::millis;
 use crate::domain::answers::Answers;
@@ -113,17 +114,29 @@ fn originating_request(record: &ApplicationRecord) -> String {
         .map_or_else(|| format!("work-{}", record.number), str::to_string)
 }
 
+/// The span an application is processed in: its number and the request id its registry calls
+/// carry, so every log line of its processing names both.
+pub fn span(record: &ApplicationRecord) -> tracing::Span {
+    tracing::info_span!(
+        "application",
+        application = %record.number,
+        request_id = %originating_request(record)
+    )
+}
+
 impl Worker {
-    /// Claim and process one application.
+    /// Claim and process one application (in its [`span`]).
     pub async fn process_one(&self, wf: &Workflows) -> Result<Processed, ServiceError> {
         let now = wf.clock.now();
         let Some(record) = wf.store.claim(&self.name, now, self.lease).await? else {
             return Ok(Processed::Idle);
         };
-        self.process(wf, record).await
+        let span = span(&record);
+        self.process(wf, record).instrument(span).await
     }
 
-    /// Process an application this worker has claimed.
+    /// Process an application this worker has claimed. Run it in the application's [`span`] (the
+    /// dispatch loop does).
     pub async fn process(
         &self,
         wf: &Workflows,
@@ -138,7 +151,7 @@ impl Worker {
             Err(e @ ServiceError::Damaged { .. }) => {
                 // Damaged data does not heal by waiting either: a person has to look.
                 // The error may name another family's application: logged, not journaled.
-                tracing::error!(application = %record.number, error = %e, "escalated");
+                tracing::error!(error = %e, "escalated");
                 let reason = Reason {
                     pointer: String::new(),
                     code: "stored_data_damaged".into(),
@@ -259,7 +272,7 @@ impl Worker {
             }
         };
         if hopeless {
-            tracing::warn!(application = %record.number, %request_id, reason = %failure, attempts, "escalated to manual review");
+            tracing::warn!(reason = %failure, attempts, "escalated to manual review");
             let reason = Reason {
                 pointer: String::new(),
                 code: "registry_check_failed".into(),
@@ -280,7 +293,7 @@ impl Worker {
             attempts,
             defects,
         };
-        tracing::warn!(application = %record.number, %request_id, registry = %parked.registry, reason = %parked.reason, attempts, "registries could not answer; parked");
+        tracing::warn!(registry = %parked.registry, reason = %parked.reason, attempts, "registries could not answer; parked");
         if !wf.store.park(&record.id, &self.name, &parked).await? {
             return Ok(Processed::Lost {
                 id: record.id.clone(),

@@ -286,7 +286,10 @@ impl SoapClient {
         self.lane(registry).map(|l| &l.breaker)
     }
 
-    /// Call `operation` with `payload` (its request element, namespaces declared on it).
+    /// Call `operation` with `payload` (its request element, namespaces declared on it). The call
+    /// logs one line (target `reggate::registry`) in a span naming the request id, registry and
+    /// operation: its outcome, the attempts made (hedges beside an attempt not counted; 0: not
+    /// sent) and its latency, retries and waits included.
     pub async fn call(
         &self,
         ctx: &CallContext,
@@ -301,7 +304,12 @@ impl SoapClient {
             operation = %operation
         );
         async move {
-            let result = self.call_inner(ctx, operation, payload).await;
+            let started = Instant::now();
+            let mut attempts = 0;
+            let result = self
+                .call_inner(ctx, operation, payload, &mut attempts)
+                .await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = match &result {
                 Ok(_) => "ok",
                 Err(e) => e.kind(),
@@ -313,9 +321,23 @@ impl SoapClient {
                 "outcome" => outcome
             )
             .increment(1);
+            // The error's text names paths, rules and codes; values in it are masked (CallError).
             match &result {
-                Ok(a) => tracing::debug!(attempts = a.attempts, "registry call answered"),
-                Err(e) => tracing::warn!(error = %e, "registry call failed"),
+                Ok(_) => tracing::info!(
+                    target: "reggate::registry",
+                    outcome,
+                    attempts,
+                    latency_ms,
+                    "registry call"
+                ),
+                Err(e) => tracing::warn!(
+                    target: "reggate::registry",
+                    outcome,
+                    attempts,
+                    latency_ms,
+                    error = %e,
+                    "registry call"
+                ),
             }
             result
         }
@@ -323,11 +345,13 @@ impl SoapClient {
         .await
     }
 
+    /// The call; `attempts` counts the attempts sent, whatever the outcome.
     async fn call_inner(
         &self,
         ctx: &CallContext,
         operation: Operation,
         payload: &str,
+        attempts: &mut u32,
     ) -> Result<Answer, CallError> {
         let registry = operation.registry();
         let envelope = Bytes::from(envelope(&ctx.request_id, payload));
@@ -372,6 +396,7 @@ impl SoapClient {
         let mut previous: Option<CallError> = None;
         loop {
             attempt += 1;
+            *attempts = attempt;
             let error = match self
                 .hedged(ctx, lane, operation, &envelope, attempt, deadline)
                 .await

@@ -249,6 +249,11 @@ impl Gateway {
         ));
     }
 
+    /// The file its stderr goes to (every start appends): the process log.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
     /// `SIGKILL`: no chance to drain or give anything up.
     pub fn kill(&mut self) {
         if let Some(mut p) = self.process.take() {
