@@ -108,6 +108,7 @@ impl Gateway {
         clock: Arc<dyn Clock>,
     ) -> Result<Gateway, StartError> {
         config.check().map_err(|e| fail("configuration")(e.0))?;
+        crate::api::metrics::install();
         let mut certs = Certs {
             dir: &config.certs,
             now: clock.now(),
@@ -190,15 +191,15 @@ impl Gateway {
             },
             ..Settings::default()
         };
-        let soap = SoapClient::new(
+        let soap = Arc::new(SoapClient::new(
             schema,
             tls,
             &endpoints,
             clock.clone(),
             Arc::new(log) as Arc<dyn MessageLog>,
             settings,
-        );
-        let registries = Registries::new(Arc::new(soap), clock.clone());
+        ));
+        let registries = Registries::new(soap.clone(), clock.clone());
         let checks: Arc<dyn RegistryChecks> = Arc::new(registries);
 
         let store: Arc<dyn Store> = if config.store.url.is_empty() {
@@ -299,6 +300,13 @@ impl Gateway {
             stop.subscribe(),
         ));
         tasks.spawn(crate::heap::return_freed(stop.subscribe()));
+        let gauges = crate::gauges::Sources {
+            store: store.clone(),
+            soap,
+            clock: clock.clone(),
+            subscriptions: config.webhooks.subscriptions.keys().cloned().collect(),
+        };
+        tasks.spawn(crate::gauges::run(gauges, stop.subscribe()));
         tasks.spawn(crate::service::retention::run(
             workflows.store.clone(),
             workflows.clock.clone(),

@@ -17,6 +17,8 @@
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
 //! - [`mock`]: mock registries and the synthetic population they answer from.
 //! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`.
+//! - [`gauges`]: the states `/metrics` shows (backlog, parked, circuits, tokens, webhook lag), sampled
+//!   periodically; [`api::metrics`] describes and exports every series.
 //! - [`loadgen`]: `reggate loadgen`, the load generator and its check that nothing accepted is lost or
 //!   decided twice (assembles the layers like the gateway, and drives it from outside over HTTPS).
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
@@ -30,6 +32,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod gateway;
+pub mod gauges;
 pub mod heap;
 pub mod ids;
 pub mod loadgen;

@@ -577,12 +577,28 @@ impl SoapClient {
         started: Started,
     ) {
         let duration = started.instant.elapsed();
-        metrics::histogram!(
-            "reggate_registry_attempt_seconds",
-            "registry" => operation.registry().name(),
-            "operation" => operation.name()
-        )
-        .record(duration.as_secs_f64());
+        let direction = match result {
+            Err(CallError::InvalidRequest { .. }) => Some("request"),
+            Err(CallError::InvalidResponse { .. }) => Some("response"),
+            _ => None,
+        };
+        if let Some(direction) = direction {
+            metrics::counter!(
+                "reggate_registry_validation_failures_total",
+                "registry" => operation.registry().name(),
+                "direction" => direction
+            )
+            .increment(1);
+        }
+        // Attempt 0 is a request refused before sending: no attempt to time.
+        if attempt > 0 {
+            metrics::histogram!(
+                "reggate_registry_attempt_seconds",
+                "registry" => operation.registry().name(),
+                "operation" => operation.name()
+            )
+            .record(duration.as_secs_f64());
+        }
         let bodies = self.settings.bodies;
         self.log.record(Exchange {
             at: started.at,
