@@ -272,6 +272,19 @@ async fn metrics_are_authenticated_complete_moving_free_of_personal_data_and_pro
             &[r#"registry=""#, "le="],
         ),
         (
+            "reggate_registry_retries_total",
+            &[r#"registry="children""#],
+        ),
+        ("reggate_registry_hedges_total", &[r#"registry="children""#]),
+        (
+            "reggate_registry_validation_failures_total",
+            &[r#"registry="labour""#, r#"direction="request""#],
+        ),
+        (
+            "reggate_registry_validation_failures_total",
+            &[r#"registry="labour""#, r#"direction="response""#],
+        ),
+        (
             "reggate_registry_circuit_state",
             &[r#"registry="inn""#, r#"state="closed""#],
         ),
@@ -317,7 +330,6 @@ async fn metrics_are_authenticated_complete_moving_free_of_personal_data_and_pro
     assert!(after.contains("# TYPE reggate_registry_attempt_seconds histogram"));
     assert!(after.contains("# HELP reggate_registry_calls_total "));
     assert!(after.contains("# HELP reggate_applications "));
-    // Validation failures by direction are counted only when a message fails; described anyway.
     assert!(!after.contains("quantile="), "no summaries");
 
     // They moved with the work.
