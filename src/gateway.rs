@@ -124,6 +124,7 @@ impl Gateway {
         clock: Arc<dyn Clock>,
     ) -> Result<Gateway, StartError> {
         config.check().map_err(|e| fail("configuration")(e.0))?;
+        crate::api::metrics::install();
         let mut certs = Certs {
             dir: &config.certs,
             now: clock.now(),
@@ -363,7 +364,7 @@ impl Gateway {
         let workers = crate::api::health::Alive::default();
         let ops = Arc::new(crate::api::health::Ops {
             certs: live.clone(),
-            registries: soap,
+            registries: soap.clone(),
             workers: workers.clone(),
             stopping: stop.subscribe(),
         });
@@ -433,6 +434,13 @@ impl Gateway {
             );
         }
         tasks.spawn(crate::heap::return_freed(stop.subscribe()));
+        let gauges = crate::gauges::Sources {
+            store: store.clone(),
+            soap,
+            clock: clock.clone(),
+            subscriptions: config.webhooks.subscriptions.keys().cloned().collect(),
+        };
+        tasks.spawn(crate::gauges::run(gauges, stop.subscribe()));
         tasks.spawn(crate::service::retention::run(
             workflows.store.clone(),
             workflows.clock.clone(),

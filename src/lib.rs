@@ -18,6 +18,8 @@
 //! - [`mock`]: mock registries and the synthetic population they answer from.
 //! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`;
 //!   [`logging`]: the process log of `serve` and `mock` (JSON lines off a terminal).
+//! - [`gauges`]: the states `/metrics` shows (backlog, parked, circuits, tokens, webhook lag), sampled
+//!   periodically; [`api::metrics`] describes and exports every series.
 //! - [`loadgen`]: `reggate loadgen`, the load generator and its check that nothing accepted is lost or
 //!   decided twice (assembles the layers like the gateway, and drives it from outside over HTTPS).
 //! - [`cli`]: the subcommands of the `reggate` binary, as library functions so tests can call them.
@@ -31,6 +33,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod gateway;
+pub mod gauges;
 pub mod heap;
 pub mod ids;
 pub mod loadgen;

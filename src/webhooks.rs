@@ -159,8 +159,12 @@ async fn deliver(
         };
         match outcome {
             Ok(Ok(r)) if r.status().is_success() => {
-                metrics::counter!("reggate_webhook_deliveries_total", "outcome" => "ok")
-                    .increment(1);
+                metrics::counter!(
+                    "reggate_webhook_deliveries_total",
+                    "subscription" => subscription.name.clone(),
+                    "outcome" => "ok"
+                )
+                .increment(1);
                 return true;
             }
             other => {
@@ -169,8 +173,12 @@ async fn deliver(
                     Ok(Err(e)) => e.to_string(),
                     Err(_) => "timeout".to_string(),
                 };
-                metrics::counter!("reggate_webhook_deliveries_total", "outcome" => "retry")
-                    .increment(1);
+                metrics::counter!(
+                    "reggate_webhook_deliveries_total",
+                    "subscription" => subscription.name.clone(),
+                    "outcome" => "retry"
+                )
+                .increment(1);
                 tracing::warn!(subscription = %subscription.name, seq = event.seq, %why, "webhook delivery failed; retrying");
                 let delay = backoff.next().unwrap_or(Duration::from_secs(60));
                 pause(stop, delay).await;

@@ -949,6 +949,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/applications/{id}/decision", "post"),
         ("/v1/applications/{id}/receipt", "get"),
         ("/v1/events", "get"),
+        ("/metrics", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

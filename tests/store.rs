@@ -11,7 +11,7 @@ use reggate::domain::status::Status;
 use reggate::store::postgres::PostgresStore;
 use reggate::store::sqlite::SqliteStore;
 use reggate::store::{
-    Cursor, ListFilter, NewApplication, Parked, Store, Submitted, Transition, Transitioned,
+    Census, Cursor, ListFilter, NewApplication, Parked, Store, Submitted, Transition, Transitioned,
 };
 
 fn pg_url() -> String {
@@ -532,6 +532,82 @@ async fn parked_applications_wait_for_their_next_attempt(store: Arc<dyn Store>) 
     assert_eq!(record.documents_missing, ["other"]);
 }
 
+async fn census_counts_open_statuses_and_parked_applications(store: Arc<dyn Store>) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_782_950_000);
+    let lease = Duration::from_secs(120);
+    let open = |submitted: u64, in_review: u64| {
+        Census::from_counts(
+            [
+                (Status::Submitted, submitted),
+                (Status::InReview, in_review),
+            ],
+            0,
+            None,
+        )
+        .open
+    };
+    assert_eq!(
+        store.census().await.expect("census"),
+        Census::from_counts([], 0, None)
+    );
+    for n in 0..3 {
+        store
+            .submit(new_app(
+                30 + n,
+                &format!("5556667778{n}"),
+                &format!("key-3{n}"),
+            ))
+            .await
+            .expect("submit");
+    }
+    let a = store
+        .claim("w1", t0, lease)
+        .await
+        .expect("claim")
+        .expect("claimed");
+    let census = store.census().await.expect("census");
+    assert_eq!(census.open, open(2, 1));
+    assert_eq!((census.parked, census.oldest_parked_since_ms), (0, None));
+    let since_ms = reggate::clock::millis(t0) - 5_000;
+    let parked = Parked {
+        registry: "inn".into(),
+        kind: FailureKind::Outage,
+        reason: "inn registry, CheckInn: timeout".into(),
+        since_ms,
+        next_attempt_ms: reggate::clock::millis(t0) + 2_000,
+        attempts: 2,
+        defects: 0,
+    };
+    assert!(store.park(&a.id, "w1", &parked).await.expect("park"));
+    let census = store.census().await.expect("census");
+    assert_eq!(census.open, open(2, 1));
+    assert_eq!(
+        (census.parked, census.oldest_parked_since_ms),
+        (1, Some(since_ms))
+    );
+    // A decision leaves the open statuses and the parked ones.
+    let again = store
+        .claim("w2", t0 + Duration::from_secs(3), lease)
+        .await
+        .expect("claim")
+        .expect("due again");
+    assert_eq!(again.id, a.id);
+    let done = store
+        .transition(transition(
+            &a.id,
+            Status::InReview,
+            Status::Rejected,
+            Some("w2"),
+            t0 + Duration::from_secs(3),
+        ))
+        .await
+        .expect("transition");
+    assert!(matches!(done, Transitioned::Done(_)), "{done:?}");
+    let census = store.census().await.expect("census");
+    assert_eq!(census.open, open(2, 0));
+    assert_eq!((census.parked, census.oldest_parked_since_ms), (0, None));
+}
+
 async fn batched_claims_take_the_due_first_and_skip_those_waiting_for_documents(
     store: Arc<dyn Store>,
 ) {
@@ -783,6 +859,7 @@ both!(claims, claims_lease_and_decide_exactly_once);
 both!(approvals, one_approval_per_child_and_benefit);
 both!(listing, listing_filters_and_pages);
 both!(parking, parked_applications_wait_for_their_next_attempt);
+both!(census, census_counts_open_statuses_and_parked_applications);
 both!(
     claim_batches,
     batched_claims_take_the_due_first_and_skip_those_waiting_for_documents

@@ -15,6 +15,7 @@ pub mod documents;
 pub mod eligibility;
 pub mod health;
 pub mod listener;
+pub mod metrics;
 pub mod problem;
 pub mod receipts;
 pub mod request_id;
@@ -93,6 +94,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/applications/{id}/receipt", get(receipts::receipt))
         .route("/v1/applications/{id}/decision", post(review::decision))
         .route("/v1/events", get(applications::events))
+        .route("/metrics", get(metrics::scrape))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(from_fn(body::refuse_declared_oversize))
         // Documents have their own limit (5 MiB), checked while reading so the refusal can say so.
@@ -100,6 +102,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/v1/applications/{id}/documents/{name}",
             axum::routing::put(documents::upload).layer(DefaultBodyLimit::disable()),
         )
+        // After every route: the route template each request matched, for the HTTP series.
+        .route_layer(from_fn(metrics::matched))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
@@ -107,6 +111,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         // axum's own refusals carry it.
         .layer(
             ServiceBuilder::new()
+                .layer(from_fn(metrics::track))
                 .layer(from_fn(request_id::drop_unusable))
                 .layer(SetRequestIdLayer::new(
                     HeaderName::from_static(request_id::HEADER),

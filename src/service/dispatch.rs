@@ -104,6 +104,8 @@ pub async fn run(
                 Ok(records) => {
                     starved = records.len() < want;
                     metrics::histogram!("reggate_claim_batch").record(records.len() as f64);
+                    metrics::counter!("reggate_worker_claims_total")
+                        .increment(records.len() as u64);
                     for record in records {
                         let (worker, wf) = (worker.clone(), wf.clone());
                         let holding = held.hold(&record.id);
@@ -205,6 +207,8 @@ fn report(processed: Result<Processed, crate::service::ServiceError>) {
     match processed {
         Ok(Processed::Decided(r)) => {
             metrics::counter!("reggate_processed_total", "outcome" => "decided").increment(1);
+            metrics::counter!("reggate_decisions_total", "status" => r.status.as_str())
+                .increment(1);
             tracing::debug!(status = %r.status.as_str(), "decided");
         }
         Ok(Processed::Parked { .. }) => {

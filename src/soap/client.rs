@@ -248,6 +248,7 @@ impl SoapClient {
                     transport: transport.clone(),
                     timeout: settings.attempt_timeout,
                 });
+                zero_series(*registry);
                 let lane = Lane {
                     endpoint: endpoint.clone(),
                     transport,
@@ -602,12 +603,28 @@ impl SoapClient {
         started: Started,
     ) {
         let duration = started.instant.elapsed();
-        metrics::histogram!(
-            "reggate_registry_attempt_seconds",
-            "registry" => operation.registry().name(),
-            "operation" => operation.name()
-        )
-        .record(duration.as_secs_f64());
+        let direction = match result {
+            Err(CallError::InvalidRequest { .. }) => Some("request"),
+            Err(CallError::InvalidResponse { .. }) => Some("response"),
+            _ => None,
+        };
+        if let Some(direction) = direction {
+            metrics::counter!(
+                "reggate_registry_validation_failures_total",
+                "registry" => operation.registry().name(),
+                "direction" => direction
+            )
+            .increment(1);
+        }
+        // Attempt 0 is a request refused before sending: no attempt to time.
+        if attempt > 0 {
+            metrics::histogram!(
+                "reggate_registry_attempt_seconds",
+                "registry" => operation.registry().name(),
+                "operation" => operation.name()
+            )
+            .record(duration.as_secs_f64());
+        }
         let bodies = self.settings.bodies;
         self.log.record(Exchange {
             at: started.at,
@@ -625,6 +642,22 @@ impl SoapClient {
             response: reply.and_then(|r| bodies.keep(&r.body)),
             error: result.as_ref().err().map(ToString::to_string),
         });
+    }
+}
+
+/// The failure counters of a registry, registered at zero: they are on `/metrics` before the first
+/// failure, so a rate over them starts from the start.
+fn zero_series(registry: Registry) {
+    let name = registry.name();
+    metrics::counter!("reggate_registry_retries_total", "registry" => name).increment(0);
+    metrics::counter!("reggate_registry_hedges_total", "registry" => name).increment(0);
+    for direction in ["request", "response"] {
+        metrics::counter!(
+            "reggate_registry_validation_failures_total",
+            "registry" => name,
+            "direction" => direction
+        )
+        .increment(0);
     }
 }
 

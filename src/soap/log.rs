@@ -223,7 +223,9 @@ impl SqliteMessageLog {
 
 impl MessageLog for SqliteMessageLog {
     fn record(&self, exchange: Exchange) {
-        let _ = self.tx.send(Command::Record(Box::new(exchange)));
+        if self.tx.send(Command::Record(Box::new(exchange))).is_ok() {
+            metrics::gauge!(QUEUE_DEPTH).increment(1.0);
+        }
     }
 
     fn flush(&self) {
@@ -238,6 +240,9 @@ fn prune(conn: &Connection, retention: Duration, now: SystemTime) -> Result<usiz
     let cutoff = millis(now) - retention.as_millis() as i64;
     Ok(conn.execute("DELETE FROM exchanges WHERE at_ms < ?1", params![cutoff])?)
 }
+
+/// The gauge of exchanges recorded and not yet written (every log of the process together).
+const QUEUE_DEPTH: &str = "reggate_message_log_queue_depth";
 
 /// How often the writer drops exchanges past the retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -258,6 +263,10 @@ fn writer(
                 Err(_) => break,
             }
         }
+        let records = batch
+            .iter()
+            .filter(|c| matches!(c, Command::Record(_)))
+            .count();
         let mut waiting = Vec::new();
         let result = (|| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction()?;
@@ -293,6 +302,8 @@ fn writer(
         if let Err(e) = result {
             tracing::error!(error = %e, "message log write failed");
         }
+        // Written or lost with the failed transaction: out of the queue either way.
+        metrics::gauge!(QUEUE_DEPTH).decrement(records as f64);
         // Before answering flushes, so a flush also means "pruned if due". A clock set back (an
         // error from `duration_since`) restarts the hour rather than pruning early.
         let now = clock.now();

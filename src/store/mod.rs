@@ -388,6 +388,53 @@ impl Cursor {
     }
 }
 
+/// What the store holds now, as the gauges of `/metrics` show it: counts only, no personal values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    /// Every status that is not final ([`Status::is_final`]), with how many applications are in
+    /// it (zero included), in [`Status::ALL`] order.
+    pub open: Vec<(Status, u64)>,
+    /// Applications whose registry checks wait for their next attempt ([`Parked`]).
+    pub parked: u64,
+    /// When the longest-waiting of those was parked (ms), if any is.
+    pub oldest_parked_since_ms: Option<i64>,
+}
+
+impl Census {
+    /// A census from the counts a query found (statuses it did not find count zero; final ones
+    /// are left out).
+    pub fn from_counts(
+        counts: impl IntoIterator<Item = (Status, u64)>,
+        parked: u64,
+        oldest_parked_since_ms: Option<i64>,
+    ) -> Census {
+        let counts: Vec<(Status, u64)> = counts.into_iter().collect();
+        let open = Status::ALL
+            .into_iter()
+            .filter(|s| !s.is_final())
+            .map(|s| {
+                let n = counts.iter().filter(|(c, _)| *c == s).map(|(_, n)| n).sum();
+                (s, n)
+            })
+            .collect();
+        Census {
+            open,
+            parked,
+            oldest_parked_since_ms,
+        }
+    }
+}
+
+/// The open statuses as an SQL list (`'submitted', 'in_review', …`), for the census queries.
+pub fn open_statuses_sql() -> String {
+    Status::ALL
+        .into_iter()
+        .filter(|s| !s.is_final())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The 30 days after which a review is overdue, in ms.
 pub const OVERDUE_MS: i64 = crate::domain::status::THIRTY_DAYS * 1000;
 
@@ -470,6 +517,9 @@ pub trait Store: Send + Sync {
     /// workers (admission control). Those still waiting for documents are the citizens' backlog,
     /// not the gateway's.
     fn backlog(&self) -> StoreFuture<'_, u64>;
+    /// How many applications are in each open status, and the parked ones (see [`Census`]): a
+    /// count over the open statuses only, so its cost does not grow with decided applications.
+    fn census(&self) -> StoreFuture<'_, Census>;
     /// Applications approved for a child (for the duplicate rule).
     fn approved_for_child<'a>(
         &'a self,

@@ -12,10 +12,10 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry,
+    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Census, Cursor, Earlier, Event, JournalEntry,
     ListFilter, NewApplication, OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument,
-    Submitted, Summary, Transition, Transitioned, event_kind, parse_status, read_parked,
-    with_added,
+    Submitted, Summary, Transition, Transitioned, event_kind, open_statuses_sql, parse_status,
+    read_parked, with_added,
 };
 
 type Pool = bb8::Pool<PostgresConnectionManager<NoTls>>;
@@ -743,6 +743,31 @@ impl Store for PostgresStore {
                 .await
                 .map_err(err)?;
             Ok(row.get::<_, i64>(0).max(0) as u64)
+        })
+    }
+
+    fn census(&self) -> StoreFuture<'_, Census> {
+        Box::pin(async move {
+            let conn = self.pool.get().await.map_err(pool_err)?;
+            let sql = format!(
+                "SELECT status, count(*) FROM applications WHERE status IN ({}) GROUP BY status",
+                open_statuses_sql()
+            );
+            let mut counts = Vec::new();
+            for row in conn.query(sql.as_str(), &[]).await.map_err(err)? {
+                let status: String = row.get(0);
+                counts.push((parse_status(&status)?, row.get::<_, i64>(1).max(0) as u64));
+            }
+            let row = conn
+                .query_one(
+                    "SELECT count(*), min((parked::json ->> 'since_ms')::bigint) FROM applications
+                     WHERE status = 'in_review' AND parked IS NOT NULL",
+                    &[],
+                )
+                .await
+                .map_err(err)?;
+            let parked = row.get::<_, i64>(0).max(0) as u64;
+            Ok(Census::from_counts(counts, parked, row.get(1)))
         })
     }
 

@@ -25,10 +25,10 @@ use crate::clock::millis;
 use crate::domain::status::Status;
 use crate::store::migrations::{Dialect, MIGRATIONS, render};
 use crate::store::{
-    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Cursor, Earlier, Event, JournalEntry,
+    APPEAL_WINDOW_MS, ApplicationRecord, Attached, Census, Cursor, Earlier, Event, JournalEntry,
     ListFilter, NewApplication, OVERDUE_MS, Parked, Store, StoreError, StoreFuture, StoredDocument,
-    Submitted, Summary, Transition, Transitioned, event_kind, parse_status, read_parked,
-    with_added,
+    Submitted, Summary, Transition, Transitioned, event_kind, open_statuses_sql, parse_status,
+    read_parked, with_added,
 };
 
 /// Most writes committed in one transaction: bounds how long one group holds the file.
@@ -925,6 +925,36 @@ impl Store for SqliteStore {
             )
             .map(|n| n.max(0) as u64)
             .map_err(err)
+        })
+    }
+
+    fn census(&self) -> StoreFuture<'_, Census> {
+        self.read(|conn| {
+            let mut counts = Vec::new();
+            {
+                let sql = format!(
+                    "SELECT status, count(*) FROM applications
+                     WHERE status IN ({}) GROUP BY status",
+                    open_statuses_sql()
+                );
+                let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(err)?;
+                for row in rows {
+                    let (status, n) = row.map_err(err)?;
+                    counts.push((parse_status(&status)?, n.max(0) as u64));
+                }
+            }
+            let (parked, oldest) = row(
+                conn,
+                "SELECT count(*), min(json_extract(parked, '$.since_ms')) FROM applications
+                 WHERE status = 'in_review' AND parked IS NOT NULL",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )
+            .map_err(err)?;
+            Ok(Census::from_counts(counts, parked.max(0) as u64, oldest))
         })
     }
 
