@@ -535,6 +535,30 @@ async fn certificates_rotate_under_load_by_sighup_file_change_and_endpoint() {
     assert_eq!(signing["result"], "replaced", "{body}");
     assert_eq!(signing["sha256"], new_signing.as_str(), "{body}");
 
+    // What the running gateway serves, beside the files: the same three new certificates.
+    let key_file = dir.join("api-key");
+    std::fs::write(&key_file, processes::KEY).expect("key file");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_reggate"))
+        .args(["certs", "status", "--dir"])
+        .arg(&certs)
+        .args(["--gateway", &remote.url, "--api-key-file"])
+        .arg(&key_file)
+        .output()
+        .expect("reggate certs status");
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{table}{status:?}");
+    for (role, sha) in [
+        ("api-server", &new_api),
+        ("registry-client", &new_client),
+        ("receipt-signing", &new_signing),
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(role))
+            .unwrap_or_else(|| panic!("{role} in {table}"));
+        assert!(row.contains(&sha[..16]) && row.contains(" same "), "{row}");
+    }
+
     let report = run.await.expect("the run").expect("the load tool ran");
     eprintln!(
         "rotation under load: {} accepted, {} errors, {} 429s; decided {}",

@@ -290,4 +290,8 @@ pub fn describe() {
         Unit::Seconds,
         "Seconds until a certificate in use expires, by role"
     );
+    describe_counter!(
+        "reggate_certificate_reloads_total",
+        "Certificate reloads per role and outcome (replaced, unchanged, refused)"
+    );
 }

@@ -135,7 +135,10 @@ pub fn run(args: &Args) -> u8 {
         },
         Command::Rotate { name, cert, key } => match pki::rotate(&args.dir, name, cert, key, now) {
             Ok(()) => {
-                eprintln!("{name} rotated");
+                eprintln!(
+                    "{name} rotated; a running gateway takes it within a second (ops.watch_certs), \
+                     or on SIGHUP or POST /admin/reload"
+                );
                 0
             }
             Err(e) => {

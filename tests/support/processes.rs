@@ -14,7 +14,8 @@ use reggate::loadgen::client::Client;
 use reggate::loadgen::{Auth, Remote};
 use reggate::mock::population::PopulationConfig;
 
-const KEY: &str = "process-test-key-0123456789abcdef";
+/// The API key of every process gateway (a reviewer's).
+pub const KEY: &str = "process-test-key-0123456789abcdef";
 const BINARY: &str = env!("CARGO_BIN_EXE_reggate");
 
 /// The mock registries' population; the load tool walks the same one.
