@@ -441,6 +441,20 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl GatewayConfig {
+    /// The embedded defaults with everything under `dir`, the API on a free loopback port and `key` as its
+    /// one API key: an in-process gateway of its own, as tests start them.
+    pub fn scratch(dir: &Path, population: PopulationConfig, key: &str) -> GatewayConfig {
+        let mut config = GatewayConfig {
+            data: dir.join("data"),
+            certs: dir.join("certs"),
+            mock: population,
+            ..GatewayConfig::default()
+        };
+        config.api.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.api.keys = vec![key.to_string()];
+        config
+    }
+
     /// The configuration from `file` (none: defaults only) with the `REGGATE_*` variables of `env`
     /// applied on top, checked.
     pub fn load(

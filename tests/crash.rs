@@ -15,7 +15,7 @@ mod processes;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use processes::{Gateway, POPULATION, Registries, fresh, view};
+use processes::{Gateway, POPULATION, Registries, fresh, wait_decided};
 use reggate::loadgen::{self, Mix, Pace, Plan, Target};
 
 /// Applications the dead process held under a lease, read from its SQLite file.
@@ -77,25 +77,7 @@ async fn a_gateway_killed_under_load_loses_nothing_and_decides_what_it_held_soon
     gateway.wait_until_healthy(&client).await;
 
     // What it held is decided soon: one short lease after the last renewal, not a long lease.
-    let mut pending = held.clone();
-    while !pending.is_empty() {
-        assert!(
-            restarted.elapsed() < Duration::from_secs(30),
-            "{} of the {} applications in hand at the crash still undecided 30 s after the restart",
-            pending.len(),
-            held.len()
-        );
-        let mut still = Vec::new();
-        for id in pending {
-            let status = view(&client, &id).await["status"].clone();
-            if status == "in_review" || status == "submitted" {
-                still.push(id);
-            }
-        }
-        pending = still;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let recovered_in = restarted.elapsed();
+    let recovered_in = wait_decided(&client, &held, restarted, Duration::from_secs(30)).await;
 
     let report = run.await.expect("the run").expect("the load tool ran");
     let verification = report.verification.as_ref().expect("verified");

@@ -347,14 +347,7 @@ async fn gateway(dir: &Path) -> (Gateway, Client, Value, Value) {
         seed: 7,
         people: 500,
     };
-    let mut config = GatewayConfig {
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        mock: population,
-        ..GatewayConfig::default()
-    };
-    config.api.listen = "127.0.0.1:0".parse().expect("addr");
-    config.api.keys = vec![KEY.to_string()];
+    let config = GatewayConfig::scratch(dir, population, KEY);
     let clock = Arc::new(ManualClock::new(
         SystemTime::UNIX_EPOCH + Duration::from_secs(REFERENCE),
     ));

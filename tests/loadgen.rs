@@ -40,14 +40,7 @@ async fn a_short_run_of_the_whole_mix_adds_up_and_every_accepted_application_is_
         seed: 7,
         people: 5_000,
     };
-    let mut config = GatewayConfig {
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        mock: population,
-        ..GatewayConfig::default()
-    };
-    config.api.listen = "127.0.0.1:0".parse().expect("addr");
-    config.api.keys = vec![KEY.to_string()];
+    let config = GatewayConfig::scratch(&dir, population, KEY);
     // The generator judges eligibility on today's date, as this gateway does.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gw = Gateway::start(config, clock).await.expect("gateway starts");

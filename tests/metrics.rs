@@ -147,15 +147,8 @@ async fn metrics_are_authenticated_complete_moving_free_of_personal_data_and_pro
         seed: 7,
         people: 2_000,
     };
-    let mut config = GatewayConfig {
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        mock: population,
-        ..GatewayConfig::default()
-    };
-    config.api.listen = "127.0.0.1:0".parse().expect("addr");
+    let mut config = GatewayConfig::scratch(&dir, population, KEY);
     config.api.tls = false;
-    config.api.keys = vec![KEY.to_string()];
     let hook = receiver().await;
     config.webhooks.secret = "metrics-secret".into();
     config

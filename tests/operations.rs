@@ -32,17 +32,12 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 /// The embedded defaults in `dir` on a free port: the first key is a reviewer's, the second not.
 fn defaults(dir: &Path) -> GatewayConfig {
-    let mut config = GatewayConfig {
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        mock: PopulationConfig {
-            seed: 7,
-            people: 500,
-        },
-        ..GatewayConfig::default()
+    let population = PopulationConfig {
+        seed: 7,
+        people: 500,
     };
-    config.api.listen = "127.0.0.1:0".parse().expect("addr");
-    config.api.keys = vec![KEY.to_string(), OTHER_KEY.to_string()];
+    let mut config = GatewayConfig::scratch(dir, population, KEY);
+    config.api.keys.push(OTHER_KEY.to_string());
     config.api.reviewers = vec!["key:configured-0".to_string()];
     config
 }
@@ -681,25 +676,8 @@ async fn sigterm_under_load_loses_nothing_and_gives_back_what_it_held() {
     let restarted = Instant::now();
     gateway.wait_until_healthy(&client).await;
     // What it gave back is decided at once by the next process: well inside one lease (10 s).
-    let mut pending = held.clone();
-    while !pending.is_empty() {
-        assert!(
-            restarted.elapsed() < Duration::from_secs(8),
-            "{} of {} released applications undecided 8 s after the restart",
-            pending.len(),
-            held.len()
-        );
-        let mut still = Vec::new();
-        for id in pending {
-            let status = processes::view(&client, &id).await["status"].clone();
-            if status == "in_review" || status == "submitted" {
-                still.push(id);
-            }
-        }
-        pending = still;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let recovered_in = restarted.elapsed();
+    let recovered_in =
+        processes::wait_decided(&client, &held, restarted, Duration::from_secs(8)).await;
     let report = run.await.expect("the run").expect("the load tool ran");
     let verification = report.verification.as_ref().expect("verified");
     eprintln!(

@@ -34,15 +34,7 @@ fn fresh(name: &str) -> PathBuf {
 
 /// The embedded defaults in `dir`, on a free port, with the test's key.
 fn defaults(dir: &Path, population: PopulationConfig) -> GatewayConfig {
-    let mut config = GatewayConfig {
-        data: dir.join("data"),
-        certs: dir.join("certs"),
-        mock: population,
-        ..GatewayConfig::default()
-    };
-    config.api.listen = "127.0.0.1:0".parse().expect("addr");
-    config.api.keys = vec![KEY.to_string()];
-    config
+    GatewayConfig::scratch(dir, population, KEY)
 }
 
 /// Submit and wait (bounded) until the workers decide.

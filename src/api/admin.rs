@@ -13,14 +13,9 @@ use crate::api::problem::Problem;
 use crate::api::{ApiState, Caller};
 
 fn ops<'a>(state: &'a ApiState, caller: &Caller) -> Result<&'a Arc<Ops>, Problem> {
-    if !caller.reviewer {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "reviewers-only",
-            "Reviewers only",
-            "certificates are administered by callers with the reviewer role (api.reviewers)",
-        ));
-    }
+    caller.must_be_reviewer(
+        "certificates are administered by callers with the reviewer role (api.reviewers)",
+    )?;
     state.ops.as_ref().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

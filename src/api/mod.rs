@@ -142,6 +142,19 @@ impl Caller {
         Caller::new(format!("cert:{cn}"), reviewers)
     }
 
+    /// 403 `reviewers-only` (with `detail`) unless the caller has the reviewer role.
+    pub fn must_be_reviewer(&self, detail: &str) -> Result<(), Problem> {
+        if self.reviewer {
+            return Ok(());
+        }
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "reviewers-only",
+            "Reviewers only",
+            detail,
+        ))
+    }
+
     fn new(actor: String, reviewers: &[String]) -> Caller {
         let reviewer = reviewers.contains(&actor);
         Caller { actor, reviewer }

@@ -231,14 +231,7 @@ pub async fn decision(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    if !caller.reviewer {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "reviewers-only",
-            "Reviewers only",
-            "this caller may not decide applications",
-        ));
-    }
+    caller.must_be_reviewer("this caller may not decide applications")?;
     let body: DecisionBody = body::json(&headers, &body)?;
     let verdict = match body.decision.as_str() {
         "approved" => Verdict::Approve,

@@ -429,11 +429,14 @@ impl Slot {
     }
 
     fn reload(&self, cert: PemFile<'_>, key: PemFile<'_>) -> Result<(), TlsError> {
-        // Everything is checked before the lock is taken: a bad pair never replaces a good one, and
-        // handshakes are not held up while files are read.
-        let held = certified_key(cert, key, self.clock.now())?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = held;
+        self.set(certified_key(cert, key, self.clock.now())?);
         Ok(())
+    }
+
+    /// Everything is checked before the lock is taken (callers pass a checked pair): a bad pair never
+    /// replaces a good one, and handshakes are not held up while files are read.
+    fn set(&self, held: Held) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = held;
     }
 
     fn fmt_debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -466,16 +469,9 @@ impl ReloadableCert {
     /// Replace the certificate with `cert` and `key` after the same checks as [`ReloadableCert::load`];
     /// on error the current certificate stays.
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
-        self.slot.reload(
-            PemFile {
-                path: cert,
-                bytes: &read(cert)?,
-            },
-            PemFile {
-                path: key,
-                bytes: &read(key)?,
-            },
-        )
+        self.slot
+            .set(load_certified_key(cert, key, self.slot.clock.now())?);
+        Ok(())
     }
 
     /// [`Self::reload`] from bytes already read (and checked by the caller).
@@ -523,16 +519,9 @@ impl ReloadableClientCert {
     /// Replace the certificate with `cert` and `key` after the same checks as
     /// [`ReloadableClientCert::load`]; on error the current certificate stays.
     pub fn reload(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
-        self.slot.reload(
-            PemFile {
-                path: cert,
-                bytes: &read(cert)?,
-            },
-            PemFile {
-                path: key,
-                bytes: &read(key)?,
-            },
-        )
+        self.slot
+            .set(load_certified_key(cert, key, self.slot.clock.now())?);
+        Ok(())
     }
 
     /// [`Self::reload`] from bytes already read (and checked by the caller).

@@ -287,6 +287,35 @@ impl Gateway {
     }
 }
 
+/// Wait until none of `ids` is `submitted` or `in_review` any more; panics when that takes longer
+/// than `limit` from `since`, and answers how long it took from `since`.
+pub async fn wait_decided(
+    client: &Client,
+    ids: &[String],
+    since: Instant,
+    limit: Duration,
+) -> Duration {
+    let mut pending = ids.to_vec();
+    while !pending.is_empty() {
+        assert!(
+            since.elapsed() < limit,
+            "{} of {} applications still undecided after {limit:?}",
+            pending.len(),
+            ids.len()
+        );
+        let mut still = Vec::new();
+        for id in pending {
+            let status = view(client, &id).await["status"].clone();
+            if status == "in_review" || status == "submitted" {
+                still.push(id);
+            }
+        }
+        pending = still;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    since.elapsed()
+}
+
 /// `GET /v1/applications/{id}`.
 pub async fn view(client: &Client, id: &str) -> serde_json::Value {
     let answer = client
