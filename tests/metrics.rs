@@ -307,6 +307,14 @@ async fn metrics_are_authenticated_complete_moving_free_of_personal_data_and_pro
             "reggate_webhook_lag_seconds",
             &[r#"subscription="cabinet""#],
         ),
+        (
+            "reggate_certificate_expiry_seconds",
+            &[r#"role="registry-client""#],
+        ),
+        (
+            "reggate_certificate_not_after_seconds",
+            &[r#"role="receipt-signing""#],
+        ),
     ];
     let missing: Vec<String> = expected
         .iter()

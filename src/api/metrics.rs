@@ -290,6 +290,11 @@ pub fn describe() {
         Unit::Seconds,
         "Seconds until a certificate in use expires, by role"
     );
+    describe_gauge!(
+        "reggate_certificate_not_after_seconds",
+        Unit::Seconds,
+        "End of validity of a certificate in use, Unix time, by role"
+    );
     describe_counter!(
         "reggate_certificate_reloads_total",
         "Certificate reloads per role and outcome (replaced, unchanged, refused)"

@@ -287,10 +287,13 @@ impl LiveCerts {
     /// the log and the metric.
     pub async fn reload(&self, trigger: &str) -> Vec<Outcome> {
         let _one = self.reloading.lock().await;
-        self.entries
+        let outcomes = self
+            .entries
             .iter()
             .map(|entry| self.reload_one(entry, trigger))
-            .collect()
+            .collect();
+        self.record_expiry();
+        outcomes
     }
 
     fn reload_one(&self, entry: &Entry, trigger: &str) -> Outcome {
@@ -395,12 +398,23 @@ impl LiveCerts {
         files
     }
 
-    /// Set `reggate_certificate_expiry_seconds{role}` and log every role that is expiring or expired:
-    /// what the periodic check ([`watch_expiry`]) does.
-    pub fn report_expiry(&self) {
+    /// Set `reggate_certificate_expiry_seconds{role}` (seconds left when set) and
+    /// `reggate_certificate_not_after_seconds{role}` (the end as a Unix time, for alerts that stay
+    /// exact between samples).
+    fn record_expiry(&self) {
         for s in self.serving() {
             metrics::gauge!("reggate_certificate_expiry_seconds", "role" => s.role)
                 .set(s.seconds_left as f64);
+            metrics::gauge!("reggate_certificate_not_after_seconds", "role" => s.role)
+                .set(s.not_after_unix as f64);
+        }
+    }
+
+    /// [`Self::record_expiry`], and a log line for every role that is expiring or expired: what the
+    /// periodic check ([`watch_expiry`]) does.
+    pub fn report_expiry(&self) {
+        self.record_expiry();
+        for s in self.serving() {
             match s.state {
                 "expired" => {
                     tracing::error!(role = s.role, file = %s.file, not_after = %s.not_after,
