@@ -930,7 +930,7 @@ fn markup(bytes: &[u8], options: &Options, side: Side) -> Result<Vec<Piece>, Com
         let piece = |open: &[Open], raw: String, shown: String| Piece {
             path: open_path(open),
             raw,
-            shown: clip(&shown),
+            shown,
             position,
         };
         match event {
@@ -1054,11 +1054,29 @@ fn first_markup_difference(expected: &[Piece], actual: &[Piece]) -> Option<Diffe
         }
     })?;
     let (e, a) = (expected.get(at), actual.get(at));
+    // Long tags are shown from a little before where they part.
+    let same = match (e, a) {
+        (Some(e), Some(a)) => e
+            .shown
+            .chars()
+            .zip(a.shown.chars())
+            .take_while(|(x, y)| x == y)
+            .count(),
+        _ => 0,
+    };
+    let skip = same.saturating_sub(30);
+    let show = |p: &Piece| {
+        if skip == 0 {
+            clip(&p.shown)
+        } else {
+            format!("…{}", clip(&p.shown.chars().skip(skip).collect::<String>()))
+        }
+    };
     Some(Difference {
         path: e.or(a).map_or_else(|| "/".to_string(), |p| p.path.clone()),
         kind: DifferenceKind::Markup,
-        expected: e.map(|p| p.shown.clone()),
-        found: a.map(|p| p.shown.clone()),
+        expected: e.map(show),
+        found: a.map(show),
         found_at: a.map(|p| p.position),
     })
 }
