@@ -391,8 +391,17 @@ fn classify(path: &str, message: &str) -> (Option<String>, CaseErrorKind) {
     if let Some(k) = named("missing field `") {
         return (Some(k), CaseErrorKind::MissingKey);
     }
-    if let Some(k) = named("unknown field `") {
-        return (Some(k), CaseErrorKind::UnknownKey);
+    if let Some(name) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        // The path already ends at the unknown key.
+        let key = if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else {
+            join(name)
+        };
+        return (Some(key), CaseErrorKind::UnknownKey);
     }
     let key = (path != "." && !path.is_empty()).then(|| path.to_string());
     (key, CaseErrorKind::Invalid(message.trim().to_string()))
@@ -463,4 +472,292 @@ pub fn load_all<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Case>, Vec<CaseError>
 /// The cases that carry one of `tags` (all of them when `tags` is empty), in their order.
 pub fn with_tags<S: AsRef<str>>(cases: Vec<Case>, tags: &[S]) -> Vec<Case> {
     cases.into_iter().filter(|c| c.has_any_tag(tags)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh folder under the system's temporary directory, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir()
+                .join(format!("reggate-replay-case-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("scratch dir");
+            Scratch(dir)
+        }
+
+        /// A case folder `rel` with `case.toml` and the given files (`request.xml` always).
+        fn case(&self, rel: &str, toml: &str, files: &[(&str, &str)]) -> PathBuf {
+            let dir = self.0.join(rel);
+            std::fs::create_dir_all(&dir).expect("case dir");
+            std::fs::write(dir.join(CASE_FILE), toml).expect("case.toml");
+            std::fs::write(dir.join(REQUEST_FILE), REQUEST).expect("request");
+            for (name, text) in files {
+                std::fs::write(dir.join(name), text).expect("file");
+            }
+            dir
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const REQUEST: &str = include_str!("../../fixtures/messages/inn-find-request.xml");
+    const RESPONSE: &str = include_str!("../../fixtures/messages/inn-find-response.xml");
+    const HEAD: &str = "version = 1\nregistry = \"inn\"\noperation = \"FindInn\"\n";
+
+    fn error(dir: &Path) -> CaseError {
+        Case::load(dir).expect_err("refused")
+    }
+
+    #[test]
+    fn a_good_case_loads_with_every_key() {
+        let s = Scratch::new("good");
+        let toml = format!(
+            "{HEAD}ignore = [\"/soap:Envelope/soap:Body/inn:FindInnResponse/inn:Metadata/cmn:MessageId\", \
+             \"/soap:Envelope/soap:Body/*/inn:Metadata/@*\"]\ntags = [\"inn\", \"found\"]\n\
+             [faults]\nseed = 7\n[[faults.inn]]\nkind = \"server_fault\"\ntimes = 1\n"
+        );
+        let dir = s.case("found", &toml, &[(RESPONSE_FILE, RESPONSE)]);
+        let case = Case::load(&dir).expect("loads");
+        assert_eq!(case.registry, Registry::Inn);
+        assert_eq!(case.operation, Operation::FindInn);
+        assert_eq!(case.request, REQUEST.as_bytes());
+        assert!(matches!(&case.expect, Expectation::Response(r) if r == RESPONSE.as_bytes()));
+        assert_eq!(case.ignore.len(), 2);
+        assert_eq!(case.tags, ["inn", "found"]);
+        let plan = case.faults.as_ref().expect("plan");
+        assert_eq!((plan.seed, plan.inn.len()), (7, 1));
+        assert_eq!(case.name(), "found");
+        assert!(case.has_any_tag(&["found"]) && case.has_any_tag::<&str>(&[]));
+        assert!(!case.has_any_tag(&["snils"]));
+    }
+
+    #[test]
+    fn a_fault_and_a_refusal_are_expectations() {
+        let s = Scratch::new("expectations");
+        let dir = s.case(
+            "fault",
+            &format!("{HEAD}fault = {{ code = \"soap:Server\", text = \"(?i)internal\" }}\n"),
+            &[],
+        );
+        match Case::load(&dir).expect("loads").expect {
+            Expectation::Fault { code, text } => {
+                assert_eq!(code, "soap:Server");
+                assert!(text.is_match("Internal error"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let dir = s.case(
+            "refused",
+            &format!(
+                "{HEAD}[refused]\npath = \"/soap:Envelope/soap:Body/inn:FindInnRequest/inn:Person\"\n\
+                 rule = \"cvc-complex-type.2.4\"\n"
+            ),
+            &[],
+        );
+        match Case::load(&dir).expect("loads").expect {
+            Expectation::Refused { path, rule } => {
+                assert_eq!(
+                    path,
+                    "/soap:Envelope/soap:Body/inn:FindInnRequest/inn:Person"
+                );
+                assert_eq!(rule, "cvc-complex-type.2.4");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn exactly_one_expectation_is_required() {
+        let s = Scratch::new("one");
+        let none = s.case("none", HEAD, &[]);
+        let e = error(&none);
+        assert!(matches!(e.kind, CaseErrorKind::Expectation(_)), "{e}");
+        assert_eq!(e.file, none.join(CASE_FILE));
+        let two = s.case(
+            "two",
+            &format!("{HEAD}fault = {{ code = \"soap:Server\", text = \"x\" }}\n"),
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        let e = error(&two);
+        assert!(e.to_string().contains("response.xml, fault"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_key_is_named() {
+        let s = Scratch::new("missing");
+        let dir = s.case(
+            "no-operation",
+            "version = 1\nregistry = \"inn\"\n",
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        let e = error(&dir);
+        assert_eq!(
+            (e.key.as_deref(), &e.kind),
+            (Some("operation"), &CaseErrorKind::MissingKey),
+            "{e}"
+        );
+        assert_eq!(e.file, dir.join(CASE_FILE));
+        let dir = s.case(
+            "no-fault-text",
+            &format!("{HEAD}fault = {{ code = \"soap:Server\" }}\n"),
+            &[],
+        );
+        let e = error(&dir);
+        assert_eq!(e.key.as_deref(), Some("fault.text"), "{e}");
+        assert_eq!(e.kind, CaseErrorKind::MissingKey);
+        let dir = s.case("no-version", "registry = \"inn\"\n", &[]);
+        assert_eq!(error(&dir).key.as_deref(), Some("version"));
+        // A missing request.xml names that file.
+        let dir = s.case("no-request", HEAD, &[(RESPONSE_FILE, RESPONSE)]);
+        std::fs::remove_file(dir.join(REQUEST_FILE)).unwrap();
+        let e = error(&dir);
+        assert_eq!(e.file, dir.join(REQUEST_FILE));
+        assert!(matches!(e.kind, CaseErrorKind::Read(_)));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let s = Scratch::new("unknown");
+        let dir = s.case(
+            "top",
+            &format!("{HEAD}colour = \"red\"\n"),
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        let e = error(&dir);
+        assert_eq!(
+            (e.key.as_deref(), &e.kind),
+            (Some("colour"), &CaseErrorKind::UnknownKey),
+            "{e}"
+        );
+        let dir = s.case(
+            "nested",
+            &format!("{HEAD}refused = {{ path = \"/a\", rule = \"r\", line = 3 }}\n"),
+            &[],
+        );
+        let e = error(&dir);
+        assert_eq!(e.key.as_deref(), Some("refused.line"), "{e}");
+        assert_eq!(e.kind, CaseErrorKind::UnknownKey);
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused_naming_the_file() {
+        let s = Scratch::new("version");
+        let dir = s.case(
+            "v2",
+            "version = 2\nregistry = \"inn\"\noperation = \"FindInn\"\nnew_key = true\n",
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        let e = error(&dir);
+        assert_eq!(e.kind, CaseErrorKind::UnsupportedVersion(2));
+        assert_eq!(e.file, dir.join(CASE_FILE));
+        let shown = e.to_string();
+        assert!(
+            shown.contains(&dir.join(CASE_FILE).display().to_string())
+                && shown.contains("version 2"),
+            "{shown}"
+        );
+        let dir = s.case("text", "version = \"1\"\n", &[]);
+        assert!(matches!(error(&dir).kind, CaseErrorKind::Invalid(_)));
+    }
+
+    #[test]
+    fn an_operation_of_another_registry_is_refused() {
+        let s = Scratch::new("mismatch");
+        let dir = s.case(
+            "snils-op",
+            "version = 1\nregistry = \"inn\"\noperation = \"VerifySnils\"\n",
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        let e = error(&dir);
+        assert_eq!(e.key.as_deref(), Some("operation"));
+        assert!(
+            e.to_string()
+                .contains("VerifySnils is an operation of the snils registry, not of inn"),
+            "{e}"
+        );
+        let dir = s.case(
+            "bad-registry",
+            "version = 1\nregistry = \"tax\"\noperation = \"FindInn\"\n",
+            &[(RESPONSE_FILE, RESPONSE)],
+        );
+        assert_eq!(error(&dir).key.as_deref(), Some("registry"));
+    }
+
+    #[test]
+    fn bad_values_are_named_by_key() {
+        let s = Scratch::new("values");
+        let cases = [
+            (format!("{HEAD}ignore = [\"/a\", \"b\"]\n"), "ignore[1]"),
+            (format!("{HEAD}tags = \"inn\"\n"), "tags"),
+            (
+                format!("{HEAD}fault = {{ code = \"soap:Server\", text = \"(\" }}\n"),
+                "fault.text",
+            ),
+            (
+                format!("{HEAD}[faults]\n[[faults.inn]]\nkind = \"server_fault\"\nshare = 2.0\n"),
+                "faults.inn[0].share",
+            ),
+            (
+                format!("{HEAD}[faults]\n[[faults.inn]]\nkind = \"melt\"\n"),
+                "faults.inn[0].kind",
+            ),
+        ];
+        for (i, (toml, key)) in cases.iter().enumerate() {
+            let files: &[(&str, &str)] = if toml.contains("fault =") {
+                &[]
+            } else {
+                &[(RESPONSE_FILE, RESPONSE)]
+            };
+            let dir = s.case(&format!("c{i}"), toml, files);
+            let e = error(&dir);
+            assert_eq!(e.key.as_deref(), Some(*key), "{e}");
+        }
+        let dir = s.case("syntax", "version = 1\nregistry = \n", &[]);
+        assert!(matches!(error(&dir).kind, CaseErrorKind::Syntax(_)));
+    }
+
+    #[test]
+    fn load_all_walks_folders_sorted_and_filters_by_tag() {
+        let s = Scratch::new("walk");
+        let response = [(RESPONSE_FILE, RESPONSE)];
+        s.case(
+            "inn/b-found",
+            &format!("{HEAD}tags = [\"found\"]\n"),
+            &response,
+        );
+        s.case(
+            "inn/a-found",
+            &format!("{HEAD}tags = [\"found\", \"smoke\"]\n"),
+            &response,
+        );
+        s.case("inn/deeper/c", HEAD, &response);
+        let single = s.case("other/d", HEAD, &response);
+        std::fs::create_dir_all(s.0.join("empty/nothing")).unwrap();
+        let cases = load_all(&[s.0.join("inn"), single.join(CASE_FILE), s.0.join("empty")])
+            .expect("all load");
+        let names: Vec<String> = cases.iter().map(Case::name).collect();
+        assert_eq!(names, ["a-found", "b-found", "c", "d"]);
+        let found = with_tags(cases, &["found"]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(with_tags(found, &["smoke"])[0].name(), "a-found");
+        // A broken case, and a path that is not there, are errors; the rest is not lost silently.
+        s.case("inn/e-broken", "version = 1\n", &response);
+        let errors = load_all(&[s.0.join("inn"), s.0.join("absent")]).expect_err("broken");
+        assert_eq!(errors.len(), 2);
+        assert!(errors.iter().any(|e| e.file.ends_with("absent")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.file.ends_with("e-broken/case.toml"))
+        );
+    }
 }
