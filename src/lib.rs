@@ -16,6 +16,7 @@
 //! - [`api`]: the HTTPS JSON API for cabinet backends; [`webhooks`], [`receipt`] beside it.
 //! - [`tls`]: the development PKI (`reggate certs`) and rustls configurations with reloadable certificates.
 //! - [`mock`]: mock registries and the synthetic population they answer from.
+//! - [`replay`]: fixture cases of recorded exchanges and their XML-aware comparison (`reggate replay`).
 //! - [`config`], [`gateway`]: the configuration and everything assembled for `reggate serve`;
 //!   [`logging`]: the process log of `serve` and `mock` (JSON lines off a terminal).
 //! - [`gauges`]: the states `/metrics` shows (backlog, parked, circuits, tokens, webhook lag), sampled
@@ -42,6 +43,7 @@ pub mod mock;
 pub mod pdf;
 pub mod receipt;
 pub mod registries;
+pub mod replay;
 pub mod service;
 pub mod shutdown;
 pub mod soap;

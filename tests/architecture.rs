@@ -83,6 +83,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tls",
         ],
     ),
+    // Beside the flow: replay reads fixtures and compares XML; it speaks the contract and sets the
+    // mock's fault plans, never the gateway's pipeline, store or workflows.
+    ("replay", &["xml", "contract", "mock"]),
 ];
 
 /// Every module file of `src/` by its path (`domain::valid`), with its text up to its tests.
