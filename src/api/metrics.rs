@@ -4,17 +4,16 @@
 //! key): the series carry no personal data, but they describe the load and the registries' health.
 //!
 //! Here too: the one process-wide recorder ([`install`]), the description of every series
-//! ([`describe`], the `# HELP` lines), and the HTTP series, recorded per request by [`track`] with
-//! the route template [`MatchedPath`] names (`/v1/applications/{id}`, never an id). The gauges
+//! ([`describe`], the `# HELP` lines), and the HTTP series, recorded per request by
+//! [`record_request`] (called where the request's log line is written) with the route template
+//! axum's `MatchedPath` names (`/v1/applications/{id}`, never an id). The gauges
 //! sampled from the store and the registries' lanes are set by the gateway's sampling task
 //! ([`crate::gauges`]); the other series where they happen.
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -99,47 +98,18 @@ pub async fn scrape(_caller: Caller) -> Response {
     }
 }
 
-/// The route template a request matched, handed from [`matched`] (inside the router, where
-/// [`MatchedPath`] is known) out to [`track`] (outside it, where every answer passes).
-#[derive(Clone, Default)]
-struct Route(Arc<OnceLock<String>>);
-
-/// Outermost layer: counts and times every request by route template, method and status — those
-/// answered by a handler, an extractor's refusal, the router's fallbacks or a panic alike. The
-/// duration runs until the response head (a streamed body's transfer is not in it).
-pub async fn track(mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = Route::default();
-    request.extensions_mut().insert(route.clone());
-    let response = next.run(request).await;
+/// Count and time one answered request by route template, method and status: called by
+/// [`crate::api::request_id::in_span`], which every answer passes (a handler's, an extractor's
+/// refusal, the router's fallbacks, a panic's) and which logs the same request's line.
+pub fn record_request(route: &str, method: &Method, status: u16, took: Duration) {
     let labels = [
-        (
-            "route",
-            route
-                .0
-                .get()
-                .cloned()
-                .unwrap_or_else(|| "unmatched".to_string()),
-        ),
-        ("method", method.to_string()),
-        ("status", response.status().as_u16().to_string()),
+        ("route", route.to_string()),
+        ("method", method_label(method).to_string()),
+        ("status", status.to_string()),
     ];
     metrics::counter!("reggate_http_requests_total", &labels).increment(1);
     metrics::histogram!("reggate_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
-    response
-}
-
-/// Route layer: tells [`track`] which route template matched.
-pub async fn matched(request: Request, next: Next) -> Response {
-    if let (Some(path), Some(route)) = (
-        request.extensions().get::<MatchedPath>(),
-        request.extensions().get::<Route>(),
-    ) {
-        let _ = route.0.set(path.as_str().to_string());
-    }
-    next.run(request).await
+        .record(took.as_secs_f64());
 }
 
 /// The method as a label: the standard ones by name, anything else `other` (a caller must not

@@ -102,8 +102,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/v1/applications/{id}/documents/{name}",
             axum::routing::put(documents::upload).layer(DefaultBodyLimit::disable()),
         )
-        // After every route: the route template each request matched, for the HTTP series.
-        .route_layer(from_fn(metrics::matched))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state)
@@ -111,7 +109,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
         // axum's own refusals carry it.
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn(metrics::track))
                 .layer(from_fn(request_id::drop_unusable))
                 .layer(SetRequestIdLayer::new(
                     HeaderName::from_static(request_id::HEADER),

@@ -80,10 +80,12 @@ impl RequestSpan {
 
 /// Runs the rest of the request in a span naming its id, method and (once authenticated) caller,
 /// so every log line on its way (a store failure, a panic) carries them; then logs the request's
-/// one line (target `reggate::http`): the route template, never the path with its ids, the status
-/// and the latency until the response head (a streamed body may go on after).
+/// one line (target `reggate::http`) and counts it for `/metrics`: the route template, never the
+/// path with its ids, the status and the latency until the response head (a streamed body may go
+/// on after).
 pub async fn in_span(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
+    let method = req.method().clone();
     let id = req
         .extensions()
         .get::<RequestId>()
@@ -104,7 +106,9 @@ pub async fn in_span(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestSpan(span.clone()));
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let took = started.elapsed();
+    crate::api::metrics::record_request(&route, &method, status, took);
+    let latency_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(target: "reggate::http", %route, status, latency_ms, "request");
