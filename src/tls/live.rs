@@ -400,21 +400,22 @@ impl LiveCerts {
 
     /// Set `reggate_certificate_expiry_seconds{role}` (seconds left when set) and
     /// `reggate_certificate_not_after_seconds{role}` (the end as a Unix time, for alerts that stay
-    /// exact between samples).
-    fn record_expiry(&self) {
-        for s in self.serving() {
+    /// exact between samples); the roles as recorded.
+    fn record_expiry(&self) -> Vec<Serving> {
+        let serving = self.serving();
+        for s in &serving {
             metrics::gauge!("reggate_certificate_expiry_seconds", "role" => s.role)
                 .set(s.seconds_left as f64);
             metrics::gauge!("reggate_certificate_not_after_seconds", "role" => s.role)
                 .set(s.not_after_unix as f64);
         }
+        serving
     }
 
     /// [`Self::record_expiry`], and a log line for every role that is expiring or expired: what the
     /// periodic check ([`watch_expiry`]) does.
     pub fn report_expiry(&self) {
-        self.record_expiry();
-        for s in self.serving() {
+        for s in self.record_expiry() {
             match s.state {
                 "expired" => {
                     tracing::error!(role = s.role, file = %s.file, not_after = %s.not_after,
