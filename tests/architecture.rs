@@ -83,9 +83,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tls",
         ],
     ),
-    // Beside the flow: replay reads fixtures and compares XML; it speaks the contract and sets the
-    // mock's fault plans, never the gateway's pipeline, store or workflows.
-    ("replay", &["xml", "contract", "mock"]),
+    // Beside the flow: replay reads fixtures and compares XML; it sends through the outbound
+    // pipeline (soap, tls, the configuration's registries) and sets the mock's fault plans, never
+    // the gateway's store or workflows.
+    (
+        "replay",
+        &["xml", "contract", "mock", "soap", "tls", "config", "clock"],
+    ),
 ];
 
 /// Every module file of `src/` by its path (`domain::valid`), with its text up to its tests.

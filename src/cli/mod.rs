@@ -1,12 +1,13 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
 //! `validate` checks messages, `certs` manages the development PKI, `mock` serves the synthetic
 //! registry population, `serve` runs the gateway, `loadgen` drives it and checks nothing accepted
-//! was lost or decided twice.
+//! was lost or decided twice, `replay` replays fixture cases against registries.
 
 pub mod certs;
 pub mod loadgen;
 pub mod mock;
 pub mod receipt;
+pub mod replay;
 pub mod serve;
 pub mod validate;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Receipt(receipt::Args),
     /// Drive the HTTPS API with a mix of requests and check every accepted application.
     Loadgen(loadgen::Args),
+    /// Replay recorded registry exchanges (fixture cases) and compare the answers.
+    Replay(replay::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -47,5 +50,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Serve(args) => serve::run(&args),
         Command::Receipt(args) => receipt::run(&args),
         Command::Loadgen(args) => loadgen::run(&args),
+        Command::Replay(args) => replay::run(&args),
     }
 }

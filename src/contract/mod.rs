@@ -153,6 +153,20 @@ impl Operation {
         }
     }
 
+    /// Whether it changes what the registry holds (the six queries do not; registering does), so
+    /// that the same call later may be answered differently.
+    pub fn changes_registry(self) -> bool {
+        match self {
+            Operation::RegisterAssignment => true,
+            Operation::VerifySnils
+            | Operation::FindInn
+            | Operation::VerifyInn
+            | Operation::FindBirthRecord
+            | Operation::GetFamilyStatus
+            | Operation::GetActiveAssignments => false,
+        }
+    }
+
     /// The operation of `registry` that a SOAPAction header names (quotes around it allowed).
     pub fn from_action(registry: Registry, action: &str) -> Option<Operation> {
         let action = action.trim().trim_matches('"');

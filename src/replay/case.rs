@@ -8,7 +8,14 @@
 //!   `code` (as written, e.g. `soap:Server`) and whose `faultstring` the regex finds a match in;
 //! - `refused = { path = "...", rule = "..." }` in `case.toml`: reggate's own validation refuses the
 //!   request before sending it, with a violation at `path` (as the validator prints it) for `rule`
-//!   (e.g. `cvc-pattern-valid`).
+//!   (e.g. `cvc-pattern-valid`);
+//! - `error = { kind = "...", status = 503 }` in `case.toml`: the call fails without a SOAP answer to
+//!   compare, as the gateway's client names the failure (`kind`: `invalid_response`, `http_status`,
+//!   `transport`, `timeout`, `registry_error`, `token`); `status`, optional, is the HTTP status it
+//!   came with. What a mock fault kind is expected to do to a call.
+//!
+//! `timeout_ms`, optional, bounds the call (the default is the runner's): a case expecting a
+//! `timeout` says how long to wait for the answer that never comes.
 //!
 //! ```toml
 //! version = 1                          # required; the format's version
@@ -69,6 +76,8 @@ pub struct Case {
     pub tags: Vec<String>,
     /// The mock's fault plan while the case runs, as `reggate mock --faults` reads it.
     pub faults: Option<Plan>,
+    /// The call's bound, when the case sets one.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// What a case expects back.
@@ -90,7 +99,25 @@ pub enum Expectation {
         /// The violation's rule (`cvc-pattern-valid`, ...).
         rule: String,
     },
+    /// A failed call without a SOAP answer to compare.
+    Error {
+        /// The failure's kind, as [`CallError::kind`](crate::soap::error::CallError::kind) names it.
+        kind: String,
+        /// The HTTP status it came with, when the case says.
+        status: Option<u16>,
+    },
 }
+
+/// The failure kinds an `error` expectation may name: those of a call that was sent (a refusal
+/// before sending is `refused`; an open circuit cannot happen to a replay, whose breaker is off).
+pub const ERROR_KINDS: [&str; 6] = [
+    "invalid_response",
+    "http_status",
+    "transport",
+    "timeout",
+    "registry_error",
+    "token",
+];
 
 /// Why a case could not be loaded: the file, the key when one is at fault, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,7 +189,19 @@ struct RawCase {
     #[serde(default)]
     refused: Option<RawRefused>,
     #[serde(default)]
+    error: Option<RawError>,
+    #[serde(default)]
     faults: Option<Plan>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawError {
+    kind: String,
+    #[serde(default)]
+    status: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -276,13 +315,14 @@ impl Case {
             (has_response, RESPONSE_FILE),
             (raw.fault.is_some(), "fault"),
             (raw.refused.is_some(), "refused"),
+            (raw.error.is_some(), "error"),
         ]
         .into_iter()
         .filter_map(|(present, name)| present.then_some(name))
         .collect();
         if given.len() != 1 {
             let why = if given.is_empty() {
-                format!("no expectation: give {RESPONSE_FILE}, `fault` or `refused`")
+                format!("no expectation: give {RESPONSE_FILE}, `fault`, `refused` or `error`")
             } else {
                 format!("more than one expectation: {}", given.join(", "))
             };
@@ -322,6 +362,21 @@ impl Case {
                 path: refused.path,
                 rule: refused.rule,
             }
+        } else if let Some(e) = raw.error {
+            if !ERROR_KINDS.contains(&e.kind.as_str()) {
+                return Err(error(
+                    key("error.kind"),
+                    CaseErrorKind::Invalid(format!(
+                        "'{}' is not a failure kind ({})",
+                        e.kind,
+                        ERROR_KINDS.join(", ")
+                    )),
+                ));
+            }
+            Expectation::Error {
+                kind: e.kind,
+                status: e.status,
+            }
         } else {
             Expectation::Response(read(&response)?)
         };
@@ -335,6 +390,15 @@ impl Case {
             ignore,
             tags: raw.tags,
             faults: raw.faults,
+            timeout: match raw.timeout_ms {
+                Some(0) => {
+                    return Err(error(
+                        key("timeout_ms"),
+                        CaseErrorKind::Invalid("must be above 0".into()),
+                    ));
+                }
+                ms => ms.map(std::time::Duration::from_millis),
+            },
         })
     }
 

@@ -2,8 +2,8 @@
 //! registry or reggate's own mocks, and the answers compared XML-aware with what was recorded.
 //!
 //! It sits beside the flow, like [`crate::mock`]: it speaks the contract ([`crate::contract`]) and
-//! reads XML through [`crate::xml`], and never reaches into the gateway's workflows or store. This is
-//! the foundation the `reggate replay` command is built on:
+//! reads XML through [`crate::xml`], and never reaches into the gateway's workflows or store. The
+//! `reggate replay` command ([`crate::cli::replay`]) is built on:
 //! - [`compare`]: the comparison of an expected and an actual document (similar in XMLUnit's sense,
 //!   or strict), differences located by the validator's paths, personal values masked.
 //! - [`case`]: the fixture case format (`case.toml` beside `request.xml` and the expectation) and
@@ -11,6 +11,9 @@
 
 pub mod case;
 pub mod compare;
+pub mod junit;
+pub mod run;
+pub mod target;
 
 pub use case::{Case, CaseError, CaseErrorKind, Expectation, FORMAT_VERSION, load_all, with_tags};
 pub use compare::{

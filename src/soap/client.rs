@@ -297,6 +297,18 @@ impl SoapClient {
         operation: Operation,
         payload: &str,
     ) -> Result<Answer, CallError> {
+        let envelope = Bytes::from(envelope(&ctx.request_id, payload));
+        self.call_envelope(ctx, operation, envelope).await
+    }
+
+    /// [`call`](Self::call) with the whole envelope given as it is to be sent (a recorded request
+    /// replayed by `reggate replay`): validated, sent, judged and logged exactly like a call's own.
+    pub async fn call_envelope(
+        &self,
+        ctx: &CallContext,
+        operation: Operation,
+        envelope: Bytes,
+    ) -> Result<Answer, CallError> {
         let registry = operation.registry();
         let span = tracing::info_span!(
             "registry_call",
@@ -308,7 +320,7 @@ impl SoapClient {
             let started = Instant::now();
             let mut attempts = 0;
             let result = self
-                .call_inner(ctx, operation, payload, &mut attempts)
+                .call_inner(ctx, operation, envelope, &mut attempts)
                 .await;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = match &result {
@@ -351,11 +363,10 @@ impl SoapClient {
         &self,
         ctx: &CallContext,
         operation: Operation,
-        payload: &str,
+        envelope: Bytes,
         attempts: &mut u32,
     ) -> Result<Answer, CallError> {
         let registry = operation.registry();
-        let envelope = Bytes::from(envelope(&ctx.request_id, payload));
         let started = Started::now(self.clock.as_ref());
         let report = {
             let _step = tracing::debug_span!("validate_request").entered();
