@@ -261,14 +261,22 @@ fn broken_cases_fail_naming_the_path_and_similar_answers_pass() {
         same,
     );
     let certs = dir.join("certs");
+    let junit = dir.join("junit.xml");
     let out = replay(&[
         dir.to_str().expect("utf-8"),
         "--certs",
         certs.to_str().expect("utf-8"),
+        "--junit",
+        junit.to_str().expect("utf-8"),
     ]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(shown.contains("1 passed, 4 failed"), "{shown}");
+    // The report holds the failures with their diff, and is still what Jenkins reads.
+    let report = std::fs::read_to_string(&junit).expect("junit report");
+    assert_eq!(report.matches("<failure ").count(), 4, "{report}");
+    assert!(report.contains("text differs"), "{report}");
+    check_junit_schema(&junit);
     assert!(
         !shown.contains("FAIL") || !shown.contains("/similar:"),
         "{shown}"
