@@ -152,6 +152,15 @@ pub async fn registry(
     let report = validate_bytes(&state.schema, &body, &state.options);
     let op_name = operation.map_or("unknown", Operation::name);
     state.counters.request(registry, op_name, report.is_valid());
+    if let Some((status, body)) = state.playback.take(registry) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        return (
+            status,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            body,
+        )
+            .into_response();
+    }
 
     let decided = state.faults.on_call(registry, operation);
     if !decided.delay.is_zero() {

@@ -3,8 +3,10 @@
 //! endpoint.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
 
 use tokio::sync::watch;
 
@@ -59,6 +61,38 @@ pub struct MockState {
     pub counters: Counters,
     /// Set once the mock is stopping: hung calls and pending delays give up.
     pub stopping: watch::Sender<bool>,
+    /// Recorded answers to give instead of the registry's own, once each.
+    pub playback: Playback,
+}
+
+/// Recorded answers the registries give back as they are, once each, instead of their own: how
+/// `reggate replay` puts a recorded registry answer through the gateway's client (its transport and
+/// its checks) — an answer the mock would never make, like one a real registry sent.
+#[derive(Debug, Default)]
+pub struct Playback(Mutex<Vec<(crate::contract::Registry, u16, Bytes)>>);
+
+impl Playback {
+    /// The next call to `registry` is answered with `body` (`text/xml`) and HTTP `status`.
+    pub fn push(&self, registry: crate::contract::Registry, status: u16, body: Bytes) {
+        if let Ok(mut queue) = self.0.lock() {
+            queue.push((registry, status, body));
+        }
+    }
+
+    /// The answer waiting for a call to `registry`, taken.
+    pub fn take(&self, registry: crate::contract::Registry) -> Option<(u16, Bytes)> {
+        let mut queue = self.0.lock().ok()?;
+        let i = queue.iter().position(|(r, _, _)| *r == registry)?;
+        let (_, status, body) = queue.remove(i);
+        Some((status, body))
+    }
+
+    /// Nothing waiting any more.
+    pub fn clear(&self) {
+        if let Ok(mut queue) = self.0.lock() {
+            queue.clear();
+        }
+    }
 }
 
 impl MockState {
@@ -82,6 +116,7 @@ impl MockState {
             limits: RateLimiter::default(),
             counters: Counters::default(),
             stopping: watch::channel(false).0,
+            playback: Playback::default(),
         }
     }
 

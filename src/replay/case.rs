@@ -17,6 +17,11 @@
 //! `timeout_ms`, optional, bounds the call (the default is the runner's): a case expecting a
 //! `timeout` says how long to wait for the answer that never comes.
 //!
+//! `playback = { file = "recorded.xml", status = 200 }`, optional: the mock answers the call with
+//! that file as it is (`status` defaults to 200) instead of its own answer — a registry answer
+//! recorded elsewhere put through the gateway's client, transport and checks. Like a fault plan it
+//! needs `--target mock`.
+//!
 //! ```toml
 //! version = 1                          # required; the format's version
 //! registry = "inn"                     # snils | inn | children | labour
@@ -78,6 +83,17 @@ pub struct Case {
     pub faults: Option<Plan>,
     /// The call's bound, when the case sets one.
     pub timeout: Option<std::time::Duration>,
+    /// The answer the mock gives back instead of its own, when the case has one.
+    pub playback: Option<Playback>,
+}
+
+/// A recorded answer for the mock to give back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Playback {
+    /// HTTP status.
+    pub status: u16,
+    /// The body, as the file holds it.
+    pub body: Vec<u8>,
 }
 
 /// What a case expects back.
@@ -194,6 +210,20 @@ struct RawCase {
     faults: Option<Plan>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    playback: Option<RawPlayback>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlayback {
+    file: String,
+    #[serde(default = "ok_status")]
+    status: u16,
+}
+
+fn ok_status() -> u16 {
+    200
 }
 
 #[derive(Deserialize)]
@@ -381,6 +411,30 @@ impl Case {
             Expectation::Response(read(&response)?)
         };
         let request = read(&dir.join(REQUEST_FILE))?;
+        let playback = match raw.playback {
+            None => None,
+            Some(p) => {
+                let plain = Path::new(&p.file)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !plain {
+                    return Err(error(
+                        key("playback.file"),
+                        CaseErrorKind::Invalid("must name a file inside the case's folder".into()),
+                    ));
+                }
+                if !(100..=599).contains(&p.status) {
+                    return Err(error(
+                        key("playback.status"),
+                        CaseErrorKind::Invalid(format!("{} is not an HTTP status", p.status)),
+                    ));
+                }
+                Some(Playback {
+                    status: p.status,
+                    body: read(&dir.join(&p.file))?,
+                })
+            }
+        };
         Ok(Case {
             dir: dir.to_path_buf(),
             registry,
@@ -399,6 +453,7 @@ impl Case {
                 }
                 ms => ms.map(std::time::Duration::from_millis),
             },
+            playback,
         })
     }
 
@@ -408,6 +463,12 @@ impl Case {
             || self.dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
+    }
+
+    /// Whether the case changes how the mock answers (a fault plan, a playback answer), so that it
+    /// must run alone.
+    pub fn exclusive(&self) -> bool {
+        self.faults.is_some() || self.playback.is_some()
     }
 
     /// Whether the case is selected by `wanted`: it carries one of them, or none is wanted.

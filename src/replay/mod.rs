@@ -15,7 +15,9 @@ pub mod junit;
 pub mod run;
 pub mod target;
 
-pub use case::{Case, CaseError, CaseErrorKind, Expectation, FORMAT_VERSION, load_all, with_tags};
+pub use case::{
+    Case, CaseError, CaseErrorKind, Expectation, FORMAT_VERSION, Playback, load_all, with_tags,
+};
 pub use compare::{
     CompareError, Comparison, Difference, DifferenceKind, IgnorePath, Mode, Options, PathError,
     Side, compare,

@@ -7,8 +7,8 @@
 //!    on one client, sharing its connections and tokens as a gateway's calls would;
 //! 2. writes (`RegisterAssignment`) one at a time in folder order: a read never races a write,
 //!    and a write sees the same registry state on every run;
-//! 3. cases with a fault plan, which changes how the mock answers everyone: one at a time, each
-//!    with the plan set and a client of its own (new connections, so connection faults meet the
+//! 3. cases with a fault plan or a playback answer, which change how the mock answers: one at a
+//!    time, each with the plan set (or the answer waiting) and a client of its own (new connections, so connection faults meet the
 //!    first connection — the token's; a fresh token; a closed breaker) — and only against the
 //!    in-process mock: elsewhere they are skipped, saying why.
 //!
@@ -119,7 +119,7 @@ pub async fn run(
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut running = JoinSet::new();
     for (i, case) in cases.iter().enumerate() {
-        if case.faults.is_some() || case.operation.changes_registry() {
+        if case.exclusive() || case.operation.changes_registry() {
             continue;
         }
         let (case, client, schema, permits) = (
@@ -143,7 +143,7 @@ pub async fn run(
 
     // One at a time: the writes.
     for (i, case) in cases.iter().enumerate() {
-        if case.faults.is_none() && case.operation.changes_registry() {
+        if !case.exclusive() && case.operation.changes_registry() {
             let outcome = one(case.clone(), &shared, schema, options).await;
             done(&outcome);
             outcomes[i] = Some(outcome);
@@ -152,8 +152,19 @@ pub async fn run(
 
     // One at a time: the cases with a fault plan, each on a client of its own.
     for (i, case) in cases.iter().enumerate() {
-        let Some(plan) = &case.faults else { continue };
-        let outcome = match target.set_faults(plan) {
+        if !case.exclusive() {
+            continue;
+        }
+        let set = case
+            .faults
+            .as_ref()
+            .map_or(Ok(()), |plan| target.set_faults(plan))
+            .and_then(|()| {
+                case.playback
+                    .as_ref()
+                    .map_or(Ok(()), |p| target.set_playback(case.registry, p))
+            });
+        let outcome = match set {
             Err(why) => Outcome {
                 case: case.clone(),
                 elapsed: Duration::ZERO,

@@ -267,11 +267,29 @@ impl Target {
         mock.state().faults.set_plan(plan)
     }
 
+    /// Have the mock answer the next call to `registry` with `playback`; `Err` (why the case is
+    /// skipped) when this is not the mock.
+    pub fn set_playback(
+        &self,
+        registry: Registry,
+        playback: &super::case::Playback,
+    ) -> Result<(), String> {
+        let mock = self
+            .mock
+            .as_ref()
+            .ok_or("a playback answer needs --target mock (the mock gives it back)")?;
+        mock.state()
+            .playback
+            .push(registry, playback.status, playback.body.clone().into());
+        Ok(())
+    }
+
     /// No faults any more — and every listener open again (a `refuse` rule closed one, and it
     /// reopens on its next look at the plan), so the next case meets a registry that listens.
     pub async fn clear_faults(&self) {
         let Some(mock) = &self.mock else { return };
         let _ = mock.state().faults.set_plan(&Plan::default());
+        mock.state().playback.clear();
         for registry in Registry::ALL {
             let addr = mock.addr(registry);
             for _ in 0..100 {

@@ -28,6 +28,8 @@ pub struct Spec {
     pub request: String,
     pub faults: Option<Plan>,
     pub timeout_ms: Option<u64>,
+    /// A recorded answer for the mock to give back (HTTP status, body), kept beside the case.
+    pub playback: Option<(u16, String)>,
 }
 
 fn meta(n: usize) -> Metadata {
@@ -112,6 +114,7 @@ impl Specs {
             request: envelope(&id, &request.to_xml(&meta(n))),
             faults,
             timeout_ms,
+            playback: None,
         });
     }
 }
@@ -471,7 +474,92 @@ pub fn specs(population: &Population) -> Vec<Spec> {
             timeout,
         );
     }
+    samples(&mut specs.out);
     specs.out
+}
+
+/// The hand-written messages of `fixtures/messages/` as cases under `samples/`: each request sent
+/// as it is (the mock's answer expected), each recorded answer played back by the mock to the
+/// request of its operation (the answer itself expected, or — for `invalid/` — its refusal by the
+/// client's checks), each invalid request refused before sending.
+fn samples(out: &mut Vec<Spec>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/messages");
+    let read = |p: &Path| std::fs::read_to_string(p).expect("sample");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures/messages")
+        .chain(std::fs::read_dir(dir.join("invalid")).expect("invalid"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    // The operation of a sample, by its file name's first two words.
+    let operation = |stem: &str| -> Operation {
+        let table = [
+            ("snils-verify", Operation::VerifySnils),
+            ("inn-find", Operation::FindInn),
+            ("inn-verify", Operation::VerifyInn),
+            ("children-find-birth-record", Operation::FindBirthRecord),
+            ("labour-get-family-status", Operation::GetFamilyStatus),
+            (
+                "labour-get-active-assignments",
+                Operation::GetActiveAssignments,
+            ),
+            ("labour-register-assignment", Operation::RegisterAssignment),
+            ("envelope", Operation::VerifySnils),
+        ];
+        table
+            .into_iter()
+            .find(|(prefix, _)| stem.starts_with(prefix))
+            .map(|(_, op)| op)
+            .unwrap_or_else(|| panic!("no operation for sample {stem}"))
+    };
+    let request_of = |op: Operation| -> String {
+        let name = match op {
+            Operation::VerifySnils => "snils-verify-request.xml",
+            Operation::FindInn => "inn-find-request.xml",
+            Operation::VerifyInn => "inn-verify-request.xml",
+            Operation::FindBirthRecord => "children-find-birth-record-request.xml",
+            Operation::GetFamilyStatus => "labour-get-family-status-request.xml",
+            Operation::GetActiveAssignments => "labour-get-active-assignments-request.xml",
+            Operation::RegisterAssignment => "labour-register-assignment-request.xml",
+        };
+        read(&dir.join(name))
+    };
+    for file in files {
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_string();
+        let invalid = file.parent().is_some_and(|p| p.ends_with("invalid"));
+        let op = operation(&stem);
+        let body = read(&file);
+        let is_request = stem.contains("-request") || stem.starts_with("envelope");
+        let tags = if invalid {
+            vec!["sample", "invalid-sample"]
+        } else {
+            vec!["sample"]
+        };
+        let (request, playback) = if is_request {
+            (body, None)
+        } else {
+            let status = if body.contains("soap:Fault>") {
+                500
+            } else {
+                200
+            };
+            (request_of(op), Some((status, body)))
+        };
+        out.push(Spec {
+            dir: format!("{}/sample-{stem}", op.registry()),
+            tags,
+            operation: op,
+            request,
+            faults: None,
+            timeout_ms: None,
+            playback,
+        });
+    }
 }
 
 /// What a case expects, from the outcome of its call.
@@ -535,16 +623,30 @@ pub async fn write(root: &Path, certs: &Path) {
     // In the order a replay runs them (see reggate::replay::run): reads, writes by folder, plans.
     let mut specs = specs;
     specs.sort_by_key(|s| {
-        let phase = match (&s.faults, !s.operation.changes_registry()) {
-            (Some(_), _) => 2,
-            (None, true) => 0,
-            (None, false) => 1,
+        let phase = if s.faults.is_some() || s.playback.is_some() {
+            2
+        } else if s.operation.changes_registry() {
+            1
+        } else {
+            0
         };
         (phase, s.dir.clone())
     });
     for spec in &specs {
-        let client = if let Some(plan) = &spec.faults {
+        if let Some(plan) = &spec.faults {
             target.set_faults(plan).expect("plan");
+        }
+        if let Some((status, body)) = &spec.playback {
+            let playback = reggate::replay::Playback {
+                status: *status,
+                body: body.clone().into_bytes(),
+            };
+            target
+                .set_playback(spec.operation.registry(), &playback)
+                .expect("playback");
+        }
+        let alone = spec.faults.is_some() || spec.playback.is_some();
+        let client = if alone {
             target.client(&options)
         } else {
             shared.clone()
@@ -557,7 +659,7 @@ pub async fn write(root: &Path, certs: &Path) {
             .call_envelope(&ctx, spec.operation, spec.request.clone().into())
             .await
             .map(|a| a.envelope.to_vec());
-        if spec.faults.is_some() {
+        if alone {
             target.clear_faults().await;
         }
         let dir = root.join(&spec.dir);
@@ -573,12 +675,35 @@ pub async fn write(root: &Path, certs: &Path) {
             let _ = writeln!(toml, "timeout_ms = {ms}");
         }
         toml.push_str(&expect);
+        // A played-back answer comes back as recorded: nothing in it is volatile, and when it is
+        // the expected answer, the one file is both.
+        let played = spec.playback.as_ref().map(|(status, body)| {
+            let file = if response.as_deref() == Some(body.as_bytes()) {
+                "response.xml"
+            } else {
+                "recorded.xml"
+            };
+            if file == "recorded.xml" {
+                std::fs::write(dir.join(file), body).expect("recorded");
+            }
+            format!("playback = {{ file = \"{file}\", status = {status} }}\n")
+        });
+        if let Some(p) = &played {
+            toml.push_str(p);
+        }
         if let Some(body) = response {
-            let ignore: Vec<String> = volatile(spec.operation)
-                .iter()
-                .map(|p| format!("  {},", toml_str(p)))
-                .collect();
-            let _ = writeln!(toml, "ignore = [\n{}\n]", ignore.join("\n"));
+            let volatile = if played.is_some() {
+                Vec::new()
+            } else {
+                volatile(spec.operation)
+            };
+            if !volatile.is_empty() {
+                let ignore: Vec<String> = volatile
+                    .iter()
+                    .map(|p| format!("  {},", toml_str(p)))
+                    .collect();
+                let _ = writeln!(toml, "ignore = [\n{}\n]", ignore.join("\n"));
+            }
             std::fs::write(dir.join("response.xml"), body).expect("response");
         }
         if let Some(plan) = &spec.faults {
