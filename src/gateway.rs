@@ -17,9 +17,8 @@ use crate::contract::Registry;
 use crate::domain::ports::RegistryChecks;
 use crate::ids::sha256_hex;
 use crate::mock::population::Population;
-use crate::mock::server::{Bind, MockServer};
-use crate::mock::state::{MockState, ServedFiles};
-use crate::mock::token::TokenStore;
+use crate::mock::server::MockServer;
+use crate::mock::state::ServedFiles;
 use crate::registries::client::Registries;
 use crate::service::Workflows;
 use crate::service::process::{Retry, Worker};
@@ -30,7 +29,7 @@ use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::tls::config::{
     ClientAuth, LiveServerConfig, ReloadableCert, ReloadableClientCert, ReloadableRoots,
-    client_config_roots, server_config, server_config_auth, server_config_pem,
+    client_config_roots, server_config_auth, server_config_pem,
 };
 use crate::tls::live::{ClientCa, Files, LiveCerts, RebuildServer, Role, Swap};
 use crate::tls::pki::PkiLayout;
@@ -136,30 +135,19 @@ impl Gateway {
         // The registries: in-process mocks on free loopback ports, or the configured endpoints.
         let (mock, endpoints) = if config.registries.mock {
             let pki = certs.dev()?;
-            let mock_tls = server_config(
-                &pki.registry_server(),
-                &pki.registry_server_key(),
-                &pki.registry_ca(),
-            )
-            .map_err(|e| fail("mock TLS")(e.to_string()))?;
             let files = ServedFiles {
                 wsdl: config.wsdl.clone(),
                 schemas: config.schemas.clone(),
             };
-            let mock_state = Arc::new(MockState::new(
+            let mock = MockServer::start_in_process(
+                pki,
                 schema.clone(),
                 Population::generate(&config.mock),
-                TokenStore::default(),
                 clock.clone(),
                 files,
-            ));
-            let bind = Bind {
-                admin: None,
-                ..Bind::loopback()
-            };
-            let mock = MockServer::start(mock_state, mock_tls, &bind)
-                .await
-                .map_err(|e| fail("mock registries")(e.to_string()))?;
+            )
+            .await
+            .map_err(StartError)?;
             let endpoints = Registry::ALL
                 .map(|r| (r, endpoint(r, &mock.url(r), &mock.token_url(r))))
                 .to_vec();

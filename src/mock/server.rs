@@ -135,6 +135,38 @@ impl MockServer {
         })
     }
 
+    /// The mock registries inside another process (the gateway's `registries.mock`, `reggate
+    /// replay --target mock`): answering from `population`, on free loopback ports, no admin
+    /// listener, with the server certificate of the development PKI `pki`.
+    pub async fn start_in_process(
+        pki: &crate::tls::PkiLayout,
+        schema: Arc<crate::xml::schema::Schema>,
+        population: crate::mock::population::Population,
+        clock: Arc<dyn crate::clock::Clock>,
+        files: crate::mock::state::ServedFiles,
+    ) -> Result<MockServer, String> {
+        let tls = crate::tls::config::server_config(
+            &pki.registry_server(),
+            &pki.registry_server_key(),
+            &pki.registry_ca(),
+        )
+        .map_err(|e| format!("mock TLS: {e}"))?;
+        let state = Arc::new(MockState::new(
+            schema,
+            population,
+            crate::mock::token::TokenStore::default(),
+            clock,
+            files,
+        ));
+        let bind = Bind {
+            admin: None,
+            ..Bind::loopback()
+        };
+        MockServer::start(state, tls, &bind)
+            .await
+            .map_err(|e| format!("mock registries: {e}"))
+    }
+
     /// The state the registries answer from (faults, counters, population, clock).
     pub fn state(&self) -> &Arc<MockState> {
         &self.state

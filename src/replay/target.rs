@@ -14,9 +14,8 @@ use crate::config::GatewayConfig;
 use crate::contract::Registry;
 use crate::mock::faults::Plan;
 use crate::mock::population::Population;
-use crate::mock::server::{Bind, MockServer};
-use crate::mock::state::{MockState, ServedFiles};
-use crate::mock::token::TokenStore;
+use crate::mock::server::MockServer;
+use crate::mock::state::ServedFiles;
 use crate::soap::breaker::BreakerPolicy;
 use crate::soap::client::{Endpoint, Settings, SoapClient};
 use crate::soap::hedge::HedgePolicy;
@@ -85,26 +84,9 @@ impl Target {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let pki = crate::tls::pki::ensure(certs, clock.now())
             .map_err(|e| format!("development PKI {}: {e}", certs.display()))?;
-        let server_tls = crate::tls::config::server_config(
-            &pki.registry_server(),
-            &pki.registry_server_key(),
-            &pki.registry_ca(),
-        )
-        .map_err(|e| format!("mock TLS: {e}"))?;
-        let state = Arc::new(MockState::new(
-            schema.clone(),
-            population,
-            TokenStore::default(),
-            clock.clone(),
-            files,
-        ));
-        let bind = Bind {
-            admin: None,
-            ..Bind::loopback()
-        };
-        let mock = MockServer::start(state, server_tls, &bind)
-            .await
-            .map_err(|e| format!("mock registries: {e}"))?;
+        let mock =
+            MockServer::start_in_process(&pki, schema.clone(), population, clock.clone(), files)
+                .await?;
         let endpoints = Registry::ALL
             .into_iter()
             .map(|r| Ok((r, endpoint(&mock.url(r), &mock.token_url(r))?)))
