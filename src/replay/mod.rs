@@ -8,12 +8,19 @@
 //!   or strict), differences located by the validator's paths, personal values masked.
 //! - [`case`]: the fixture case format (`case.toml` beside `request.xml` and the expectation) and
 //!   loading a corpus of cases from directories.
+//! - [`upgrade`]: the schema-upgrade check (`--against-schemas DIR`): every case's documents validated
+//!   against the current and a candidate schema set, the cases whose verdict changes listed.
 
 pub mod case;
 pub mod compare;
+pub mod upgrade;
 
 pub use case::{Case, CaseError, CaseErrorKind, Expectation, FORMAT_VERSION, load_all, with_tags};
 pub use compare::{
     CompareError, Comparison, Difference, DifferenceKind, IgnorePath, Mode, Options, PathError,
     Side, compare,
+};
+pub use upgrade::{
+    CaseChange, Change, Document, DocumentChange, Refusal, SchemaDirError, SchemaDirErrorKind,
+    UpgradeReport, compare_schemas, load_schemas, refusal_holds,
 };
