@@ -333,3 +333,56 @@ fn setup_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no-such-tag"), "{}", text(&out));
 }
+
+#[test]
+fn against_schemas_lists_exactly_the_cases_a_schema_change_breaks() {
+    let scratch = Scratch::new("upgrade");
+    let candidate = scratch.0.join("schemas");
+    std::fs::create_dir_all(&candidate).expect("dir");
+    for entry in std::fs::read_dir(root().join("schemas")).expect("schemas") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("xsd");
+        // Tightened: a benefit code the corpus uses in one answer is no longer allowed.
+        let text = text.replace("<xs:enumeration value=\"disabled_child\"/>", "");
+        std::fs::write(candidate.join(path.file_name().expect("name")), text).expect("write");
+    }
+    let mut expected: Vec<String> = load_all(&[corpus_dir()])
+        .expect("corpus")
+        .into_iter()
+        .filter(|c| {
+            let response = match &c.expect {
+                Expectation::Response(body) => String::from_utf8_lossy(body).into_owned(),
+                _ => String::new(),
+            };
+            response.contains(">disabled_child<")
+                || String::from_utf8_lossy(&c.request).contains(">disabled_child<")
+        })
+        .map(|c| {
+            c.dir
+                .strip_prefix(root())
+                .unwrap_or(&c.dir)
+                .display()
+                .to_string()
+        })
+        .collect();
+    expected.sort();
+    assert!(
+        !expected.is_empty(),
+        "the corpus no longer uses disabled_child"
+    );
+    let out = replay(&["--against-schemas", candidate.to_str().expect("utf-8")]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let mut listed: Vec<String> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("breaks: "))
+        .filter_map(|l| l.split(" (").next())
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected, "{shown}");
+    assert!(shown.contains("[cvc-enumeration-valid]"), "{shown}");
+    // The same schemas as now: nothing changes, exit 0.
+    let out = replay(&["--against-schemas", "schemas"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

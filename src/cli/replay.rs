@@ -18,7 +18,7 @@ use crate::mock::population::{Population, PopulationConfig};
 use crate::mock::state::ServedFiles;
 use crate::replay::run::{self, Outcome, RunOptions, Tally, Verdict};
 use crate::replay::target::Target;
-use crate::replay::{junit, load_all, with_tags};
+use crate::replay::{compare_schemas, junit, load_all, load_schemas, with_tags};
 use crate::xml::schema::Schema;
 
 /// Arguments of `reggate replay`.
@@ -49,6 +49,10 @@ pub struct Args {
     /// A call's bound unless its case sets `timeout_ms`, in milliseconds.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub timeout_ms: u64,
+    /// Send nothing: validate every case's messages against this other schema set too, and list
+    /// the cases whose verdict changes (what a schema upgrade would break). Exit 1 when one does.
+    #[arg(long, value_name = "DIR")]
+    pub against_schemas: Option<PathBuf>,
     /// The schemas messages are validated against.
     #[arg(long, default_value = "schemas", value_name = "DIR")]
     pub schemas: PathBuf,
@@ -111,6 +115,12 @@ fn setup_and_run(args: &Args) -> Result<u8, String> {
     }
     let schema = Schema::load(std::slice::from_ref(&args.schemas))
         .map_err(|e| format!("schemas {}: {e}", args.schemas.display()))?;
+    if let Some(dir) = &args.against_schemas {
+        let candidate = load_schemas(dir).map_err(|e| e.to_string())?;
+        let report = compare_schemas(&cases, &schema, &candidate);
+        println!("{}", report.display(dir));
+        return Ok(if report.is_compatible() { 0 } else { 1 });
+    }
     let options = RunOptions {
         jobs: args.jobs.max(1),
         retries: args.retries,

@@ -8,12 +8,18 @@
 //!   or strict), differences located by the validator's paths, personal values masked.
 //! - [`case`]: the fixture case format (`case.toml` beside `request.xml` and the expectation) and
 //!   loading a corpus of cases from directories.
+//! - [`target`]: where a replay sends (the in-process mock, a URL, a gateway configuration's
+//!   registries) through the gateway's own client; [`run`]: running cases and judging what came
+//!   back; [`junit`]: the JUnit XML report.
+//! - [`upgrade`]: the schema-upgrade check (`--against-schemas DIR`): every case's documents validated
+//!   against the current and a candidate schema set, the cases whose verdict changes listed.
 
 pub mod case;
 pub mod compare;
 pub mod junit;
 pub mod run;
 pub mod target;
+pub mod upgrade;
 
 pub use case::{
     Case, CaseError, CaseErrorKind, Expectation, FORMAT_VERSION, Playback, load_all, with_tags,
@@ -21,4 +27,8 @@ pub use case::{
 pub use compare::{
     CompareError, Comparison, Difference, DifferenceKind, IgnorePath, Mode, Options, PathError,
     Side, compare,
+};
+pub use upgrade::{
+    CaseChange, Change, Document, DocumentChange, Refusal, SchemaDirError, SchemaDirErrorKind,
+    UpgradeReport, compare_schemas, load_schemas, refusal_holds,
 };
