@@ -7,7 +7,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{Harness, STEP, child_with_assignment, faultcode, sample_adult};
+use harness::{Harness, STEP, child_with_assignment, fault, sample_adult};
 use reggate::clock::{Clock, SystemClock};
 use reggate::contract::{Operation, Registry};
 use reggate::mock::render;
@@ -192,7 +192,7 @@ async fn invalid_requests_and_headers_get_faults() {
     );
     let (status, body) = h.soap(Operation::VerifySnils, Some(&token), &broken).await;
     assert_eq!(status, 500, "{body}");
-    assert_eq!(faultcode(&body), "soap:Client.SchemaViolation", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "SCHEMA_VIOLATION"), "{body}");
     assert!(body.contains("snils:Snils"), "{body}");
     assert!(!body.contains("12345"), "value must be masked: {body}");
     assert_valid(&h.state.schema, &body);
@@ -210,7 +210,7 @@ async fn invalid_requests_and_headers_get_faults() {
         )
         .await;
     assert_eq!(status, 500);
-    assert_eq!(faultcode(&body), "soap:Client.SoapAction", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "SOAP_ACTION"), "{body}");
 
     // Wrong content type.
     let head = format!(
@@ -219,28 +219,29 @@ async fn invalid_requests_and_headers_get_faults() {
     );
     let (status, body) = h.request(Registry::Snils, &head, b"{}").await;
     assert_eq!(status, 500);
-    assert_eq!(faultcode(&body), "soap:Client.ContentType", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "CONTENT_TYPE"), "{body}");
 
     // Tokens: missing, unknown, expired. Never data.
     let payload = render::snils_request(&adult);
     let (status, body) = h.soap(Operation::VerifySnils, None, &payload).await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenMissing")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_MISSING"))
     );
     let (status, body) = h
         .soap(Operation::VerifySnils, Some("forged"), &payload)
         .await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenUnknown")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_UNKNOWN"))
     );
     h.clock.advance(Duration::from_secs(301));
     let (status, body) = h.soap(Operation::VerifySnils, Some(&token), &payload).await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenExpired")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_EXPIRED"))
     );
+    assert_valid(&h.state.schema, &body);
     assert!(!body.contains("MATCH"), "{body}");
     // A fresh token works again.
     let fresh = h.token().await;
@@ -305,7 +306,7 @@ async fn beyond_the_rate_limit_comes_429_with_retry_after() {
     let (status, head_text, fault) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_eq!(status, 429, "{fault}");
     assert!(head_text.contains("retry-after: 1"), "{head_text}");
-    assert_eq!(faultcode(&fault), "soap:Server.RateLimited");
+    assert_eq!(harness::fault(&fault), ("soap:Server", "RATE_LIMITED"));
     h.clock.advance(Duration::from_secs(1));
     let (status, _, _) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_ne!(status, 429);

@@ -15,7 +15,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::contract::{Operation, Registry, read_payload};
+use crate::contract::{Operation, Reason, Registry, read_payload};
 use crate::mock::answer::{answer, response_meta};
 use crate::mock::inject::{self, Answer, Connection};
 use crate::mock::state::MockState;
@@ -205,19 +205,13 @@ fn call(
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("text/xml") {
         let message = format!("SOAP 1.1 requires Content-Type text/xml, got '{content_type}'");
-        return reject(
-            "content_type",
-            Answer::fault("soap:Client.ContentType", &message),
-        );
+        return reject("content_type", Answer::fault(Reason::ContentType, &message));
     }
     let Some(operation) = operation else {
         let action = header_str(headers, "soapaction");
         let message =
             format!("SOAPAction '{action}' is not an operation of the {registry} registry");
-        return reject(
-            "soap_action",
-            Answer::fault("soap:Client.SoapAction", &message),
-        );
+        return reject("soap_action", Answer::fault(Reason::SoapAction, &message));
     };
     let bearer = header_str(headers, header::AUTHORIZATION.as_str())
         .trim()
@@ -225,21 +219,23 @@ fn call(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     if let Err(e) = state.tokens.check(bearer, state.clock.as_ref()) {
-        return reject(e.reason(), Answer::fault(e.fault_code(), &e.to_string()));
+        return reject(e.reason(), Answer::fault(e.fault_reason(), &e.to_string()));
     }
     if let Some(v) = report.violations.first() {
         let mut message = format!("{} [{}] {}", v.path, v.rule, v.message);
         if let Some(value) = &v.value {
             message.push_str(&format!(" (value: '{value}')"));
         }
-        return reject(
-            "schema",
-            Answer::fault("soap:Client.SchemaViolation", &message),
-        );
+        return reject("schema", Answer::fault(Reason::SchemaViolation, &message));
     }
     let request = match read_payload(body) {
         Ok(r) => r,
-        Err(e) => return reject("schema", Answer::fault("soap:Client", &e.message)),
+        Err(e) => {
+            return reject(
+                "schema",
+                Answer::fault(Reason::MalformedRequest, &e.message),
+            );
+        }
     };
     if request.ns.as_deref() != Some(registry.namespace())
         || request.element != operation.request_element()
@@ -248,10 +244,7 @@ fn call(
             "SOAPAction names {operation} but the body holds {}",
             request.element
         );
-        return reject(
-            "soap_action",
-            Answer::fault("soap:Client.SoapAction", &message),
-        );
+        return reject("soap_action", Answer::fault(Reason::SoapAction, &message));
     }
     let meta = response_meta(state, &request);
     Answer::ok(crate::mock::render::envelope(&answer(

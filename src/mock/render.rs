@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::contract::Reason;
+use crate::contract::fault::COMMON_NS;
 use crate::registries::messages::{self, Metadata, Request};
 
 use crate::mock::population::{
@@ -106,13 +108,45 @@ pub fn envelope(payload: &str) -> String {
     )
 }
 
-/// A SOAP 1.1 fault envelope; `code` is a QName with the `soap` prefix (`soap:Client.TokenExpired`).
-pub fn fault(code: &str, message: &str) -> String {
+/// A SOAP 1.1 fault envelope for `reason`: the standard `faultcode` of its class (`soap:Client`,
+/// `soap:Server`; no dot notation, WS-I BP R1031), `message` as `faultstring`, and the `detail` that
+/// SOAP 1.1 §4.4 requires for a fault about the Body and every registry WSDL declares: a
+/// `cmn:RegistryFault` with the reason's code, the message and `retryable` when a retry may help.
+/// No fault of the mocks is about a SOAP header block, so every one carries it.
+pub fn fault(reason: Reason, message: &str) -> String {
     let mut s = format!(r#"<soap:Envelope xmlns:soap="{SOAP_NS}"><soap:Body><soap:Fault>"#);
-    el(&mut s, "faultcode", code);
+    el(&mut s, "faultcode", reason.class().qname());
     el(&mut s, "faultstring", message);
-    s.push_str("</soap:Fault></soap:Body></soap:Envelope>");
+    let _ = write!(
+        s,
+        r#"<detail><cmn:RegistryFault xmlns:cmn="{COMMON_NS}"{}>"#,
+        if reason.retryable() {
+            r#" retryable="true""#
+        } else {
+            ""
+        }
+    );
+    el(&mut s, "cmn:Code", reason.code());
+    el(&mut s, "cmn:Message", &message_text(message, reason));
+    s.push_str("</cmn:RegistryFault></detail></soap:Fault></soap:Body></soap:Envelope>");
     s
+}
+
+/// `message` as `cmn:MessageTextType` takes it: 1 to 1000 characters (the code when empty).
+fn message_text(message: &str, reason: Reason) -> String {
+    const MAX: usize = 1000;
+    let message = message.trim();
+    if message.is_empty() {
+        return reason.code().to_string();
+    }
+    if message.chars().nth(MAX).is_none() {
+        return message.to_string();
+    }
+    let cut = message
+        .char_indices()
+        .nth(MAX - 1)
+        .map_or(message.len(), |(i, _)| i);
+    format!("{}…", &message[..cut])
 }
 
 /// `cmn:VerificationResultType` content: the code and, for `NO_MATCH`, the mismatching fields.
