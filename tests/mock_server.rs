@@ -136,7 +136,12 @@ async fn every_operation_answers_with_a_valid_response() {
     assert!(body.contains("ALREADY_REGISTERED"), "{body}");
     assert_valid(&h.state.schema, &body);
 
-    // Unknown keys: NotFound / NOT_FOUND answers, still valid.
+    // Unknown keys: NotFound / NOT_FOUND answers, still valid; a NotFound says when the registry
+    // looked, by the mock's clock (as fixtures/messages/inn-find-response-not-found.xml shows).
+    let checked_at = format!(
+        "NotFound checkedAt=\"{}\"/>",
+        reggate::clock::timestamp(h.clock.now())
+    );
     let (status, body) = h
         .soap(
             Operation::FindBirthRecord,
@@ -145,22 +150,30 @@ async fn every_operation_answers_with_a_valid_response() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("<chld:{checked_at}")), "{body}");
     assert_valid(&h.state.schema, &body);
     let mut stranger = adult.clone();
     stranger.snils = "00000000000".to_string();
-    for (op, payload) in [
-        (Operation::VerifySnils, render::snils_request(&stranger)),
+    for (op, payload, not_found) in [
+        (
+            Operation::VerifySnils,
+            render::snils_request(&stranger),
+            None,
+        ),
         (
             Operation::GetFamilyStatus,
             render::family_status_request(&stranger),
+            Some("lab"),
         ),
+        // The passport is the adult's, the name is not: not found.
+        (Operation::FindInn, render::inn_request(&other), Some("inn")),
     ] {
         let (status, body) = h.soap(op, Some(&token), &payload).await;
         assert_eq!(status, 200, "{body}");
-        assert!(
-            body.contains("NOT_FOUND") || body.contains("NotFound"),
-            "{body}"
-        );
+        match not_found {
+            Some(prefix) => assert!(body.contains(&format!("<{prefix}:{checked_at}")), "{body}"),
+            None => assert!(body.contains("<cmn:Code>NOT_FOUND</cmn:Code>"), "{body}"),
+        }
         assert_valid(&h.state.schema, &body);
     }
 

@@ -149,6 +149,15 @@ fn message_text(message: &str, reason: Reason) -> String {
     format!("{}…", &message[..cut])
 }
 
+/// A `NotFound` element (`cmn:NotFoundType`) saying when the registry looked.
+fn not_found(out: &mut String, prefix: &str, checked_at: &str) {
+    let _ = write!(
+        out,
+        r#"<{prefix}:NotFound checkedAt="{}"/>"#,
+        esc(checked_at)
+    );
+}
+
 /// `cmn:VerificationResultType` content: the code and, for `NO_MATCH`, the mismatching fields.
 fn verification(out: &mut String, code: &str, mismatches: &[&str]) {
     el(out, "cmn:Code", code);
@@ -227,11 +236,12 @@ fn passport(out: &mut String, v: &PersonView) {
 
 /// A `FindInnResponse` with the person's INN.
 pub fn inn_response(v: &PersonView) -> String {
-    inn_response_with(RESP_META, Some(v))
+    inn_response_with(RESP_META, Some(v), "")
 }
 
-/// A `FindInnResponse`: `Found` for a person with an INN, `NotFound` otherwise.
-pub fn inn_response_with(meta: &str, found: Option<&PersonView>) -> String {
+/// A `FindInnResponse`: `Found` for a person with an INN, `NotFound` (checked at `checked_at`,
+/// `cmn:DateTimeType`) otherwise.
+pub fn inn_response_with(meta: &str, found: Option<&PersonView>, checked_at: &str) -> String {
     let mut s = format!("<inn:FindInnResponse {NS}><inn:Metadata>{meta}</inn:Metadata>");
     match found.and_then(|v| Some((v.inn.as_deref()?, v))) {
         Some((inn, v)) => {
@@ -249,7 +259,7 @@ pub fn inn_response_with(meta: &str, found: Option<&PersonView>) -> String {
             );
             s.push_str("</inn:Found>");
         }
-        None => s.push_str("<inn:NotFound/>"),
+        None => not_found(&mut s, "inn", checked_at),
     }
     s.push_str("</inn:FindInnResponse>");
     s
@@ -284,14 +294,19 @@ pub fn birth_record_request(series: &str, number: &str) -> String {
 
 /// A `FindBirthRecordResponse` carrying a record.
 pub fn birth_record_response(r: &BirthRecordView) -> String {
-    birth_record_response_with(RESP_META, Some(r))
+    birth_record_response_with(RESP_META, Some(r), "")
 }
 
-/// A `FindBirthRecordResponse`: the record, or `NotFound`.
-pub fn birth_record_response_with(meta: &str, record: Option<&BirthRecordView>) -> String {
+/// A `FindBirthRecordResponse`: the record, or `NotFound` checked at `checked_at`.
+pub fn birth_record_response_with(
+    meta: &str,
+    record: Option<&BirthRecordView>,
+    checked_at: &str,
+) -> String {
     let mut s = format!("<chld:FindBirthRecordResponse {NS}><chld:Metadata>{meta}</chld:Metadata>");
     let Some(r) = record else {
-        s.push_str("<chld:NotFound/></chld:FindBirthRecordResponse>");
+        not_found(&mut s, "chld", checked_at);
+        s.push_str("</chld:FindBirthRecordResponse>");
         return s;
     };
     let _ = write!(
@@ -390,14 +405,20 @@ pub fn family_status_request_by_passport(v: &PersonView) -> String {
 
 /// A `GetFamilyStatusResponse` listing statuses.
 pub fn family_status_response(statuses: &[StatusView]) -> String {
-    family_status_response_with(RESP_META, Some(statuses))
+    family_status_response_with(RESP_META, Some(statuses), "")
 }
 
-/// A `GetFamilyStatusResponse`: the statuses, or `NotFound` for an unknown person.
-pub fn family_status_response_with(meta: &str, statuses: Option<&[StatusView]>) -> String {
+/// A `GetFamilyStatusResponse`: the statuses, or `NotFound` for an unknown person, checked at
+/// `checked_at`.
+pub fn family_status_response_with(
+    meta: &str,
+    statuses: Option<&[StatusView]>,
+    checked_at: &str,
+) -> String {
     let mut s = format!("<lab:GetFamilyStatusResponse {NS}><lab:Metadata>{meta}</lab:Metadata>");
     let Some(statuses) = statuses else {
-        s.push_str("<lab:NotFound/></lab:GetFamilyStatusResponse>");
+        not_found(&mut s, "lab", checked_at);
+        s.push_str("</lab:GetFamilyStatusResponse>");
         return s;
     };
     let _ = write!(s, "<lab:Statuses asOf=\"{REFERENCE_DATE}\">");
