@@ -264,6 +264,62 @@ async fn invalid_requests_and_headers_get_faults() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_beyond_the_limit_gets_a_fault_and_is_counted() {
+    let h = Harness::start("too-large").await;
+    let token = h.token().await;
+    let op = Operation::VerifySnils;
+    let head = Harness::soap_head(op, Some(&token));
+    // Sent whole, one byte over: read to its end, so the client (which sends everything before
+    // it reads) gets the fault on a connection that ends cleanly, not a reset.
+    let mut big = render::envelope(&render::snils_request(&sample_adult(&h.state))).into_bytes();
+    big.resize(h.state.bodies.max + 1, b' ');
+    let (status, body) = h.request(op.registry(), &head, &big).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "REQUEST_TOO_LARGE"), "{body}");
+    assert_valid(&h.state.schema, &body);
+    // Declared far beyond what is read, and waiting for 100 Continue: answered at once, unread.
+    let tcp = TcpStream::connect(h.server.addr(op.registry()))
+        .await
+        .expect("connect");
+    let name = ServerName::try_from("localhost").expect("name");
+    let raw = tokio::time::timeout(STEP, async {
+        let mut tls = h.connector().connect(name, tcp).await?;
+        let declared = format!(
+            "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            1u64 << 32
+        );
+        tls.write_all(declared.as_bytes()).await?;
+        let mut raw = Vec::new();
+        tls.read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&raw).to_string())
+    })
+    .await
+    .expect("bounded")
+    .expect("an answer");
+    assert!(raw.starts_with("HTTP/1.1 500 "), "{raw}");
+    assert!(!raw.contains("100 Continue"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("connection: close"),
+        "{raw}"
+    );
+    assert_eq!(fault(&raw), ("soap:Client", "REQUEST_TOO_LARGE"), "{raw}");
+    // Counted like every refused request: received (not valid), rejected by reason.
+    let counts = h.state.counters.registry(op.registry());
+    assert_eq!(counts.requests[op.name()].invalid, 2, "{counts:?}");
+    assert_eq!(counts.rejected["too_large"], 2, "{counts:?}");
+    // The registry still answers.
+    let (status, _) = h
+        .soap(
+            op,
+            Some(&token),
+            &render::snils_request(&sample_adult(&h.state)),
+        )
+        .await;
+    assert_eq!(status, 200);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_without_a_certificate_is_refused() {
     let h = Harness::start("nocert").await;
     let config = client_config_with(

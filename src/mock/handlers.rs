@@ -5,20 +5,24 @@
 //! A SOAP request is first read whole, validated and counted (so the counters see every request,
 //! whatever happens next); then the fault plan gets its say; then the registry's own rules apply in
 //! the order a real one applies them: rate limit, content type, SOAPAction, token, schema — and only
-//! then an answer from the population.
+//! then an answer from the population. A body beyond [`BodyLimits::max`] is counted and refused
+//! before any of that. Every refusal is a SOAP Fault with a standard code and the registry's own
+//! code in its detail ([`crate::contract::fault`]).
 
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use http_body_util::BodyExt;
+
 use crate::contract::{Operation, Reason, Registry, read_payload};
 use crate::mock::answer::{answer, response_meta};
 use crate::mock::inject::{self, Answer, Connection};
-use crate::mock::state::MockState;
+use crate::mock::state::{BodyLimits, MockState};
 use crate::xml::validate::{Report, validate_bytes};
 
 /// `POST /token`: an access token for `grant_type=client_credentials`.
@@ -142,15 +146,24 @@ pub async fn registry(
     Extension(connection): Extension<Arc<Connection>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(registry) = own_registry(&connection, &name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let action = header_str(&headers, "soapaction");
     let operation = Operation::from_action(registry, action);
-    let report = validate_bytes(&state.schema, &body, &state.options);
     let op_name = operation.map_or("unknown", Operation::name);
+    let body = match read_body(body, &headers, state.bodies).await {
+        Ok(body) => body,
+        Err(Unread::Broken) => return StatusCode::BAD_REQUEST.into_response(),
+        Err(Unread::TooLarge { drained }) => {
+            state.counters.request(registry, op_name, false);
+            state.counters.rejected(registry, "too_large");
+            return too_large(state.bodies.max, drained);
+        }
+    };
+    let report = validate_bytes(&state.schema, &body, &state.options);
     state.counters.request(registry, op_name, report.is_valid());
 
     let decided = state.faults.on_call(registry, operation);
@@ -174,6 +187,64 @@ pub async fn registry(
         }
         None => call(&state, registry, operation, &headers, &body, &report).into_response(),
     }
+}
+
+/// Why a request body was not read whole.
+enum Unread {
+    /// Beyond [`BodyLimits::max`]; `drained`: it was read to its end all the same.
+    TooLarge { drained: bool },
+    /// The client stopped sending mid-body: nobody is left to answer.
+    Broken,
+}
+
+/// Read a request body of at most `limits.max` bytes. A larger one is read on, and dropped, up to
+/// `limits.drain` more, so that a client that sends the whole body before reading gets the fault
+/// rather than a reset; a body declared larger than that, or whose client waits for
+/// `100 Continue`, is not read at all (hyper sends no `100 Continue` for a body nobody reads).
+async fn read_body(body: Body, headers: &HeaderMap, limits: BodyLimits) -> Result<Bytes, Unread> {
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())
+        .parse::<u64>()
+        .ok();
+    if let Some(declared) = declared.filter(|d| *d > limits.max as u64) {
+        let waits =
+            header_str(headers, header::EXPECT.as_str()).eq_ignore_ascii_case("100-continue");
+        if waits || declared > (limits.max + limits.drain) as u64 {
+            return Err(Unread::TooLarge { drained: false });
+        }
+    }
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| Unread::Broken)?.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limits.max {
+            kept.extend_from_slice(&data);
+        } else if seen > limits.max + limits.drain {
+            return Err(Unread::TooLarge { drained: false });
+        }
+    }
+    if seen > limits.max {
+        return Err(Unread::TooLarge { drained: true });
+    }
+    Ok(Bytes::from(kept))
+}
+
+/// The answer to a body beyond `max`: a SOAP Fault like every other refusal, with HTTP 500 as SOAP
+/// 1.1 §6.2 and WS-I BP R1126 want for a fault — not 413, which SOAP stacks (JAX-WS, WCF) report as
+/// a transport error without reading the fault. A body left unread closes the connection.
+fn too_large(max: usize, drained: bool) -> Response {
+    let message = format!("the request body is larger than the registry reads ({max} bytes)");
+    let mut response = Answer::fault(Reason::RequestTooLarge, &message).into_response();
+    if !drained {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
