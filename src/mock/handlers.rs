@@ -329,11 +329,31 @@ mod tests {
 
     #[test]
     fn the_served_wsdl_names_the_address_called() {
-        let wsdl = r#"<port><soap:address location="https://localhost:0/registry/inn"/></port>"#;
+        let wsdl = r#"<port><soap:address location="https://localhost:8444/registry/inn"/></port>"#;
         assert_eq!(
             with_address(wsdl, "https://127.0.0.1:9000/registry/inn"),
             r#"<port><soap:address location="https://127.0.0.1:9000/registry/inn"/></port>"#
         );
         assert_eq!(with_address("<none/>", "x"), "<none/>");
+    }
+
+    #[test]
+    fn the_repository_wsdls_name_the_default_mock() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wsdl");
+        for (i, registry) in Registry::ALL.into_iter().enumerate() {
+            let path = dir.join(format!("{registry}.wsdl"));
+            let wsdl = std::fs::read_to_string(&path).expect("the WSDL");
+            let port = crate::mock::server::DEFAULT_PORT + i as u16;
+            let location = format!(
+                "<soap:address location=\"https://localhost:{port}/registry/{registry}\"/>"
+            );
+            assert!(wsdl.contains(&location), "{}: {location}", path.display());
+            assert_eq!(
+                wsdl.matches("<soap:address ").count(),
+                1,
+                "{}",
+                path.display()
+            );
+        }
     }
 }
