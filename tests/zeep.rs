@@ -1,21 +1,24 @@
-//! Interoperability with a SOAP client no one here wrote (issue 18): `reggate mock` — the binary, on
-//! free ports with a new development PKI — driven by Python's zeep (PyPI) from the WSDLs it serves.
+//! Interoperability with a SOAP client no one here wrote (issue 18): the mock registries — the server
+//! `reggate mock` runs, in-process on free loopback ports with a new development PKI and its admin
+//! endpoint, with no binary to build or start — driven by Python's zeep (PyPI).
+//!
 //! `tests/zeep/interop.py` loads every registry's WSDL from `?wsdl` over HTTPS with the client
-//! certificate, takes a token from the token endpoint, calls every operation of every registry for
-//! real people of the mock's population, then for people it does not know (`NotFound` with
-//! `checkedAt`), then so as to get faults (a schema-invalid request, an unknown token, a server fault
-//! and an expired token injected through the admin endpoint), and prints a JSON summary. Asserted
-//! here: what zeep read (the served addresses and operations, every answer, the NotFound fields, each
-//! fault's standard code and the registry's code in its detail, read with the WSDL's own
-//! `cmn:RegistryFault` type), and that the mock counted exactly the calls zeep made, all of them
-//! schema-valid but the one meant not to be.
+//! certificate (and the repository's copies from disk, which name the mock's default ports), takes a
+//! token from the token endpoint, calls every operation of every registry for real people of the
+//! mock's population, then for people it does not know (`NotFound` with `checkedAt`), then so as to
+//! get faults (a schema-invalid request, an unknown token, a server fault and an expired token
+//! injected through the admin endpoint), and prints a JSON summary. Asserted here: what zeep read
+//! (the served addresses and operations, every answer, the NotFound fields, each fault's standard
+//! code and the registry's code in its detail, read with the WSDL's own `cmn:RegistryFault` type),
+//! and that the mock counted exactly the calls zeep made, all of them schema-valid but the one meant
+//! not to be.
 //!
 //! It needs python3 with zeep (`pip install zeep==4.3.1`, what `.ci/run` installs; `REGGATE_PYTHON`
 //! names another interpreter); without it the test says so and passes, unless
 //! `REGGATE_REQUIRE_ZEEP=1`. The script's run is bounded by [`RUN_BOUND`].
 
-#[path = "support/processes.rs"]
-mod processes;
+#[path = "support/mock_harness.rs"]
+mod harness;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -23,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use harness::Harness;
 use reggate::contract::{Operation, Registry};
-use reggate::mock::population::Population;
 use serde_json::{Value, json};
 
 /// The most the zeep script may take before it is stopped and the test fails (it takes about a
@@ -46,19 +49,6 @@ fn python_with_zeep() -> Option<(PathBuf, String)> {
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (python, version)
     })
-}
-
-/// The registries' SOAP endpoints from the `[registries.*]` sections the mock process printed.
-fn endpoints(sections: &str) -> BTreeMap<String, String> {
-    let table: toml::Table = sections.parse().expect("the sections are TOML");
-    let registries = table["registries"].as_table().expect("[registries]");
-    registries
-        .iter()
-        .map(|(name, section)| {
-            let url = section["url"].as_str().expect("url").to_string();
-            (name.clone(), url)
-        })
-        .collect()
 }
 
 /// Run the script to its end or [`RUN_BOUND`]: its stdout, or a panic with everything it said.
@@ -108,8 +98,8 @@ fn seconds(iso: &str) -> &str {
     iso.get(..19).unwrap_or(iso)
 }
 
-#[test]
-fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() {
     let Some((python, version)) = python_with_zeep() else {
         let required = std::env::var("REGGATE_REQUIRE_ZEEP").is_ok_and(|v| v == "1");
         assert!(
@@ -120,26 +110,37 @@ fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() 
         return;
     };
     let started = Instant::now();
-    let dir = processes::fresh("zeep");
-    let mock = processes::Registries::start(&dir, "");
-    let endpoints = endpoints(&mock.sections);
-    let people = Population::generate(&processes::POPULATION).export_people(PEOPLE);
+    let before = reggate::clock::timestamp(SystemTime::now());
+    let h = Harness::start("zeep").await;
+    let dir = h
+        .layout
+        .dir()
+        .parent()
+        .expect("the test's directory")
+        .to_path_buf();
+    let endpoints: BTreeMap<&str, String> = Registry::ALL
+        .into_iter()
+        .map(|r| (r.name(), h.server.url(r)))
+        .collect();
+    let people = h.state.population.export_people(PEOPLE);
     std::fs::write(dir.join("people.json"), people.to_string()).expect("people");
-    let certs = dir.join("certs");
     let config = dir.join("config.json");
     let settings = json!({
         "endpoints": endpoints,
-        "admin": format!("http://{}", mock.admin),
-        "ca": certs.join("registry-ca.pem"),
-        "cert": certs.join("gateway-client.pem"),
-        "key": certs.join("gateway-client.key"),
+        "admin": format!("http://{}", h.server.admin_addr().expect("admin endpoint")),
+        "ca": h.layout.registry_ca(),
+        "cert": h.layout.gateway_client(),
+        "key": h.layout.gateway_client_key(),
         "people": dir.join("people.json"),
+        "wsdl_dir": Path::new(env!("CARGO_MANIFEST_DIR")).join("wsdl"),
     });
     std::fs::write(&config, settings.to_string()).expect("config");
 
-    let before = reggate::clock::timestamp(SystemTime::now());
     let ran = Instant::now();
-    let out = run_script(&python, &config);
+    // The script blocks; the registries answer it from the runtime's workers meanwhile.
+    let out = tokio::task::spawn_blocking(move || run_script(&python, &config))
+        .await
+        .expect("the script's thread");
     let took = ran.elapsed();
     let after = reggate::clock::timestamp(SystemTime::now());
     let summary: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -164,6 +165,21 @@ fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() 
         assert_eq!(wsdl["operations"], json!(operations), "{pretty}");
         assert_eq!(wsdl["declares_registry_fault"], true, "{pretty}");
     }
+
+    // The repository's copies, loaded from disk, name the mock's default ports; bound to the
+    // running mock's address they work as they are.
+    for (i, registry) in Registry::ALL.into_iter().enumerate() {
+        let port = reggate::mock::server::DEFAULT_PORT + i as u16;
+        assert_eq!(
+            summary["wsdl_files"][registry.name()]["address"],
+            format!("https://localhost:{port}/registry/{registry}"),
+            "{pretty}"
+        );
+    }
+    assert_eq!(
+        summary["wsdl_files"]["snils"]["answered"], "MATCH",
+        "{pretty}"
+    );
 
     // Every operation answered, for real people, with what they are.
     let found = [
@@ -256,7 +272,7 @@ fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() 
     );
 
     // The mock counted exactly what zeep sent, every call schema-valid but the one meant not to be.
-    let counters = mock.counters();
+    let counters = serde_json::to_value(h.state.counters.snapshot()).expect("counters");
     let mut invalid = 0;
     for op in Operation::ALL {
         let counts = &counters[op.registry().name()]["requests"][op.name()];
@@ -303,6 +319,6 @@ fn zeep_loads_every_wsdl_calls_every_operation_and_reads_not_found_and_faults() 
         took.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    drop(mock);
+    h.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,10 +1,12 @@
 """The mock registries through a SOAP client no one here wrote: Python's zeep (tests/zeep.rs runs this).
 
 Usage: python3 interop.py CONFIG.json   (CONFIG: endpoints by registry, the admin URL, the PEM files of
-the registry-side CA and the client certificate, and a file of sample people from the mock's own
-population, `reggate mock --export-people` shaped.)
+the registry-side CA and the client certificate, a file of sample people from the mock's own
+population, `reggate mock --export-people` shaped, and the repository's `wsdl/` directory.)
 
-Every registry's WSDL is loaded from `?wsdl` over HTTPS with the client certificate (mTLS); a token
+Every registry's WSDL is loaded from `?wsdl` over HTTPS with the client certificate (mTLS), and from
+the repository's `wsdl/` as a file (its address: the mock's default one; one call goes through it,
+bound to the running mock's address); a token
 comes from the token endpoint; every operation of every registry is called with real people of the
 population (found answers), then with people the registries do not know (NotFound and its
 `checkedAt`), then so as to get faults (a schema-invalid request, an unknown token, and a server
@@ -62,6 +64,7 @@ class Interop:
         self.sent = Sent()
         transport = Transport(session=self.session, timeout=30, operation_timeout=30)
         self.clients = {}
+        self.file_clients = {}
         self.wsdl = {}
         for registry, url in sorted(config["endpoints"].items()):
             client = zeep.Client(f"{url}?wsdl", transport=transport, plugins=[self.sent])
@@ -77,6 +80,13 @@ class Interop:
                 "declares_registry_fault": client.get_element(f"{{{CMN}}}RegistryFault") is not None,
             }
             self.clients[registry] = client
+        # The repository's copies, loaded from disk as a tester's tool would: their address is the
+        # mock's default one, and a service bound to the running mock's address answers.
+        self.files = {}
+        for registry, url in sorted(config["endpoints"].items()):
+            client = zeep.Client(f"{config['wsdl_dir']}/{registry}.wsdl", transport=transport, plugins=[self.sent])
+            self.files[registry] = {"address": client.service._binding_options["address"]}
+            self.file_clients[registry] = (client, url)
         self.answered = collections.Counter()
         self.outcomes = collections.defaultdict(collections.Counter)
         self.not_found = []
@@ -295,9 +305,23 @@ class Interop:
         self.admin_faults("children", [])
         self.admin_faults("labour", [])
 
+    def from_files(self, people):
+        """One call through a WSDL loaded from disk, its service bound to the mock's address."""
+        adult = next(p for p in people if p["case"] == "valid")["applicant"]
+        client, url = self.file_clients["snils"]
+        binding = next(iter(client.wsdl.bindings))
+        service = client.create_service(binding, url)
+        try:
+            r = service.VerifySnils(Metadata=self.metadata(), Snils=adult["snils"], Person=self.identity(adult))
+        except Exception as e:  # noqa: BLE001
+            self.errors.append({"operation": "VerifySnils", "case": "from_file", "error": type(e).__name__, "message": mask(e)})
+            return
+        self.files["snils"]["answered"] = r.Result.Code
+
     def run(self):
         people = json.load(open(self.config["people"], encoding="utf-8"))["people"]
         self.token()
+        self.from_files(people)
         by_snils = {p["applicant"]["snils"]: p["applicant"] for p in people}
         for p in people:
             if p["case"] in ("wrong_snils_check", "wrong_inn_check", "unknown_certificate"):
@@ -311,6 +335,7 @@ class Interop:
         return {
             "zeep": zeep.__version__,
             "wsdl": self.wsdl,
+            "wsdl_files": self.files,
             "tokens": self.tokens,
             "sent": dict(self.sent.by_operation),
             "answered": dict(self.answered),
