@@ -8,7 +8,7 @@ mod harness;
 use std::io::ErrorKind;
 use std::time::Duration;
 
-use harness::{Harness, STEP, faultcode, sample_adult};
+use harness::{Harness, STEP, fault, sample_adult};
 use reggate::contract::{Operation, Registry};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
@@ -46,7 +46,8 @@ async fn status_faults_answer_as_configured_then_the_registry_answers_again() {
     );
     let raw = h.soap_raw(OP, &token, &payload, STEP).await;
     assert_eq!(raw.status(), Some(500), "{}", raw.text());
-    assert_eq!(faultcode(&raw.text()), "soap:Server.Internal");
+    assert_eq!(fault(&raw.text()), ("soap:Server", "INTERNAL_ERROR"));
+    assert!(raw.text().contains("retryable=\"true\""), "{}", raw.text());
 
     let raw = h.soap_raw(OP, &token, &payload, STEP).await;
     assert_eq!(raw.status(), Some(503), "{}", raw.text());
@@ -56,11 +57,11 @@ async fn status_faults_answer_as_configured_then_the_registry_answers_again() {
     let raw = h.soap_raw(OP, &token, &payload, STEP).await;
     assert_eq!(raw.status(), Some(429));
     assert!(raw.head().contains("retry-after: 3"), "{}", raw.head());
-    assert_eq!(faultcode(&raw.text()), "soap:Server.RateLimited");
+    assert_eq!(fault(&raw.text()), ("soap:Server", "RATE_LIMITED"));
 
     let raw = h.soap_raw(OP, &token, &payload, STEP).await;
     assert_eq!(raw.status(), Some(500));
-    assert_eq!(faultcode(&raw.text()), "soap:Client.TokenExpired");
+    assert_eq!(fault(&raw.text()), ("soap:Client", "TOKEN_EXPIRED"));
     assert!(!raw.text().contains("MATCH"), "never data with a fault");
 
     // The script is spent: the real answer.

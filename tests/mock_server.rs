@@ -7,7 +7,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::{Harness, STEP, child_with_assignment, faultcode, sample_adult};
+use harness::{Harness, STEP, child_with_assignment, fault, sample_adult};
 use reggate::clock::{Clock, SystemClock};
 use reggate::contract::{Operation, Registry};
 use reggate::mock::render;
@@ -136,7 +136,12 @@ async fn every_operation_answers_with_a_valid_response() {
     assert!(body.contains("ALREADY_REGISTERED"), "{body}");
     assert_valid(&h.state.schema, &body);
 
-    // Unknown keys: NotFound / NOT_FOUND answers, still valid.
+    // Unknown keys: NotFound / NOT_FOUND answers, still valid; a NotFound says when the registry
+    // looked, by the mock's clock (as fixtures/messages/inn-find-response-not-found.xml shows).
+    let checked_at = format!(
+        "NotFound checkedAt=\"{}\"/>",
+        reggate::clock::timestamp(h.clock.now())
+    );
     let (status, body) = h
         .soap(
             Operation::FindBirthRecord,
@@ -145,22 +150,30 @@ async fn every_operation_answers_with_a_valid_response() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("<chld:{checked_at}")), "{body}");
     assert_valid(&h.state.schema, &body);
     let mut stranger = adult.clone();
     stranger.snils = "00000000000".to_string();
-    for (op, payload) in [
-        (Operation::VerifySnils, render::snils_request(&stranger)),
+    for (op, payload, not_found) in [
+        (
+            Operation::VerifySnils,
+            render::snils_request(&stranger),
+            None,
+        ),
         (
             Operation::GetFamilyStatus,
             render::family_status_request(&stranger),
+            Some("lab"),
         ),
+        // The passport is the adult's, the name is not: not found.
+        (Operation::FindInn, render::inn_request(&other), Some("inn")),
     ] {
         let (status, body) = h.soap(op, Some(&token), &payload).await;
         assert_eq!(status, 200, "{body}");
-        assert!(
-            body.contains("NOT_FOUND") || body.contains("NotFound"),
-            "{body}"
-        );
+        match not_found {
+            Some(prefix) => assert!(body.contains(&format!("<{prefix}:{checked_at}")), "{body}"),
+            None => assert!(body.contains("<cmn:Code>NOT_FOUND</cmn:Code>"), "{body}"),
+        }
         assert_valid(&h.state.schema, &body);
     }
 
@@ -192,7 +205,7 @@ async fn invalid_requests_and_headers_get_faults() {
     );
     let (status, body) = h.soap(Operation::VerifySnils, Some(&token), &broken).await;
     assert_eq!(status, 500, "{body}");
-    assert_eq!(faultcode(&body), "soap:Client.SchemaViolation", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "SCHEMA_VIOLATION"), "{body}");
     assert!(body.contains("snils:Snils"), "{body}");
     assert!(!body.contains("12345"), "value must be masked: {body}");
     assert_valid(&h.state.schema, &body);
@@ -210,7 +223,7 @@ async fn invalid_requests_and_headers_get_faults() {
         )
         .await;
     assert_eq!(status, 500);
-    assert_eq!(faultcode(&body), "soap:Client.SoapAction", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "SOAP_ACTION"), "{body}");
 
     // Wrong content type.
     let head = format!(
@@ -219,32 +232,89 @@ async fn invalid_requests_and_headers_get_faults() {
     );
     let (status, body) = h.request(Registry::Snils, &head, b"{}").await;
     assert_eq!(status, 500);
-    assert_eq!(faultcode(&body), "soap:Client.ContentType", "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "CONTENT_TYPE"), "{body}");
 
     // Tokens: missing, unknown, expired. Never data.
     let payload = render::snils_request(&adult);
     let (status, body) = h.soap(Operation::VerifySnils, None, &payload).await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenMissing")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_MISSING"))
     );
     let (status, body) = h
         .soap(Operation::VerifySnils, Some("forged"), &payload)
         .await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenUnknown")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_UNKNOWN"))
     );
     h.clock.advance(Duration::from_secs(301));
     let (status, body) = h.soap(Operation::VerifySnils, Some(&token), &payload).await;
     assert_eq!(
-        (status, faultcode(&body)),
-        (500, "soap:Client.TokenExpired")
+        (status, fault(&body)),
+        (500, ("soap:Client", "TOKEN_EXPIRED"))
     );
+    assert_valid(&h.state.schema, &body);
     assert!(!body.contains("MATCH"), "{body}");
     // A fresh token works again.
     let fresh = h.token().await;
     let (status, _) = h.soap(Operation::VerifySnils, Some(&fresh), &payload).await;
+    assert_eq!(status, 200);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_beyond_the_limit_gets_a_fault_and_is_counted() {
+    let h = Harness::start("too-large").await;
+    let token = h.token().await;
+    let op = Operation::VerifySnils;
+    let head = Harness::soap_head(op, Some(&token));
+    // Sent whole, one byte over: read to its end, so the client (which sends everything before
+    // it reads) gets the fault on a connection that ends cleanly, not a reset.
+    let mut big = render::envelope(&render::snils_request(&sample_adult(&h.state))).into_bytes();
+    big.resize(h.state.bodies.max + 1, b' ');
+    let (status, body) = h.request(op.registry(), &head, &big).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(fault(&body), ("soap:Client", "REQUEST_TOO_LARGE"), "{body}");
+    assert_valid(&h.state.schema, &body);
+    // Declared far beyond what is read, and waiting for 100 Continue: answered at once, unread.
+    let tcp = TcpStream::connect(h.server.addr(op.registry()))
+        .await
+        .expect("connect");
+    let name = ServerName::try_from("localhost").expect("name");
+    let raw = tokio::time::timeout(STEP, async {
+        let mut tls = h.connector().connect(name, tcp).await?;
+        let declared = format!(
+            "{head}\r\nHost: localhost\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            1u64 << 32
+        );
+        tls.write_all(declared.as_bytes()).await?;
+        let mut raw = Vec::new();
+        tls.read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&raw).to_string())
+    })
+    .await
+    .expect("bounded")
+    .expect("an answer");
+    assert!(raw.starts_with("HTTP/1.1 500 "), "{raw}");
+    assert!(!raw.contains("100 Continue"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("connection: close"),
+        "{raw}"
+    );
+    assert_eq!(fault(&raw), ("soap:Client", "REQUEST_TOO_LARGE"), "{raw}");
+    // Counted like every refused request: received (not valid), rejected by reason.
+    let counts = h.state.counters.registry(op.registry());
+    assert_eq!(counts.requests[op.name()].invalid, 2, "{counts:?}");
+    assert_eq!(counts.rejected["too_large"], 2, "{counts:?}");
+    // The registry still answers.
+    let (status, _) = h
+        .soap(
+            op,
+            Some(&token),
+            &render::snils_request(&sample_adult(&h.state)),
+        )
+        .await;
     assert_eq!(status, 200);
     h.stop().await;
 }
@@ -305,7 +375,7 @@ async fn beyond_the_rate_limit_comes_429_with_retry_after() {
     let (status, head_text, fault) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_eq!(status, 429, "{fault}");
     assert!(head_text.contains("retry-after: 1"), "{head_text}");
-    assert_eq!(faultcode(&fault), "soap:Server.RateLimited");
+    assert_eq!(harness::fault(&fault), ("soap:Server", "RATE_LIMITED"));
     h.clock.advance(Duration::from_secs(1));
     let (status, _, _) = h.exchange(op.registry(), &head, body.as_bytes()).await;
     assert_ne!(status, 429);

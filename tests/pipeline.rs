@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use harness::{Harness, sample_adult};
 use reggate::clock::Clock;
-use reggate::contract::{Operation, Registry};
+use reggate::contract::{Operation, Reason, Registry};
 use reggate::mock::faults::{FaultKind, Rule};
 use reggate::mock::render;
 use reggate::registries::client::Registries;
@@ -350,7 +350,12 @@ async fn the_circuit_opens_after_repeated_failures_and_closes_after_a_probe() {
             .call(&CallContext::new("req-b"), OP, &payload)
             .await
             .expect_err("500");
-        assert!(matches!(err, CallError::Fault { .. }), "{err:?}");
+        assert!(err.is_fault(Reason::InternalError), "{err:?}");
+        assert_eq!(
+            err.fault_name().as_deref(),
+            Some("soap:Server/INTERNAL_ERROR")
+        );
+        assert!(err.retryable() && err.counts_against_registry(), "{err:?}");
     }
     let reached = h.state.counters.registry(Registry::Snils).total_requests();
     let err = p

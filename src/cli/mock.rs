@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::contract::Registry;
 use crate::mock::faults::Plan;
 use crate::mock::population::{Population, PopulationConfig};
-use crate::mock::server::{Bind, MockServer};
+use crate::mock::server::{Bind, DEFAULT_PORT, MockServer};
 use crate::mock::state::{MockState, ServedFiles};
 use crate::mock::token::TokenStore;
 use crate::tls::{self, PkiLayout};
@@ -36,7 +36,7 @@ pub struct Args {
     pub data: Option<PathBuf>,
     /// The SNILS registry's address (HTTPS, client certificate of the registry-side CA required);
     /// INN, children and labour listen on the next three ports. Port 0: any free ports.
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    #[arg(long, default_value_t = std::net::SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     pub listen: std::net::SocketAddr,
     /// The admin endpoint (plain HTTP: keep it on loopback).
     #[arg(long, default_value = "127.0.0.1:8440")]

@@ -1,13 +1,16 @@
 //! The registry contract: the four registries and their seven operations as their WSDLs describe
-//! them (endpoint names, namespaces, SOAPActions, request elements) and the reader of a SOAP
-//! envelope's payload. Both sides of the wire speak in these terms: the gateway's outbound pipeline
+//! them (endpoint names, namespaces, SOAPActions, request elements), the reader of a SOAP
+//! envelope's payload, and SOAP faults: standard codes, the registry's own code in the detail
+//! ([`fault`]). Both sides of the wire speak in these terms: the gateway's outbound pipeline
 //! ([`crate::soap`]), the typed messages ([`crate::registries`]) and the mock registries
 //! ([`crate::mock`]). It sits right above [`crate::xml`] and knows nothing of the network.
 
 use std::fmt;
 
+pub mod fault;
 mod payload;
 
+pub use fault::{Fault, FaultClass, Reason};
 pub use payload::{Node, Payload, ReadError, read_payload, read_tree};
 
 /// The SOAP 1.1 envelope namespace.

@@ -125,6 +125,8 @@ pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
 pub struct Node {
     /// Local name.
     pub name: String,
+    /// Namespace (where a local name alone is ambiguous: a fault's detail).
+    pub ns: Option<String>,
     /// Attributes by local name.
     pub attributes: Vec<(String, String)>,
     /// Its own text (whitespace-trimmed).
@@ -177,6 +179,7 @@ pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
                 } else if under_body {
                     open.push(Node {
                         name: tag.local.clone(),
+                        ns: tag.ns.as_deref().map(str::to_string),
                         attributes: tag
                             .attributes
                             .iter()

@@ -60,8 +60,11 @@ fn verify(request: &Payload, found: Option<&PersonView>) -> (&'static str, Vec<&
 }
 
 /// The payload `operation` answers to `request` (already schema-valid), with `meta` as its metadata.
+/// A `NotFound` says when the registry looked (`checkedAt`, by the mock's clock), as the project's
+/// fixtures show and a client reading "not found" as a fact needs.
 pub fn answer(state: &MockState, operation: Operation, request: &Payload, meta: &str) -> String {
     let pop = &state.population;
+    let checked_at = crate::clock::timestamp(state.clock.now());
     match operation {
         Operation::VerifySnils => {
             let found = request.get("Snils").and_then(|s| pop.person_by_snils(s));
@@ -76,7 +79,7 @@ pub fn answer(state: &MockState, operation: Operation, request: &Payload, meta: 
             };
             // The passport alone does not identify: the person must match too.
             let found = found.filter(|v| mismatches(request, v).is_empty());
-            render::inn_response_with(meta, found.as_ref())
+            render::inn_response_with(meta, found.as_ref(), &checked_at)
         }
         Operation::VerifyInn => {
             let found = request.get("Inn").and_then(|s| pop.person_by_inn(s));
@@ -88,7 +91,7 @@ pub fn answer(state: &MockState, operation: Operation, request: &Payload, meta: 
                 (Some(series), Some(number)) => pop.birth_record(series, number),
                 _ => None,
             };
-            render::birth_record_response_with(meta, record.as_ref())
+            render::birth_record_response_with(meta, record.as_ref(), &checked_at)
         }
         Operation::GetFamilyStatus => {
             // By SNILS, or by identity plus passport (which must match the person, as for FindInn).
@@ -105,9 +108,9 @@ pub fn answer(state: &MockState, operation: Operation, request: &Payload, meta: 
             match snils {
                 Some(snils) => {
                     let statuses = pop.family_statuses(&snils);
-                    render::family_status_response_with(meta, Some(&statuses))
+                    render::family_status_response_with(meta, Some(&statuses), &checked_at)
                 }
-                None => render::family_status_response_with(meta, None),
+                None => render::family_status_response_with(meta, None, &checked_at),
             }
         }
         Operation::GetActiveAssignments => {

@@ -28,8 +28,9 @@ pub struct RegistryCounts {
     pub tokens_issued: u64,
     /// SOAP requests received, by operation (`unknown` when the SOAPAction names none of its own).
     pub requests: BTreeMap<String, RequestCounts>,
-    /// Requests answered with a fault of the registry's own rules, by reason (`content_type`,
-    /// `soap_action`, `token_missing`, `token_unknown`, `token_expired`, `schema`, `rate_limited`).
+    /// Requests answered with a fault of the registry's own rules, by reason (`too_large`,
+    /// `content_type`, `soap_action`, `token_missing`, `token_unknown`, `token_expired`, `schema`,
+    /// `rate_limited`).
     pub rejected: BTreeMap<String, u64>,
     /// Faults injected, by kind.
     pub faults: BTreeMap<String, u64>,

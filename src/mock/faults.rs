@@ -33,11 +33,12 @@ use crate::contract::{Operation, Registry};
 pub enum FaultKind {
     /// Added delay before the answer: `fixed_ms` plus a uniform random part up to `random_ms`.
     Latency,
-    /// HTTP 500 with a SOAP Fault `soap:Server.Internal`.
+    /// HTTP 500 with a SOAP Fault `soap:Server`, detail code `INTERNAL_ERROR` (retryable).
     ServerFault,
     /// HTTP 503 with an HTML page, as a front proxy sends it; `Retry-After` when `retry_after_s` is set.
     Unavailable,
-    /// HTTP 429 with `Retry-After: retry_after_s` (1 s unless set).
+    /// HTTP 429 with `Retry-After: retry_after_s` (1 s unless set) and a SOAP Fault `soap:Server`,
+    /// detail code `RATE_LIMITED`.
     TooManyRequests,
     /// The status line, headers and part of the body, then a TCP reset.
     ConnectionReset,
@@ -49,7 +50,8 @@ pub enum FaultKind {
     SchemaInvalid,
     /// The real answer, dripped out over `duration_ms`.
     SlowBody,
-    /// The registry's token-expired fault, whatever the token.
+    /// The registry's token-expired fault (`soap:Client`, detail code `TOKEN_EXPIRED`), whatever
+    /// the token.
     ExpiredToken,
     /// No answer at all until the client gives up (or the mock stops).
     Hang,

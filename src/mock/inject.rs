@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{mpsc, watch};
 
 use crate::channel_body::ChannelBody;
-use crate::contract::Registry;
+use crate::contract::{Reason, Registry};
 use crate::mock::faults::{FaultKind, Rule};
 use crate::mock::render;
 use crate::mock::token::TokenError;
@@ -86,20 +86,22 @@ impl Answer {
         }
     }
 
-    /// HTTP 500 with a SOAP Fault.
-    pub fn fault(code: &str, message: &str) -> Answer {
+    /// HTTP 500 with a SOAP Fault, as SOAP 1.1 §6.2 and WS-I BP R1126 want for a fault.
+    pub fn fault(reason: Reason, message: &str) -> Answer {
         Answer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: render::fault(code, message),
+            body: render::fault(reason, message),
             retry_after: None,
         }
     }
 
-    /// HTTP 429 with a SOAP Fault and `Retry-After`.
+    /// HTTP 429 with a SOAP Fault (`soap:Server`, `RATE_LIMITED`) and `Retry-After`: the one
+    /// fault not sent with 500, because the status and its header are what HTTP clients and
+    /// proxies act on to slow down.
     pub fn too_many(retry_after: u64, message: &str) -> Answer {
         Answer {
             status: StatusCode::TOO_MANY_REQUESTS,
-            body: render::fault("soap:Server.RateLimited", message),
+            body: render::fault(Reason::RateLimited, message),
             retry_after: Some(retry_after.max(1)),
         }
     }
@@ -148,7 +150,7 @@ pub async fn respond(
 ) -> Response {
     match rule.kind {
         FaultKind::ServerFault => {
-            Answer::fault("soap:Server.Internal", "internal error in the registry").into_response()
+            Answer::fault(Reason::InternalError, "internal error in the registry").into_response()
         }
         FaultKind::Unavailable => {
             let mut r = (
@@ -172,7 +174,7 @@ pub async fn respond(
             let expired = TokenError::Expired {
                 ago: Duration::ZERO,
             };
-            Answer::fault(expired.fault_code(), &expired.to_string()).into_response()
+            Answer::fault(expired.fault_reason(), &expired.to_string()).into_response()
         }
         FaultKind::Hang => {
             crate::shutdown::stopped(&mut stopping).await;

@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::contract::Reason;
+use crate::contract::fault::COMMON_NS;
 use crate::registries::messages::{self, Metadata, Request};
 
 use crate::mock::population::{
@@ -106,13 +108,54 @@ pub fn envelope(payload: &str) -> String {
     )
 }
 
-/// A SOAP 1.1 fault envelope; `code` is a QName with the `soap` prefix (`soap:Client.TokenExpired`).
-pub fn fault(code: &str, message: &str) -> String {
+/// A SOAP 1.1 fault envelope for `reason`: the standard `faultcode` of its class (`soap:Client`,
+/// `soap:Server`; no dot notation, WS-I BP R1031), `message` as `faultstring`, and the `detail` that
+/// SOAP 1.1 §4.4 requires for a fault about the Body and every registry WSDL declares: a
+/// `cmn:RegistryFault` with the reason's code, the message and `retryable` when a retry may help.
+/// No fault of the mocks is about a SOAP header block, so every one carries it.
+pub fn fault(reason: Reason, message: &str) -> String {
     let mut s = format!(r#"<soap:Envelope xmlns:soap="{SOAP_NS}"><soap:Body><soap:Fault>"#);
-    el(&mut s, "faultcode", code);
+    el(&mut s, "faultcode", reason.class().qname());
     el(&mut s, "faultstring", message);
-    s.push_str("</soap:Fault></soap:Body></soap:Envelope>");
+    let _ = write!(
+        s,
+        r#"<detail><cmn:RegistryFault xmlns:cmn="{COMMON_NS}"{}>"#,
+        if reason.retryable() {
+            r#" retryable="true""#
+        } else {
+            ""
+        }
+    );
+    el(&mut s, "cmn:Code", reason.code());
+    el(&mut s, "cmn:Message", &message_text(message, reason));
+    s.push_str("</cmn:RegistryFault></detail></soap:Fault></soap:Body></soap:Envelope>");
     s
+}
+
+/// `message` as `cmn:MessageTextType` takes it: 1 to 1000 characters (the code when empty).
+fn message_text(message: &str, reason: Reason) -> String {
+    const MAX: usize = 1000;
+    let message = message.trim();
+    if message.is_empty() {
+        return reason.code().to_string();
+    }
+    if message.chars().nth(MAX).is_none() {
+        return message.to_string();
+    }
+    let cut = message
+        .char_indices()
+        .nth(MAX - 1)
+        .map_or(message.len(), |(i, _)| i);
+    format!("{}…", &message[..cut])
+}
+
+/// A `NotFound` element (`cmn:NotFoundType`) saying when the registry looked.
+fn not_found(out: &mut String, prefix: &str, checked_at: &str) {
+    let _ = write!(
+        out,
+        r#"<{prefix}:NotFound checkedAt="{}"/>"#,
+        esc(checked_at)
+    );
 }
 
 /// `cmn:VerificationResultType` content: the code and, for `NO_MATCH`, the mismatching fields.
@@ -193,11 +236,12 @@ fn passport(out: &mut String, v: &PersonView) {
 
 /// A `FindInnResponse` with the person's INN.
 pub fn inn_response(v: &PersonView) -> String {
-    inn_response_with(RESP_META, Some(v))
+    inn_response_with(RESP_META, Some(v), "")
 }
 
-/// A `FindInnResponse`: `Found` for a person with an INN, `NotFound` otherwise.
-pub fn inn_response_with(meta: &str, found: Option<&PersonView>) -> String {
+/// A `FindInnResponse`: `Found` for a person with an INN, `NotFound` (checked at `checked_at`,
+/// `cmn:DateTimeType`) otherwise.
+pub fn inn_response_with(meta: &str, found: Option<&PersonView>, checked_at: &str) -> String {
     let mut s = format!("<inn:FindInnResponse {NS}><inn:Metadata>{meta}</inn:Metadata>");
     match found.and_then(|v| Some((v.inn.as_deref()?, v))) {
         Some((inn, v)) => {
@@ -215,7 +259,7 @@ pub fn inn_response_with(meta: &str, found: Option<&PersonView>) -> String {
             );
             s.push_str("</inn:Found>");
         }
-        None => s.push_str("<inn:NotFound/>"),
+        None => not_found(&mut s, "inn", checked_at),
     }
     s.push_str("</inn:FindInnResponse>");
     s
@@ -250,14 +294,19 @@ pub fn birth_record_request(series: &str, number: &str) -> String {
 
 /// A `FindBirthRecordResponse` carrying a record.
 pub fn birth_record_response(r: &BirthRecordView) -> String {
-    birth_record_response_with(RESP_META, Some(r))
+    birth_record_response_with(RESP_META, Some(r), "")
 }
 
-/// A `FindBirthRecordResponse`: the record, or `NotFound`.
-pub fn birth_record_response_with(meta: &str, record: Option<&BirthRecordView>) -> String {
+/// A `FindBirthRecordResponse`: the record, or `NotFound` checked at `checked_at`.
+pub fn birth_record_response_with(
+    meta: &str,
+    record: Option<&BirthRecordView>,
+    checked_at: &str,
+) -> String {
     let mut s = format!("<chld:FindBirthRecordResponse {NS}><chld:Metadata>{meta}</chld:Metadata>");
     let Some(r) = record else {
-        s.push_str("<chld:NotFound/></chld:FindBirthRecordResponse>");
+        not_found(&mut s, "chld", checked_at);
+        s.push_str("</chld:FindBirthRecordResponse>");
         return s;
     };
     let _ = write!(
@@ -356,14 +405,20 @@ pub fn family_status_request_by_passport(v: &PersonView) -> String {
 
 /// A `GetFamilyStatusResponse` listing statuses.
 pub fn family_status_response(statuses: &[StatusView]) -> String {
-    family_status_response_with(RESP_META, Some(statuses))
+    family_status_response_with(RESP_META, Some(statuses), "")
 }
 
-/// A `GetFamilyStatusResponse`: the statuses, or `NotFound` for an unknown person.
-pub fn family_status_response_with(meta: &str, statuses: Option<&[StatusView]>) -> String {
+/// A `GetFamilyStatusResponse`: the statuses, or `NotFound` for an unknown person, checked at
+/// `checked_at`.
+pub fn family_status_response_with(
+    meta: &str,
+    statuses: Option<&[StatusView]>,
+    checked_at: &str,
+) -> String {
     let mut s = format!("<lab:GetFamilyStatusResponse {NS}><lab:Metadata>{meta}</lab:Metadata>");
     let Some(statuses) = statuses else {
-        s.push_str("<lab:NotFound/></lab:GetFamilyStatusResponse>");
+        not_found(&mut s, "lab", checked_at);
+        s.push_str("</lab:GetFamilyStatusResponse>");
         return s;
     };
     let _ = write!(s, "<lab:Statuses asOf=\"{REFERENCE_DATE}\">");

@@ -30,6 +30,11 @@ use crate::mock::inject::Connection;
 use crate::mock::state::MockState;
 use crate::shutdown::stopped;
 
+/// The SNILS registry's port when `reggate mock` is started with its defaults; INN, children and
+/// labour listen on the next three (in [`Registry::ALL`] order). The repository's `wsdl/*.wsdl` name
+/// these addresses, so they are usable as they are against a mock started with defaults.
+pub const DEFAULT_PORT: u16 = 8443;
+
 /// How long shutdown waits for connections to finish their calls.
 pub const GRACE: Duration = Duration::from_secs(5);
 

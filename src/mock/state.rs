@@ -37,6 +37,30 @@ impl Default for ServedFiles {
     }
 }
 
+/// How much of a SOAP request body the registries read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// The largest request answered: 2 MiB by default (what the mock has always taken, axum's
+    /// default); the largest valid request of any registry is a few KiB. Beyond it: a fault
+    /// `soap:Client`, detail code `REQUEST_TOO_LARGE`.
+    pub max: usize,
+    /// How much beyond `max` is still read, and dropped, before that fault goes out: 16 MiB by
+    /// default. Clients such as zeep (Python requests) send the whole body before they read an
+    /// answer; a server that answers mid-body and closes leaves unread data behind, the close
+    /// becomes a reset, and the client never sees the answer. A body declared larger than
+    /// `max + drain`, or sent with `Expect: 100-continue`, is answered at once without reading it.
+    pub drain: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> BodyLimits {
+        BodyLimits {
+            max: 2 * 1024 * 1024,
+            drain: 16 * 1024 * 1024,
+        }
+    }
+}
+
 /// Everything the mock registries answer from, and what they have seen.
 pub struct MockState {
     /// The registry schemas (with the SOAP envelope schema).
@@ -51,6 +75,8 @@ pub struct MockState {
     pub files: ServedFiles,
     /// Validation limits.
     pub options: Options,
+    /// Request body limits.
+    pub bodies: BodyLimits,
     /// Source of response message ids.
     pub messages: AtomicU64,
     /// Requests per second each registry accepts (unlimited by default).
@@ -112,6 +138,7 @@ impl MockState {
             clock,
             files,
             options: Options::default(),
+            bodies: BodyLimits::default(),
             messages: AtomicU64::new(1),
             limits: RateLimiter::default(),
             counters: Counters::default(),
@@ -123,6 +150,12 @@ impl MockState {
     /// Limit each registry to `per_second` requests per second (beyond it: 429 with Retry-After).
     pub fn with_rate_limit(mut self, per_second: Option<f64>) -> MockState {
         self.limits = RateLimiter::new(per_second);
+        self
+    }
+
+    /// Read request bodies within `bodies` instead of the defaults.
+    pub fn with_body_limits(mut self, bodies: BodyLimits) -> MockState {
+        self.bodies = bodies;
         self
     }
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
+use crate::contract::Reason;
 
 /// The default token lifetime (issue 7: 300 s).
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
@@ -28,12 +29,12 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// The SOAP faultcode that names this case.
-    pub fn fault_code(&self) -> &'static str {
+    /// The reason its fault names (`soap:Client`, detail code `TOKEN_MISSING`, …).
+    pub fn fault_reason(&self) -> Reason {
         match self {
-            TokenError::Missing => "soap:Client.TokenMissing",
-            TokenError::Unknown => "soap:Client.TokenUnknown",
-            TokenError::Expired { .. } => "soap:Client.TokenExpired",
+            TokenError::Missing => Reason::TokenMissing,
+            TokenError::Unknown => Reason::TokenUnknown,
+            TokenError::Expired { .. } => Reason::TokenExpired,
         }
     }
 }

@@ -4,8 +4,9 @@
 //! A case folder holds `request.xml` (what is sent), `case.toml`, and what is expected back — exactly
 //! one of:
 //! - `response.xml`: the expected answer, compared with [`super::compare`];
-//! - `fault = { code = "...", text = "regex" }` in `case.toml`: a SOAP fault whose `faultcode` is
-//!   `code` (as written, e.g. `soap:Server`) and whose `faultstring` the regex finds a match in;
+//! - `fault = { code = "...", text = "regex", detail = "..." }` in `case.toml`: a SOAP fault whose
+//!   `faultcode` is `code` (as written, e.g. `soap:Server`), whose `faultstring` the regex finds a
+//!   match in and, when `detail` is given, whose `detail/cmn:RegistryFault` carries that code;
 //! - `refused = { path = "...", rule = "..." }` in `case.toml`: reggate's own validation refuses the
 //!   request before sending it, with a violation at `path` (as the validator prints it) for `rule`
 //!   (e.g. `cvc-pattern-valid`);
@@ -107,6 +108,9 @@ pub enum Expectation {
         code: String,
         /// Must find a match in the `faultstring`.
         text: Regex,
+        /// The registry's own code in `detail/cmn:RegistryFault` (`TOKEN_EXPIRED`), when the case
+        /// names one.
+        detail: Option<String>,
     },
     /// Refused by reggate's own validation before sending.
     Refused {
@@ -239,6 +243,8 @@ struct RawError {
 struct RawFault {
     code: String,
     text: String,
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -374,6 +380,7 @@ impl Case {
             Expectation::Fault {
                 code: fault.code,
                 text,
+                detail: fault.detail,
             }
         } else if let Some(refused) = raw.refused {
             if let Err(e) = refused.path.parse::<IgnorePath>() {
@@ -670,13 +677,16 @@ mod tests {
         let s = Scratch::new("expectations");
         let dir = s.case(
             "fault",
-            &format!("{HEAD}fault = {{ code = \"soap:Server\", text = \"(?i)internal\" }}\n"),
+            &format!(
+                "{HEAD}fault = {{ code = \"soap:Server\", text = \"(?i)internal\", detail = \"INTERNAL\" }}\n"
+            ),
             &[],
         );
         match Case::load(&dir).expect("loads").expect {
-            Expectation::Fault { code, text } => {
+            Expectation::Fault { code, text, detail } => {
                 assert_eq!(code, "soap:Server");
                 assert!(text.is_match("Internal error"));
+                assert_eq!(detail.as_deref(), Some("INTERNAL"));
             }
             other => panic!("{other:?}"),
         }

@@ -273,19 +273,31 @@ pub fn judge(case: &Case, result: Result<Answer, CallError>, options: &RunOption
             }
         }
         (
-            Expectation::Fault { code, text },
+            Expectation::Fault { code, text, detail },
             Err(CallError::Fault {
-                code: c, message, ..
+                code: c,
+                message,
+                detail: d,
+                ..
             }),
         ) => {
-            if &c == code && text.is_match(&message) {
+            let found = d.map(|d| d.code);
+            if &c == code && text.is_match(&message) && (detail.is_none() || *detail == found) {
                 Verdict::Passed
             } else {
+                let show =
+                    |d: &Option<String>, none: &str| d.clone().unwrap_or_else(|| none.into());
                 Verdict::failed(
                     "a different SOAP fault",
                     vec![
-                        format!("expected: faultcode {code}, faultstring matching /{text}/"),
-                        format!("found:    faultcode {c}, faultstring \"{message}\""),
+                        format!(
+                            "expected: faultcode {code}, faultstring matching /{text}/, detail {}",
+                            show(detail, "(any)")
+                        ),
+                        format!(
+                            "found:    faultcode {c}, faultstring \"{message}\", detail {}",
+                            show(&found, "(none)")
+                        ),
                     ],
                 )
             }

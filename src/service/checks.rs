@@ -31,9 +31,10 @@ pub fn failure(operation: Operation, e: &CallError) -> CheckFailure {
     // vouch for, so faults are named by code and status only.
     let reason = match e {
         CallError::InvalidRequest { .. } | CallError::InvalidResponse { .. } => e.to_string(),
-        CallError::Fault { code, status, .. } => {
-            format!("{registry} registry answered {operation} with fault {code} (HTTP {status})")
-        }
+        CallError::Fault { status, .. } => format!(
+            "{registry} registry answered {operation} with fault {} (HTTP {status})",
+            e.fault_name().unwrap_or_default()
+        ),
         other => format!(
             "{registry} registry, {operation}: {}",
             other.kind().replace('_', " ")

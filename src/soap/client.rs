@@ -6,11 +6,12 @@
 //! 3. A live access token from the registry's [`TokenManager`].
 //! 4. HTTPS POST over mTLS with a per-attempt timeout, inside the call's deadline.
 //! 5. The answer is validated against the schemas before anything in it is trusted; a SOAP Fault
-//!    becomes a typed error that says whether it is retryable. An answer beyond
+//!    becomes a typed error (its standard code and the registry's code from its detail) that says
+//!    whether it is retryable. An answer beyond
 //!    [`MAX_ANSWER`] is not read further and is a bad answer, like a schema-invalid one.
 //! 6. Retryable failures are retried with exponential backoff and full jitter (backon), at least the
-//!    `Retry-After` the registry asked for, within the deadline; a "token expired" fault refreshes
-//!    the token and retries once at once.
+//!    `Retry-After` the registry asked for, within the deadline; a "token expired" fault (detail
+//!    code `TOKEN_EXPIRED`) refreshes the token and retries once at once.
 //! 7. Every attempt goes to the message log, and into the metrics.
 
 use std::future::Future;
@@ -27,7 +28,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::clock::Clock;
-use crate::contract::{Operation, Payload, Registry, SOAP_NS, read_payload};
+use crate::contract::{Fault, Operation, Payload, Reason, Registry, SOAP_NS, read_payload};
 use crate::soap::breaker::{Breaker, BreakerPolicy};
 use crate::soap::error::{CallError, Violation};
 use crate::soap::hedge::{HedgeBudget, HedgePolicy};
@@ -424,8 +425,7 @@ impl SoapClient {
                 // must hear (a schema-invalid answer is not an outage), not the breaker.
                 return Err(cause);
             }
-            let expired_token = matches!(&error, CallError::Fault { code, .. } if code == "soap:Client.TokenExpired");
-            if expired_token && !token_refreshed {
+            if error.is_fault(Reason::TokenExpired) && !token_refreshed {
                 // The token manager dropped it; the retry gets a fresh one. Once per call.
                 token_refreshed = true;
                 continue;
@@ -585,8 +585,8 @@ impl SoapClient {
             // The registry answered (a business fault, a rate limit): it is alive.
             Err(_) => lane.breaker.success(),
         }
-        if let Err(CallError::Fault { code, .. }) = &result
-            && code == "soap:Client.TokenExpired"
+        if let Err(e) = &result
+            && e.is_fault(Reason::TokenExpired)
         {
             lane.tokens.invalidate(&token);
         }
@@ -725,11 +725,23 @@ pub fn judge(
         }],
     })?;
     if payload.ns.as_deref() == Some(SOAP_NS) && payload.element == "Fault" {
+        // Read again as a tree: the registry's code is in `detail/cmn:RegistryFault`, told from
+        // other detail elements by its namespace.
+        let fault = Fault::read(&reply.body).ok().flatten();
+        let (code, message, detail) = match fault {
+            Some(f) => (f.code, f.message, f.detail),
+            None => (
+                payload.get("faultcode").unwrap_or("").to_string(),
+                payload.get("faultstring").unwrap_or("").to_string(),
+                None,
+            ),
+        };
         return Err(CallError::Fault {
             operation,
             status,
-            code: payload.get("faultcode").unwrap_or("").to_string(),
-            message: payload.get("faultstring").unwrap_or("").to_string(),
+            code,
+            message,
+            detail,
             retry_after: reply.retry_after,
         });
     }

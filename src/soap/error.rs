@@ -6,7 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::contract::{Operation, Registry};
+use crate::contract::fault::Detail;
+use crate::contract::{FaultClass, Operation, Reason, Registry};
 use crate::soap::token::TokenError;
 use crate::xml::validate::Report;
 
@@ -63,16 +64,20 @@ pub enum CallError {
         /// What is wrong with it.
         violations: Vec<Violation>,
     },
-    /// The registry answered with a SOAP Fault.
+    /// The registry answered with a SOAP Fault. Decisions go by the standard code's class and the
+    /// registry's own code in the detail ([`crate::contract::fault`]).
     Fault {
         /// The operation called.
         operation: Operation,
         /// HTTP status of the answer.
         status: u16,
-        /// `faultcode`, e.g. `soap:Client.SchemaViolation`.
+        /// `faultcode` as sent: `soap:Client` or `soap:Server`.
         code: String,
         /// `faultstring`.
         message: String,
+        /// `detail/cmn:RegistryFault`: the registry's code (`TOKEN_EXPIRED`), message and
+        /// `retryable`, when the fault carries one.
+        detail: Option<Detail>,
         /// `Retry-After`, when the answer had one.
         retry_after: Option<Duration>,
     },
@@ -121,16 +126,28 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// Whether it is a SOAP Fault whose detail names `reason` (by its code).
+    pub fn is_fault(&self, reason: Reason) -> bool {
+        matches!(self, CallError::Fault { detail: Some(d), .. } if d.code == reason.code())
+    }
+
     /// Whether trying again (later) may succeed: transport trouble, timeouts, 5xx and 429, server-side
-    /// faults, an expired token. A request the registry rejects as wrong stays wrong.
+    /// faults, faults whose detail says `retryable`, an expired token. A request the registry rejects
+    /// as wrong stays wrong.
     pub fn retryable(&self) -> bool {
         match self {
             CallError::InvalidRequest { .. } => false,
             // A broken answer is the registry's trouble; the same request may well get a good one.
             CallError::InvalidResponse { .. } => true,
-            CallError::Fault { code, status, .. } => {
-                code.starts_with("soap:Server")
-                    || code == "soap:Client.TokenExpired"
+            CallError::Fault {
+                code,
+                status,
+                detail,
+                ..
+            } => {
+                FaultClass::of(code) == Some(FaultClass::Server)
+                    || detail.as_ref().is_some_and(|d| d.retryable)
+                    || self.is_fault(Reason::TokenExpired)
                     || *status == 429
                     || *status == 503
             }
@@ -151,10 +168,26 @@ impl CallError {
             CallError::Http { status, .. } => *status >= 500,
             // "Unavailable, try later" is the registry saying it is unwell.
             CallError::Registry { retryable, .. } => *retryable,
-            CallError::Fault { code, .. } => {
-                code.starts_with("soap:Server") && code != "soap:Server.RateLimited"
+            CallError::Fault { code, status, .. } => {
+                FaultClass::of(code) == Some(FaultClass::Server)
+                    && !self.is_fault(Reason::RateLimited)
+                    && *status != 429
             }
             _ => false,
+        }
+    }
+
+    /// A fault's name for people: the standard code and the detail's code, `soap:Client/TOKEN_EXPIRED`
+    /// (the code alone when there is no detail).
+    pub fn fault_name(&self) -> Option<String> {
+        match self {
+            CallError::Fault {
+                code,
+                detail: Some(d),
+                ..
+            } => Some(format!("{code}/{}", d.code)),
+            CallError::Fault { code, .. } => Some(code.clone()),
+            _ => None,
         }
     }
 
@@ -216,13 +249,13 @@ impl fmt::Display for CallError {
             CallError::Fault {
                 operation,
                 status,
-                code,
                 message,
                 ..
             } => write!(
                 f,
-                "{} registry answered {operation} with fault {code} (HTTP {status}): {message}",
-                operation.registry()
+                "{} registry answered {operation} with fault {} (HTTP {status}): {message}",
+                operation.registry(),
+                self.fault_name().unwrap_or_default()
             ),
             // The code only: the message is the registry's text, not ours to vouch for.
             CallError::Registry {
@@ -258,3 +291,92 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(code: &str, status: u16, detail: Option<(&str, bool)>) -> CallError {
+        CallError::Fault {
+            operation: Operation::VerifySnils,
+            status,
+            code: code.to_string(),
+            message: "m".to_string(),
+            detail: detail.map(|(code, retryable)| Detail {
+                code: code.to_string(),
+                message: "m".to_string(),
+                retryable,
+            }),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn faults_are_judged_by_class_and_detail_code() {
+        // (fault, retryable, counts against the registry)
+        let cases = [
+            (
+                fault("soap:Server", 500, Some(("INTERNAL_ERROR", true))),
+                true,
+                true,
+            ),
+            (fault("soap:Server", 500, None), true, true),
+            // A registry still speaking dot notation is read by its class.
+            (fault("soap:Server.Busy", 500, None), true, true),
+            // Busy, not unwell: retried, not held against it.
+            (
+                fault("soap:Server", 429, Some(("RATE_LIMITED", true))),
+                true,
+                false,
+            ),
+            (
+                fault("soap:Server", 500, Some(("RATE_LIMITED", true))),
+                true,
+                false,
+            ),
+            (
+                fault("soap:Client", 500, Some(("TOKEN_EXPIRED", true))),
+                true,
+                false,
+            ),
+            (
+                fault("soap:Client", 500, Some(("TOKEN_EXPIRED", false))),
+                true,
+                false,
+            ),
+            (
+                fault("soap:Client", 500, Some(("SCHEMA_VIOLATION", false))),
+                false,
+                false,
+            ),
+            (
+                fault("soap:Client", 500, Some(("REQUEST_TOO_LARGE", false))),
+                false,
+                false,
+            ),
+            (fault("soap:Client", 500, None), false, false),
+            // The registry's own word that a retry may help.
+            (
+                fault("soap:Client", 500, Some(("TRY_LATER", true))),
+                true,
+                false,
+            ),
+        ];
+        for (e, retryable, counts) in cases {
+            assert_eq!(e.retryable(), retryable, "{e:?}");
+            assert_eq!(e.counts_against_registry(), counts, "{e:?}");
+        }
+        let expired = fault("soap:Client", 500, Some(("TOKEN_EXPIRED", true)));
+        assert!(expired.is_fault(Reason::TokenExpired));
+        assert!(!expired.is_fault(Reason::RateLimited));
+        assert!(!fault("soap:Client", 500, None).is_fault(Reason::TokenExpired));
+        assert_eq!(
+            expired.to_string(),
+            "snils registry answered VerifySnils with fault soap:Client/TOKEN_EXPIRED (HTTP 500): m"
+        );
+        assert_eq!(
+            fault("soap:Server", 500, None).fault_name().as_deref(),
+            Some("soap:Server")
+        );
+    }
+}

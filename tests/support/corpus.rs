@@ -84,6 +84,12 @@ pub fn volatile(operation: Operation) -> Vec<String> {
         format!("{root}/{prefix}:Metadata/cmn:MessageId"),
         format!("{root}/{prefix}:Metadata/cmn:Timestamp"),
     ];
+    if matches!(
+        operation,
+        Operation::FindInn | Operation::FindBirthRecord | Operation::GetFamilyStatus
+    ) {
+        out.push(format!("{root}/{prefix}:NotFound/@checkedAt"));
+    }
     if operation == Operation::RegisterAssignment {
         out.push(format!("{root}/{prefix}:Result/{prefix}:AssignmentId"));
         out.push(format!("{root}/{prefix}:Result/{prefix}:RegisteredAt"));
@@ -566,12 +572,21 @@ fn samples(out: &mut Vec<Spec>) {
 fn expectation(result: &Result<Vec<u8>, CallError>) -> (Option<Vec<u8>>, String) {
     match result {
         Ok(body) => (Some(body.clone()), String::new()),
-        Err(CallError::Fault { code, message, .. }) => (
+        Err(CallError::Fault {
+            code,
+            message,
+            detail,
+            ..
+        }) => (
             None,
             format!(
-                "fault = {{ code = {}, text = {} }}\n",
+                "fault = {{ code = {}, text = {}{} }}\n",
                 toml_str(code),
-                toml_str(&format!("^{}$", regex::escape(message)))
+                toml_str(&format!("^{}$", regex::escape(message))),
+                detail.as_ref().map_or(String::new(), |d| format!(
+                    ", detail = {}",
+                    toml_str(&d.code)
+                ))
             ),
         ),
         Err(CallError::InvalidRequest { violations, .. }) => {

@@ -419,3 +419,14 @@ pub fn faultcode(body: &str) -> &str {
         .map(|(code, _)| code)
         .unwrap_or("")
 }
+
+/// A fault's standard code and the registry's code in its detail (`cmn:RegistryFault/cmn:Code`;
+/// empty when there is none).
+pub fn fault(body: &str) -> (&str, &str) {
+    let detail = body
+        .split_once("<detail>")
+        .and_then(|(_, rest)| rest.split_once("<cmn:Code>"))
+        .and_then(|(_, rest)| rest.split_once("</cmn:Code>"))
+        .map_or("", |(code, _)| code);
+    (faultcode(body), detail)
+}
