@@ -85,10 +85,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // Beside the flow: replay reads fixtures and compares XML; it sends through the outbound
     // pipeline (soap, tls, the configuration's registries) and sets the mock's fault plans, never
-    // the gateway's store or workflows.
+    // the gateway's store or workflows. Recording fixtures pseudonymises with the domain's
+    // identifier arithmetic (check numbers) and the calendar.
     (
         "replay",
-        &["xml", "contract", "mock", "soap", "tls", "config", "clock"],
+        &[
+            "xml", "contract", "mock", "soap", "tls", "config", "clock", "domain", "calendar",
+        ],
     ),
 ];
 

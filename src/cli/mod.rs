@@ -1,9 +1,11 @@
 //! The subcommands of the `reggate` binary, as library functions: `main.rs` only parses arguments.
 //! `validate` checks messages, `certs` manages the development PKI, `mock` serves the synthetic
 //! registry population, `serve` runs the gateway, `loadgen` drives it and checks nothing accepted
-//! was lost or decided twice, `replay` replays fixture cases against registries.
+//! was lost or decided twice, `replay` replays fixture cases against registries, `fixtures
+//! record` exports a gateway's message log as fixture cases.
 
 pub mod certs;
+pub mod fixtures;
 pub mod loadgen;
 pub mod mock;
 pub mod receipt;
@@ -39,6 +41,8 @@ pub enum Command {
     Loadgen(loadgen::Args),
     /// Replay recorded registry exchanges (fixture cases) and compare the answers.
     Replay(replay::Args),
+    /// Replay fixtures: record them from a gateway's message log.
+    Fixtures(fixtures::Args),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -51,5 +55,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::Receipt(args) => receipt::run(&args),
         Command::Loadgen(args) => loadgen::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Fixtures(args) => fixtures::run(&args),
     }
 }

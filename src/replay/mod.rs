@@ -13,10 +13,14 @@
 //!   back; [`junit`]: the JUnit XML report.
 //! - [`upgrade`]: the schema-upgrade check (`--against-schemas DIR`): every case's documents validated
 //!   against the current and a candidate schema set, the cases whose verdict changes listed.
+//! - [`record`]: cases made from the exchanges of a gateway's message log (`reggate fixtures
+//!   record`), personal data replaced by [`pseudonym`]'s consistent synthetic values.
 
 pub mod case;
 pub mod compare;
 pub mod junit;
+pub mod pseudonym;
+pub mod record;
 pub mod run;
 pub mod target;
 pub mod upgrade;

@@ -8,6 +8,9 @@
 //! batch, WAL), so a call never waits for the disk; [`MessageLog::flush`] waits until everything
 //! recorded so far is committed. What a crash can lose is the batch not yet committed (milliseconds).
 //!
+//! [`read_exchanges`] reads a time range of a log read-only, beside the gateway that writes it:
+//! what `reggate fixtures record` exports cases from.
+//!
 //! Retention is judged by the gateway's [`Clock`] (the cutoff and the hourly pruning), the same clock
 //! that stamps [`Exchange::at`], so the two agree and tests move time instead of waiting an hour.
 
@@ -173,52 +176,96 @@ impl SqliteMessageLog {
     pub fn exchanges(&self, request_id: Option<&str>) -> Result<Vec<Exchange>, LogError> {
         self.flush();
         let conn = open(&self.path)?;
-        let mut stmt = conn.prepare(
-            "SELECT at_ms, request_id, registry, operation, attempt, outcome, http_status,
-                    duration_ms, request, response, error
-             FROM exchanges WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![request_id], |r| {
-            let registry: String = r.get(2)?;
-            let operation: String = r.get(3)?;
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                registry,
-                operation,
-                r.get::<_, u32>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<u16>>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, Option<String>>(8)?,
-                r.get::<_, Option<String>>(9)?,
-                r.get::<_, Option<String>>(10)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (at, request_id, registry, operation, attempt, outcome, status, ms, req, resp, err) =
-                row?;
-            let operation = Operation::ALL
-                .into_iter()
-                .find(|o| o.name() == operation && o.registry().name() == registry)
-                .ok_or_else(|| LogError(format!("unknown operation {registry}/{operation}")))?;
-            out.push(Exchange {
-                at: UNIX_EPOCH + Duration::from_millis(at.max(0) as u64),
-                request_id,
-                registry: operation.registry(),
-                operation,
-                attempt,
-                outcome,
-                http_status: status,
-                duration: Duration::from_millis(ms.max(0) as u64),
-                request: req,
-                response: resp,
-                error: err,
-            });
-        }
-        Ok(out)
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM exchanges WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![request_id], row)?;
+        rows.map(|r| exchange(r?)).collect()
     }
+}
+
+/// The exchanges a log at `path` holds that started at `since` or later and before `until`, oldest
+/// first, read without writing: the log is opened read-only and never created, so this works beside
+/// a running gateway (WAL: readers do not block the writer) and on a copy of its data directory.
+pub fn read_exchanges(
+    path: &Path,
+    since: SystemTime,
+    until: Option<SystemTime>,
+) -> Result<Vec<Exchange>, LogError> {
+    use rusqlite::OpenFlags;
+    if !path.is_file() {
+        return Err(LogError(format!(
+            "{}: no message log there",
+            path.display()
+        )));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| LogError(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM exchanges WHERE at_ms >= ?1 AND (?2 IS NULL OR at_ms < ?2) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![millis(since), until.map(millis)], row)?;
+    rows.map(|r| exchange(r?)).collect()
+}
+
+/// The columns [`row`] reads, in its order.
+const COLUMNS: &str = "at_ms, request_id, registry, operation, attempt, outcome, http_status, \
+                       duration_ms, request, response, error";
+
+/// One row of [`COLUMNS`] as read, before its operation is checked.
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    u32,
+    String,
+    Option<u16>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn exchange(row: Row) -> Result<Exchange, LogError> {
+    let (at, request_id, registry, operation, attempt, outcome, status, ms, req, resp, err) = row;
+    let operation = Operation::ALL
+        .into_iter()
+        .find(|o| o.name() == operation && o.registry().name() == registry)
+        .ok_or_else(|| LogError(format!("unknown operation {registry}/{operation}")))?;
+    Ok(Exchange {
+        at: UNIX_EPOCH + Duration::from_millis(at.max(0) as u64),
+        request_id,
+        registry: operation.registry(),
+        operation,
+        attempt,
+        outcome,
+        http_status: status,
+        duration: Duration::from_millis(ms.max(0) as u64),
+        request: req,
+        response: resp,
+        error: err,
+    })
 }
 
 impl MessageLog for SqliteMessageLog {
@@ -404,5 +451,46 @@ mod tests {
             .map(|e| e.request_id)
             .collect();
         assert_eq!(kept, ["newer", "latest"]);
+    }
+
+    #[test]
+    fn a_range_is_read_read_only_beside_the_writer() {
+        let dir = std::env::temp_dir().join(format!("reggate-log-range-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("message_log.sqlite");
+        // Never created by a reader.
+        assert!(read_exchanges(&path, UNIX_EPOCH, None).is_err());
+        assert!(!path.exists());
+        let clock = manual();
+        let log = SqliteMessageLog::open(&path, Duration::from_secs(86_400), clock.clone())
+            .expect("open");
+        let now = clock.now();
+        for (id, ago) in [("a", 30), ("b", 20), ("c", 10), ("d", 0)] {
+            log.record(exchange(id, now - Duration::from_secs(ago)));
+        }
+        log.flush();
+        // The writer is still open: [now - 20 s, now - 5 s) holds b and c, oldest first.
+        let range = read_exchanges(
+            &path,
+            now - Duration::from_secs(20),
+            Some(now - Duration::from_secs(5)),
+        )
+        .expect("read beside the writer");
+        let ids: Vec<&str> = range.iter().map(|e| e.request_id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(range[0].operation, Operation::VerifySnils);
+        assert_eq!(read_exchanges(&path, now, None).expect("open end").len(), 1);
+        // The writer goes on after a reader.
+        log.record(exchange("e", now));
+        log.flush();
+        assert_eq!(read_exchanges(&path, now, None).expect("again").len(), 2);
+        // And without a writer (a stopped gateway: WAL checkpointed, its files gone).
+        drop(log);
+        assert_eq!(
+            read_exchanges(&path, UNIX_EPOCH, None)
+                .expect("stopped")
+                .len(),
+            5
+        );
     }
 }
