@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use reggate::contract::{Operation, Registry};
+use reggate::contract::Operation;
 use reggate::mock::faults::{FaultKind, Plan, Rule};
 use reggate::mock::population::{Population, PopulationConfig};
 use reggate::mock::state::ServedFiles;
@@ -66,35 +66,6 @@ fn passport(p: &Value) -> Passport {
         issuer: s(pp, "issuer"),
         issuer_code: s(pp, "issuer_code"),
     }
-}
-
-/// The volatile values of an answer: what the registry stamps at answering time.
-pub fn volatile(operation: Operation) -> Vec<String> {
-    let prefix = match operation.registry() {
-        Registry::Snils => "snils",
-        Registry::Inn => "inn",
-        Registry::Children => "chld",
-        Registry::Labour => "lab",
-    };
-    let root = format!(
-        "/soap:Envelope/soap:Body/{prefix}:{}",
-        operation.response_element()
-    );
-    let mut out = vec![
-        format!("{root}/{prefix}:Metadata/cmn:MessageId"),
-        format!("{root}/{prefix}:Metadata/cmn:Timestamp"),
-    ];
-    if matches!(
-        operation,
-        Operation::FindInn | Operation::FindBirthRecord | Operation::GetFamilyStatus
-    ) {
-        out.push(format!("{root}/{prefix}:NotFound/@checkedAt"));
-    }
-    if operation == Operation::RegisterAssignment {
-        out.push(format!("{root}/{prefix}:Result/{prefix}:AssignmentId"));
-        out.push(format!("{root}/{prefix}:Result/{prefix}:RegisteredAt"));
-    }
-    out
 }
 
 struct Specs {
@@ -710,7 +681,7 @@ pub async fn write(root: &Path, certs: &Path) {
             let volatile = if played.is_some() {
                 Vec::new()
             } else {
-                volatile(spec.operation)
+                reggate::replay::record::volatile_paths(spec.operation)
             };
             if !volatile.is_empty() {
                 let ignore: Vec<String> = volatile
