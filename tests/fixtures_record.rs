@@ -638,7 +638,7 @@ fn each_outcome_becomes_an_answer_a_fault_a_refusal_or_a_skip() {
                 assert!(validate_bytes(&schema, &case.request, &Options::default()).is_valid());
                 assert!(case.tags.contains(&"ok".to_string()));
             }
-            Expectation::Fault { code, text } => {
+            Expectation::Fault { code, text, .. } => {
                 assert_eq!(code, "soap:Server");
                 assert!(text.is_match("Внутренняя ошибка реестра"), "{text}");
                 assert_eq!(case.name(), "labour-register-assignment-001");
