@@ -298,6 +298,40 @@ fn broken_cases_fail_naming_the_path_and_similar_answers_pass() {
     }
 }
 
+#[test]
+fn a_fault_case_checks_the_registrys_code_in_the_detail() {
+    let scratch = Scratch::new("fault-detail");
+    let from = corpus_dir().join("snils/fault-server-fault");
+    let case = std::fs::read_to_string(from.join("case.toml")).expect("case.toml");
+    assert!(case.contains("detail = \"INTERNAL_ERROR\""), "{case}");
+    for (name, toml) in [
+        ("same-detail", case.clone()),
+        (
+            "other-detail",
+            case.replace("INTERNAL_ERROR", "RATE_LIMITED"),
+        ),
+    ] {
+        let to = scratch.0.join(name);
+        std::fs::create_dir_all(&to).expect("case dir");
+        std::fs::copy(from.join("request.xml"), to.join("request.xml")).expect("copy");
+        std::fs::write(to.join("case.toml"), toml).expect("case.toml");
+    }
+    let certs = scratch.0.join("certs");
+    let out = replay(&[
+        scratch.0.to_str().expect("utf-8"),
+        "--certs",
+        certs.to_str().expect("utf-8"),
+    ]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("1 passed, 1 failed"), "{shown}");
+    let block = failure_block(&shown, "other-detail");
+    assert!(
+        block.contains("detail RATE_LIMITED") && block.contains("detail INTERNAL_ERROR"),
+        "{block}\n\nall:\n{shown}"
+    );
+}
+
 /// The lines of one case's failure in the replay's output.
 fn failure_block(output: &str, case: &str) -> String {
     let mut lines = output
