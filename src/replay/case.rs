@@ -539,6 +539,19 @@ fn classify(path: &str, message: &str) -> (Option<String>, CaseErrorKind) {
     (key, CaseErrorKind::Invalid(message.trim().to_string()))
 }
 
+/// Whether a violation at `found_path` for `found_rule` is the one a `refused` expectation names:
+/// the same rule at `path` — exactly there, not below it — where `path` is written as `case.toml`
+/// accepts it (the validator's format, `*` for any one element step and `@*` for any attribute).
+/// Replay's verdict and the schema-upgrade check both judge refusals by it.
+pub fn refusal_matches(path: &str, rule: &str, found_path: &str, found_rule: &str) -> bool {
+    let depth = |p: &str| p.matches('/').count();
+    found_rule == rule
+        && match path.parse::<IgnorePath>() {
+            Ok(pattern) => pattern.covers(found_path) && depth(found_path) == depth(path),
+            Err(_) => found_path == path,
+        }
+}
+
 /// Every case under `paths`, sorted by folder: a folder holding `case.toml` is a case (a path to a
 /// `case.toml` names its folder); any other folder is searched, its subfolders in turn (symbolic
 /// links are not followed). `Err` holds every case that could not be loaded, and a path that does not

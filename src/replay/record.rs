@@ -31,6 +31,7 @@ use serde::Serialize;
 use super::case::{CASE_FILE, FORMAT_VERSION, REQUEST_FILE, RESPONSE_FILE, load_all};
 use super::pseudonym::Pseudonymiser;
 use crate::calendar;
+use crate::contract::fault::Fault;
 use crate::contract::{Operation, Registry, SOAP_NS};
 use crate::xml::schema::Schema;
 use crate::xml::validate::{Options, Violation, validate_bytes};
@@ -380,57 +381,11 @@ fn first_violation(schema: &Schema, document: &[u8]) -> Option<Violation> {
         .next()
 }
 
-/// The `faultcode` and `faultstring` of a SOAP 1.1 fault envelope.
+/// The `faultcode` and `faultstring` of a SOAP 1.1 fault envelope, trimmed; none without a code.
 fn fault_of(document: &[u8]) -> Option<(String, String)> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(document);
-    let mut buf = Vec::new();
-    let mut open: Vec<String> = Vec::new();
-    let (mut code, mut text) = (None::<String>, None::<String>);
-    loop {
-        match reader.read_event_into(&mut buf).ok()? {
-            Event::Start(tag) => {
-                open.push(tag.local_name().into_inner().to_string());
-            }
-            Event::End(_) => {
-                open.pop();
-            }
-            Event::Text(t) => {
-                let in_fault = open.len() >= 2 && open[open.len() - 2] == "Fault";
-                let slot = match open.last().map(String::as_str) {
-                    Some("faultcode") if in_fault => &mut code,
-                    Some("faultstring") if in_fault => &mut text,
-                    _ => {
-                        buf.clear();
-                        continue;
-                    }
-                };
-                slot.get_or_insert_with(String::new)
-                    .push_str(&t.xml10_content());
-            }
-            Event::GeneralRef(r) => {
-                let in_fault = open.len() >= 2 && open[open.len() - 2] == "Fault";
-                let slot = match open.last().map(String::as_str) {
-                    Some("faultcode") if in_fault => &mut code,
-                    Some("faultstring") if in_fault => &mut text,
-                    _ => {
-                        buf.clear();
-                        continue;
-                    }
-                };
-                let resolved = match r.resolve_char_ref().ok()? {
-                    Some(c) => c.to_string(),
-                    None => quick_xml::escape::resolve_predefined_entity(&r)?.to_string(),
-                };
-                slot.get_or_insert_with(String::new).push_str(&resolved);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    let code = code?.trim().to_string();
-    (!code.is_empty()).then(|| (code, text.unwrap_or_default().trim().to_string()))
+    let fault = Fault::read(document).ok().flatten()?;
+    let code = fault.code.trim().to_string();
+    (!code.is_empty()).then(|| (code, fault.message.trim().to_string()))
 }
 
 /// The cases `exchanges` make (module docs), personal data as `personal` says, every document

@@ -25,8 +25,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::case::{Case, Expectation, REQUEST_FILE, RESPONSE_FILE};
-use super::compare::IgnorePath;
+use super::case::{Case, Expectation, REQUEST_FILE, RESPONSE_FILE, refusal_matches};
 use crate::contract::{Operation, Registry};
 use crate::xml::schema::{Schema, SchemaErrors};
 use crate::xml::validate::{Options, Report, Violation, validate_bytes};
@@ -418,15 +417,10 @@ fn minus(a: &[Violation], b: &[Violation]) -> Vec<Violation> {
 /// `path` — exactly there, not below it — where `path` is written as `case.toml` accepts it (the
 /// validator's format, `*` for any one element step and `@*` for any attribute).
 pub fn refusal_holds(report: &Report, path: &str, rule: &str) -> bool {
-    let pattern = path.parse::<IgnorePath>().ok();
-    let depth = |p: &str| p.matches('/').count();
-    report.violations.iter().any(|v| {
-        v.rule == rule
-            && match &pattern {
-                Some(p) => p.covers(&v.path) && depth(&v.path) == depth(path),
-                None => v.path == path,
-            }
-    })
+    report
+        .violations
+        .iter()
+        .any(|v| refusal_matches(path, rule, &v.path, v.rule))
 }
 
 /// Why a schema directory could not be used.
