@@ -499,6 +499,52 @@ fn xml_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Where reggate's whole reports on the default documents are pinned.
+const REPORTS: &str = "fixtures/reports/differential.txt";
+
+/// Reggate's reports themselves, not only its verdicts, stay as they are: a change to the reader or
+/// the validator must not move a line or column, or change a path, rule, message or shown value.
+/// `REGGATE_WRITE_REPORTS=1` rewrites the file (for a change that means to alter reports; the diff then
+/// shows every report it alters).
+fn check_reports(docs: &[Doc], reports: &[Report]) {
+    let mut text = String::new();
+    for (doc, report) in docs.iter().zip(reports) {
+        let _ = writeln!(text, "## {}", doc.origin);
+        for v in &report.violations {
+            let _ = writeln!(text, "{v}");
+        }
+        if report.truncated {
+            text.push_str("(truncated)\n");
+        }
+    }
+    let path = root().join(REPORTS);
+    if std::env::var_os("REGGATE_WRITE_REPORTS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create reports dir");
+        std::fs::write(&path, &text).expect("write reports");
+        return;
+    }
+    let pinned = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (REGGATE_WRITE_REPORTS=1 writes it)", path.display()));
+    let split = |t: &str| -> Vec<String> {
+        t.split("## ").filter(|b| !b.is_empty()).map(str::to_owned).collect()
+    };
+    let (was, now) = (split(&pinned), split(&text));
+    let changed: Vec<String> = was
+        .iter()
+        .zip(&now)
+        .filter(|(a, b)| a != b)
+        .take(10)
+        .map(|(a, b)| format!("--- pinned:\n{a}+++ now:\n{b}"))
+        .collect();
+    assert!(
+        changed.is_empty() && was.len() == now.len(),
+        "reggate's reports changed ({} documents pinned, {} now); first differences:\n{}",
+        was.len(),
+        now.len(),
+        changed.join("\n")
+    );
+}
+
 /// libxml2's verdict and messages for each file, by running xmllint on the batch.
 fn xmllint(driver: &Path, files: &[PathBuf]) -> Vec<(bool, Vec<String>)> {
     let output = Command::new("xmllint")
@@ -660,6 +706,9 @@ fn reggate_agrees_with_libxml2() {
         .iter()
         .map(|d| validate_bytes(&schema, d.text.as_bytes(), &options))
         .collect();
+    if seed == SEED && per_fixture == MUTANTS_PER_FIXTURE {
+        check_reports(&docs, &reports);
+    }
 
     let mut failures = String::new();
     let mut allowed: HashMap<&str, usize> = HashMap::new();

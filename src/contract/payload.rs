@@ -72,25 +72,25 @@ pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
             Event::Start(tag) => {
                 depth += 1;
                 let in_request = found && body_depth.is_some_and(|b| depth > b + 1);
-                if body_depth.is_none() && tag.local == "Body" && tag.ns.as_deref() == Some(SOAP_NS)
+                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS)
                 {
                     body_depth = Some(depth);
                 } else if !found && body_depth.is_some_and(|b| depth == b + 1) {
                     found = true;
-                    request.ns = tag.ns.as_deref().map(str::to_string);
-                    request.element = tag.local.clone();
-                    for a in &tag.attributes {
+                    request.ns = tag.ns.map(str::to_string);
+                    request.element = tag.local.to_owned();
+                    for a in tag.attributes() {
                         request
                             .fields
-                            .push((format!("@{}", a.local), a.value.clone()));
+                            .push((format!("@{}", a.local), a.value.to_owned()));
                     }
                 } else if in_request {
-                    for a in &tag.attributes {
+                    for a in tag.attributes() {
                         request
                             .fields
-                            .push((format!("@{}", a.local), a.value.clone()));
+                            .push((format!("@{}", a.local), a.value.to_owned()));
                     }
-                    leaf = Some((tag.local.clone(), String::new()));
+                    leaf = Some((tag.local.to_owned(), String::new()));
                 }
             }
             Event::Text(text, _) => {
@@ -173,17 +173,16 @@ pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
             Event::Start(tag) => {
                 depth += 1;
                 let under_body = body_depth.is_some_and(|b| depth > b);
-                if body_depth.is_none() && tag.local == "Body" && tag.ns.as_deref() == Some(SOAP_NS)
+                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS)
                 {
                     body_depth = Some(depth);
                 } else if under_body {
                     open.push(Node {
-                        name: tag.local.clone(),
-                        ns: tag.ns.as_deref().map(str::to_string),
+                        name: tag.local.to_owned(),
+                        ns: tag.ns.map(str::to_string),
                         attributes: tag
-                            .attributes
-                            .iter()
-                            .map(|a| (a.local.clone(), a.value.clone()))
+                            .attributes()
+                            .map(|a| (a.local.to_owned(), a.value.to_owned()))
                             .collect(),
                         ..Node::default()
                     });

@@ -65,7 +65,7 @@ use quick_xml::events::Event as RawEvent;
 
 use crate::contract::SOAP_NS;
 use crate::xml::mask;
-use crate::xml::reader::{Attribute, Event, Limits, Position, XmlError, XmlErrorKind, XmlReader};
+use crate::xml::reader::{Event, Limits, Position, XmlError, XmlErrorKind, XmlReader};
 
 /// How exactly two documents must agree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -431,6 +431,13 @@ pub fn compare(
     Ok(comparison)
 }
 
+/// One attribute as the similar comparison sees it (owned: the tree outlives the reader).
+struct Attribute {
+    ns: Option<String>,
+    local: String,
+    value: String,
+}
+
 /// One element as the similar comparison sees it.
 struct Node {
     ns: Option<Arc<str>>,
@@ -476,22 +483,30 @@ impl Tree {
         let mut nodes: Vec<Node> = Vec::new();
         let mut open: Vec<usize> = Vec::new();
         loop {
-            match reader.next_event().map_err(fail)? {
+            reader.advance().map_err(fail)?;
+            match reader.event() {
                 Event::Start(tag) => {
                     let parent = open.last().copied();
-                    let envelope = tag.ns.as_deref() == Some(SOAP_NS)
-                        && matches!(tag.local.as_str(), "Envelope" | "Header" | "Body");
+                    let envelope = tag.ns == Some(SOAP_NS)
+                        && matches!(tag.local, "Envelope" | "Header" | "Body");
                     let payload = parent.is_some_and(|p| nodes[p].is(SOAP_NS, "Body"));
                     let id = nodes.len();
                     nodes.push(Node {
-                        ns: tag.ns,
-                        local: tag.local,
-                        prefix: tag.prefix,
-                        attributes: tag.attributes,
+                        ns: tag.ns.map(Arc::from),
+                        local: tag.local.to_owned(),
+                        prefix: tag.prefix.map(str::to_owned),
+                        attributes: tag
+                            .attributes()
+                            .map(|a| Attribute {
+                                ns: a.ns.map(str::to_owned),
+                                local: a.local.to_owned(),
+                                value: a.value.to_owned(),
+                            })
+                            .collect(),
                         text: String::new(),
                         children: Vec::new(),
                         parent,
-                        position: tag.position,
+                        position: reader.position(tag.mark),
                         carrier: envelope || payload,
                     });
                     if let Some(p) = parent {
@@ -501,7 +516,7 @@ impl Tree {
                 }
                 Event::Text(text, _) => {
                     if let Some(&top) = open.last() {
-                        nodes[top].text.push_str(&text);
+                        nodes[top].text.push_str(text);
                     }
                 }
                 Event::End(_) => {

@@ -74,23 +74,26 @@ pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Node, XmlError> {
     let mut stack: Vec<Node> = Vec::new();
     let mut last_ns: Arc<Vec<(String, String)>> = Arc::new(Vec::new());
     loop {
-        match reader.next_event()? {
+        reader.advance()?;
+        match reader.event() {
             Event::Start(tag) => {
                 let ns_now = reader.namespaces_in_scope();
                 if *last_ns != ns_now {
                     last_ns = Arc::new(ns_now);
                 }
                 stack.push(Node {
-                    ns: tag.ns.map(|n| n.to_string()),
-                    local: tag.local,
+                    ns: tag.ns.map(str::to_owned),
+                    local: tag.local.to_owned(),
                     attrs: tag
-                        .attributes
-                        .into_iter()
-                        .map(|a| (a.ns.map(|n| n.to_string()), a.local, a.value))
+                        .attributes()
+                        .map(|a| {
+                            let ns = a.ns.map(str::to_owned);
+                            (ns, a.local.to_owned(), a.value.to_owned())
+                        })
                         .collect(),
                     children: Vec::new(),
                     has_text: false,
-                    pos: tag.position,
+                    pos: reader.position(tag.mark),
                     namespaces: last_ns.clone(),
                 });
             }

@@ -122,6 +122,7 @@ impl Tables {
         decl: Option<ElemId>,
         type_: Option<TypeId>,
         tag: &StartTag,
+        line: u32,
         resolve: &dyn Fn(&str) -> Option<String>,
     ) {
         let depth = self.frames.len();
@@ -130,8 +131,8 @@ impl Tables {
         let decl_info = decl.and_then(|d| schema.elements.get(d));
         let nillable = decl_info.is_some_and(|d| d.nillable);
         let nil = nillable
-            && tag.attributes.iter().any(|a| {
-                a.ns.as_deref() == Some(XSI_NS)
+            && tag.attributes().any(|a| {
+                a.ns == Some(XSI_NS)
                     && a.local == "nil"
                     && matches!(a.value.trim(), "true" | "1")
             });
@@ -155,8 +156,8 @@ impl Tables {
             }
         } else {
             QName {
-                ns: tag.ns.as_deref().map(str::to_owned),
-                local: tag.local.clone(),
+                ns: tag.ns.map(str::to_owned),
+                local: tag.local.to_owned(),
             }
         };
         self.frames.push(Frame {
@@ -193,8 +194,8 @@ impl Tables {
                 scope.nodes.push(Node {
                     depth,
                     id,
-                    local: tag.local.clone(),
-                    line: tag.position.line,
+                    local: tag.local.to_owned(),
+                    line,
                     slots: vec![Slot::Absent; c.fields.len()],
                 });
             }
@@ -537,11 +538,11 @@ fn attribute_values(
     resolve: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<(QName, AttrValue)> {
     let ct = type_.and_then(|t| schema.complex(t));
-    let mut out = Vec::with_capacity(tag.attributes.len());
-    for a in &tag.attributes {
+    let mut out = Vec::with_capacity(tag.attributes().len());
+    for a in tag.attributes() {
         let name = QName {
-            ns: a.ns.as_deref().map(str::to_owned),
-            local: a.local.clone(),
+            ns: a.ns.map(str::to_owned),
+            local: a.local.to_owned(),
         };
         let decl = ct
             .and_then(|ct| {
@@ -555,7 +556,7 @@ fn attribute_values(
             .map(|u| u.decl)
             .or_else(|| schema.global_attributes.get(&name).copied());
         let key = match decl.and_then(|d| schema.attributes.get(d)) {
-            Some(d) => typed(schema.validate_simple(d.type_, &a.value, resolve).ok()),
+            Some(d) => typed(schema.validate_simple(d.type_, a.value, resolve).ok()),
             None => AttrValue::Undeclared,
         };
         out.push((name, key));

@@ -13,11 +13,12 @@ mod identity;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::BufRead;
+use std::ops::Range;
 
 use crate::xml::content::MatchState;
 use crate::xml::datatypes::Value;
 use crate::xml::mask;
-use crate::xml::reader::{Event, Limits, Position, Source, StartTag, XmlReader};
+use crate::xml::reader::{Event, Limits, Mark, Source, StartTag, XmlReader};
 use crate::xml::schema::doc::XSI_NS;
 use crate::xml::schema::model::*;
 
@@ -115,30 +116,40 @@ enum Mode {
 }
 
 struct Frame {
-    /// The prefix as written, for paths in messages (the name is assembled only when reported).
-    prefix: Option<String>,
-    local: String,
+    /// The name as written (`prefix:local`), a range of `Validator::names`, for paths in messages.
+    name: Range<usize>,
+    /// Where the local part begins in `Validator::names`.
+    local: usize,
     elem: Option<ElemId>,
     type_: TypeId,
     mode: Mode,
     state: Option<MatchState>,
-    text: String,
+    /// Where this element's text begins in `Validator::texts` (what follows is its own: a child's
+    /// text is dropped when the child ends).
+    text: usize,
     nil: bool,
     had_child: bool,
     text_error: bool,
     /// The content model already rejected a child: later children are skipped without more reports
     /// (the automaton has lost its place, so they would only echo the first error).
     content_failed: bool,
-    pos: Position,
+    pos: Mark,
 }
 
 struct Validator<'s> {
     schema: &'s Schema,
     options: &'s Options,
     stack: Vec<Frame>,
+    /// The names of the open elements, one after the other (frames hold ranges): no string per element.
+    names: String,
+    /// The text of the open elements that keep theirs, innermost last.
+    texts: String,
     report: Report,
     ids: HashSet<String>,
-    idrefs: Vec<(String, String, Position)>,
+    /// IDREF values, the path of their element and where it stands, checked when the document ends.
+    idrefs: Vec<(String, String, (u32, u32))>,
+    /// Positions still to be looked up for what was just reported (see `Validator::locate`).
+    unlocated: Vec<(Located, Mark)>,
     /// Identity-constraint tables; `None` when the schema declares no constraint, so documents of such
     /// schemas pay nothing for them.
     idc: Option<identity::Tables>,
@@ -150,9 +161,12 @@ impl<'s> Validator<'s> {
             schema,
             options,
             stack: Vec::new(),
+            names: String::new(),
+            texts: String::new(),
             report: Report::default(),
             ids: HashSet::new(),
             idrefs: Vec::new(),
+            unlocated: Vec::new(),
             idc: (!schema.identity_constraints.is_empty()).then(identity::Tables::default),
         }
     }
@@ -163,43 +177,57 @@ impl<'s> Validator<'s> {
                 self.report.truncated = true;
                 break;
             }
-            let ev = match reader.next_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let path = self.path();
-                    self.report.violations.push(Violation {
-                        path,
-                        line: e.position.line,
-                        column: e.position.column,
-                        rule: "xml-well-formed",
-                        message: e.kind.to_string(),
-                        value: None,
-                    });
-                    self.report.truncated = true;
-                    break;
-                }
-            };
-            match ev {
+            if let Err(e) = reader.advance() {
+                let path = self.path();
+                self.report.violations.push(Violation {
+                    path,
+                    line: e.position.line,
+                    column: e.position.column,
+                    rule: "xml-well-formed",
+                    message: e.kind.to_string(),
+                    value: None,
+                });
+                self.report.truncated = true;
+                break;
+            }
+            let done = match reader.event() {
                 Event::Start(tag) => {
                     self.start(tag, &reader);
-                    reader.skip_blank_text(self.blank_text_ignorable());
+                    false
                 }
-                Event::Text(t, pos) => {
-                    if let Some(spent) = self.text(t, pos) {
-                        reader.recycle_text(spent);
-                    }
+                Event::Text(t, mark) => {
+                    self.text(t, mark);
+                    false
                 }
-                Event::End(pos) => {
-                    self.end(pos, &reader);
-                    reader.skip_blank_text(self.blank_text_ignorable());
+                Event::End(mark) => {
+                    self.end(mark, &reader);
+                    false
                 }
-                Event::Eof => {
-                    self.finish();
-                    break;
-                }
+                Event::Eof => true,
+            };
+            self.locate(&reader);
+            if done {
+                self.finish();
+                break;
             }
+            reader.skip_blank_text(self.blank_text_ignorable());
         }
         self.report
+    }
+
+    /// Give what the last event reported its line and column, while the reader can still tell them
+    /// (a stream keeps only the current event and the open elements).
+    fn locate<S: Source>(&mut self, reader: &XmlReader<S>) {
+        for (what, mark) in self.unlocated.drain(..) {
+            let p = reader.position(mark);
+            match what {
+                Located::Violation(i) => {
+                    let v = &mut self.report.violations[i];
+                    (v.line, v.column) = (p.line, p.column);
+                }
+                Located::IdRef(i) => self.idrefs[i].2 = (p.line, p.column),
+            }
+        }
     }
 
     /// Whether white space alone in the current element can matter: not in element-only or empty
@@ -220,11 +248,7 @@ impl<'s> Validator<'s> {
         let mut p = String::new();
         for f in &self.stack {
             p.push('/');
-            if let Some(prefix) = &f.prefix {
-                p.push_str(prefix);
-                p.push(':');
-            }
-            p.push_str(&f.local);
+            p.push_str(&self.names[f.name.clone()]);
         }
         if p.is_empty() {
             p.push('/');
@@ -234,7 +258,7 @@ impl<'s> Validator<'s> {
 
     fn violation(
         &mut self,
-        pos: Position,
+        pos: Mark,
         rule: &'static str,
         message: String,
         value: Option<String>,
@@ -246,16 +270,18 @@ impl<'s> Validator<'s> {
     fn violation_at(
         &mut self,
         path: String,
-        pos: Position,
+        pos: Mark,
         rule: &'static str,
         message: String,
         value: Option<String>,
     ) {
         if self.report.violations.len() < self.options.max_errors {
+            let i = self.report.violations.len();
+            self.unlocated.push((Located::Violation(i), pos));
             self.report.violations.push(Violation {
                 path,
-                line: pos.line,
-                column: pos.column,
+                line: 0,
+                column: 0,
                 rule,
                 message,
                 value,
@@ -268,26 +294,27 @@ impl<'s> Validator<'s> {
     fn masked(&self, names: &[&str], value: &str) -> Option<String> {
         let shown: String = value.chars().take(200).collect();
         let mut all: Vec<&str> = names.to_vec();
-        all.extend(self.stack.iter().map(|f| f.local.as_str()));
+        all.extend(self.stack.iter().map(|f| &self.names[f.local..f.name.end]));
         Some(mask::mask_if_personal(&all, &shown))
     }
 
-    fn start<S: Source>(&mut self, tag: StartTag, reader: &XmlReader<S>) {
-        let name = || match &tag.prefix {
+    fn start<S: Source>(&mut self, tag: StartTag<'_>, reader: &XmlReader<S>) {
+        let name = || match tag.prefix {
             Some(p) => format!("{p}:{}", tag.local),
-            None => tag.local.clone(),
+            None => tag.local.to_owned(),
         };
         let name_ref = NameRef {
-            ns: tag.ns.as_deref(),
-            local: &tag.local,
+            ns: tag.ns,
+            local: tag.local,
         };
-        let pos = tag.position;
+        let pos = tag.mark;
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
 
         // 1. Which declaration applies: from the parent's content model, or a global one at the root.
         let mut decl: Option<ElemId> = None;
         let mut mode = Mode::Strict;
         let mut lax = false;
+        let schema = self.schema;
         match self.stack.last_mut() {
             None => match self.schema.global_elements.get(&name_ref.owned()) {
                 Some(&e) => decl = Some(e),
@@ -302,11 +329,9 @@ impl<'s> Validator<'s> {
                     let msg = "an element with xsi:nil=\"true\" must be empty".to_owned();
                     self.violation(pos, "cvc-elt.3.2.1", msg, None);
                 } else {
-                    match self.schema.complex(parent.type_).map(|c| &c.content) {
+                    match schema.complex(parent.type_).map(|c| &c.content) {
                         _ if parent.content_failed => mode = Mode::Skip,
                         Some(ContentType::Elements(content)) => {
-                            let content = content.clone();
-                            let schema = self.schema;
                             let state = parent.state.get_or_insert_with(|| content.model.start());
                             let matched = content.model.step(state, &|leaf| {
                                 leaf_matches(schema, &content.leaves[leaf], name_ref)
@@ -342,7 +367,7 @@ impl<'s> Validator<'s> {
                                 Err(()) => {
                                     parent.content_failed = true;
                                     let expected = self.expected_names(
-                                        &content,
+                                        content,
                                         state_clone(&self.stack),
                                         Some(name_ref),
                                     );
@@ -386,14 +411,21 @@ impl<'s> Validator<'s> {
             self.violation_at(path, pos, "cvc-elt.1", msg, None);
             mode = Mode::Skip;
         }
+        let name_start = self.names.len();
+        if let Some(p) = tag.prefix {
+            self.names.push_str(p);
+            self.names.push(':');
+        }
+        let local = self.names.len();
+        self.names.push_str(tag.local);
         let frame = Frame {
-            prefix: tag.prefix.clone(),
-            local: tag.local.clone(),
+            name: name_start..self.names.len(),
+            local,
             elem: decl,
             type_: self.schema.any_type,
             mode,
             state: None,
-            text: String::new(),
+            text: self.texts.len(),
             nil: false,
             had_child: false,
             text_error: false,
@@ -403,7 +435,8 @@ impl<'s> Validator<'s> {
         if mode == Mode::Skip {
             self.stack.push(frame);
             if let Some(t) = self.idc.as_mut() {
-                t.start_element(self.schema, None, None, &tag, &resolve);
+                let line = reader.position(pos).line;
+                t.start_element(self.schema, None, None, &tag, line, &resolve);
             }
             return;
         }
@@ -423,13 +456,9 @@ impl<'s> Validator<'s> {
                 None,
             );
         }
-        for a in tag
-            .attributes
-            .iter()
-            .filter(|a| a.ns.as_deref() == Some(XSI_NS))
-        {
-            match a.local.as_str() {
-                "type" => match self.xsi_type(&a.value, &resolve) {
+        for a in tag.attributes().filter(|a| a.ns == Some(XSI_NS)) {
+            match a.local {
+                "type" => match self.xsi_type(a.value, &resolve) {
                     Ok(t) => {
                         let blocked = decl.map(|e| self.block_for(e)).unwrap_or_default();
                         if self.schema.derives_from(t, type_, blocked) || (decl.is_none() && lax) {
@@ -440,7 +469,7 @@ impl<'s> Validator<'s> {
                                 a.value.trim(), self.schema.type_name(type_)), None);
                         }
                     }
-                    Err(m) => self.violation(pos, "cvc-elt.4.1", m, Some(a.value.clone())),
+                    Err(m) => self.violation(pos, "cvc-elt.4.1", m, Some(a.value.to_owned())),
                 },
                 "nil" => {
                     let v = a.value.trim();
@@ -507,7 +536,8 @@ impl<'s> Validator<'s> {
         // 3. Attributes.
         self.attributes(&tag, type_, &resolve);
         if let Some(t) = self.idc.as_mut() {
-            t.start_element(self.schema, decl, Some(type_), &tag, &resolve);
+            let line = reader.position(pos).line;
+            t.start_element(self.schema, decl, Some(type_), &tag, line, &resolve);
         }
     }
 
@@ -603,18 +633,14 @@ impl<'s> Validator<'s> {
 
     fn attributes(
         &mut self,
-        tag: &StartTag,
+        tag: &StartTag<'_>,
         type_: TypeId,
         resolve: &dyn Fn(&str) -> Option<String>,
     ) {
-        let pos = tag.position;
+        let pos = tag.mark;
         let schema = self.schema;
         let Some(ct) = schema.complex(type_) else {
-            for a in tag
-                .attributes
-                .iter()
-                .filter(|a| a.ns.as_deref() != Some(XSI_NS))
-            {
+            for a in tag.attributes().filter(|a| a.ns != Some(XSI_NS)) {
                 self.violation(
                     pos,
                     "cvc-type.3.1.1",
@@ -628,14 +654,10 @@ impl<'s> Validator<'s> {
             return;
         };
         let mut id_attributes = 0usize;
-        for a in tag
-            .attributes
-            .iter()
-            .filter(|a| a.ns.as_deref() != Some(XSI_NS))
-        {
+        for a in tag.attributes().filter(|a| a.ns != Some(XSI_NS)) {
             let an = NameRef {
-                ns: a.ns.as_deref(),
-                local: &a.local,
+                ns: a.ns,
+                local: a.local,
             };
             let use_ = ct
                 .attributes
@@ -676,12 +698,12 @@ impl<'s> Validator<'s> {
             };
             let Some(d) = decl else { continue };
             let at = schema.attributes[d].type_;
-            match schema.validate_simple(at, &a.value, resolve) {
+            match schema.validate_simple(at, a.value, resolve) {
                 Ok(v) => {
                     if let Some(vc) = vc.filter(|v| v.kind == ValueConstraintKind::Fixed)
                         && !vc.value.as_ref().is_some_and(|f| f.same(&v))
                     {
-                        let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
+                        let shown = self.masked(&[a.local, &schema.type_name(at)], a.value);
                         self.violation_at(
                             format!("{}/@{}", self.path(), a.local),
                             pos,
@@ -707,7 +729,7 @@ impl<'s> Validator<'s> {
                     self.note_ids(at, &v, pos);
                 }
                 Err(e) => {
-                    let shown = self.masked(&[&a.local, &schema.type_name(at)], &a.value);
+                    let shown = self.masked(&[a.local, &schema.type_name(at)], a.value);
                     self.violation_at(
                         format!("{}/@{}", self.path(), a.local),
                         pos,
@@ -721,9 +743,8 @@ impl<'s> Validator<'s> {
         for u in &ct.attributes {
             let n = &schema.attributes[u.decl].name;
             if tag
-                .attributes
-                .iter()
-                .any(|a| a.ns.as_deref() == n.ns.as_deref() && a.local == n.local)
+                .attributes()
+                .any(|a| a.ns == n.ns.as_deref() && a.local == n.local)
             {
                 continue;
             }
@@ -741,7 +762,7 @@ impl<'s> Validator<'s> {
         }
     }
 
-    fn note_ids(&mut self, t: TypeId, v: &Value, pos: Position) {
+    fn note_ids(&mut self, t: TypeId, v: &Value, pos: Mark) {
         match self.schema.id_kind(t) {
             IdKind::Id => {
                 if let Value::String(s) = v
@@ -758,14 +779,14 @@ impl<'s> Validator<'s> {
             }
             IdKind::IdRef => {
                 if let Value::String(s) = v {
-                    self.idrefs.push((s.clone(), self.path(), pos));
+                    self.note_idref(s, pos);
                 }
             }
             IdKind::IdRefs => {
                 if let Value::List(items) = v {
                     for i in items {
                         if let Value::String(s) = i {
-                            self.idrefs.push((s.clone(), self.path(), pos));
+                            self.note_idref(s, pos);
                         }
                     }
                 }
@@ -774,13 +795,18 @@ impl<'s> Validator<'s> {
         }
     }
 
-    /// Take in character data; hands the buffer back when it was not kept, for the reader to reuse.
-    fn text(&mut self, t: String, pos: Position) -> Option<String> {
+    fn note_idref(&mut self, s: &str, pos: Mark) {
+        self.unlocated.push((Located::IdRef(self.idrefs.len()), pos));
+        self.idrefs.push((s.to_owned(), self.path(), (0, 0)));
+    }
+
+    /// Take in character data.
+    fn text(&mut self, t: &str, pos: Mark) {
         let Some(f) = self.stack.last_mut() else {
-            return Some(t);
+            return;
         };
         if f.mode == Mode::Skip {
-            return Some(t);
+            return;
         }
         let ws = t.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         if f.nil {
@@ -793,21 +819,12 @@ impl<'s> Validator<'s> {
                     None,
                 );
             }
-            return Some(t);
+            return;
         }
-        let keep = |f: &mut Frame, t: String| {
-            if f.text.is_empty() {
-                f.text = t;
-                None
-            } else {
-                f.text.push_str(&t);
-                Some(t)
-            }
-        };
         match self.schema.types.get(f.type_) {
-            Some(TypeDef::Simple(_)) => return keep(f, t),
+            Some(TypeDef::Simple(_)) => return self.texts.push_str(t),
             Some(TypeDef::Complex(ct)) => match &ct.content {
-                ContentType::Simple(_) => return keep(f, t),
+                ContentType::Simple(_) => return self.texts.push_str(t),
                 ContentType::Elements(e) if e.mixed => {
                     // Mixed text matters only against a fixed value; otherwise it is not kept, so a
                     // long mixed element costs no memory. Kept text is bounded like any text.
@@ -816,17 +833,17 @@ impl<'s> Validator<'s> {
                         .and_then(|d| self.schema.elements[d].value_constraint.as_ref())
                         .is_some_and(|v| v.kind == ValueConstraintKind::Fixed);
                     if !fixed || f.text_error {
-                        return Some(t);
+                        return;
                     }
-                    if f.text.len() + t.len() > self.options.limits.max_text_bytes {
+                    if self.texts.len() - f.text + t.len() > self.options.limits.max_text_bytes {
                         f.text_error = true;
-                        f.text.clear();
+                        self.texts.truncate(f.text);
                         let limit = self.options.limits.max_text_bytes;
                         self.violation(pos, "cvc-elt.5.2.2.2.1", format!(
                             "the mixed content is longer than the text limit ({limit} bytes), so it cannot equal the fixed value"), None);
-                        return Some(t);
+                        return;
                     }
-                    return keep(f, t);
+                    return self.texts.push_str(t);
                 }
                 ContentType::Elements(_) | ContentType::Empty => {
                     if !ws && !f.text_error {
@@ -847,10 +864,9 @@ impl<'s> Validator<'s> {
             },
             None => {}
         }
-        Some(t)
     }
 
-    fn end<S: Source>(&mut self, pos: Position, reader: &XmlReader<S>) {
+    fn end<S: Source>(&mut self, pos: Mark, reader: &XmlReader<S>) {
         let resolve = |p: &str| reader.resolve_prefix(p).map(str::to_owned);
         let Some(f) = self.stack.last_mut() else {
             return;
@@ -859,10 +875,12 @@ impl<'s> Validator<'s> {
             if let Some(t) = self.idc.as_mut() {
                 t.end_element(self.schema, None);
             }
-            self.stack.pop();
+            self.pop();
             return;
         }
-        let text = std::mem::take(&mut f.text);
+        // Taken out while reports are made (they borrow `self`), put back before the frame goes.
+        let texts = std::mem::take(&mut self.texts);
+        let text = &texts[f.text..];
         let (type_, nil, elem, state, had_child, fpos, content_failed) = (
             f.type_,
             f.nil,
@@ -917,19 +935,18 @@ impl<'s> Validator<'s> {
             };
             if let Some(st) = simple {
                 let use_default = text.is_empty() && !had_child && vc.is_some();
-                let text = if use_default {
-                    vc.as_ref().map(|v| v.lexical.clone()).unwrap_or_default()
-                } else {
-                    text
+                let text = match vc {
+                    Some(v) if use_default => v.lexical.as_str(),
+                    _ => text,
                 };
-                match schema.validate_simple(st, &text, &resolve) {
+                match schema.validate_simple(st, text, &resolve) {
                     Ok(v) => {
                         if let Some(vc) =
                             vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed)
                             && !vc.value.as_ref().is_some_and(|x| x.same(&v))
                         {
                             let shown =
-                                self.masked(&[&self.current_local(), &schema.type_name(st)], &text);
+                                self.masked(&[&self.current_local(), &schema.type_name(st)], text);
                             self.violation(
                                 fpos,
                                 "cvc-elt.5.2.2.2.2",
@@ -942,7 +959,7 @@ impl<'s> Validator<'s> {
                     }
                     Err(e) => {
                         let shown =
-                            self.masked(&[&self.current_local(), &schema.type_name(st)], &text);
+                            self.masked(&[&self.current_local(), &schema.type_name(st)], text);
                         self.violation(
                             fpos,
                             e.rule,
@@ -960,42 +977,47 @@ impl<'s> Validator<'s> {
         for (rule, msg) in errors {
             self.violation(pos, rule, msg, None);
         }
-        self.stack.pop();
+        self.texts = texts;
+        self.pop();
+    }
+
+    /// The innermost element ends: its frame, name and text go.
+    fn pop(&mut self) {
+        if let Some(f) = self.stack.pop() {
+            self.names.truncate(f.name.start);
+            self.texts.truncate(f.text);
+        }
     }
 
     /// The innermost element's name as written (for messages only).
     fn current_name(&self) -> String {
-        match self.stack.last() {
-            Some(Frame {
-                prefix: Some(p),
-                local,
-                ..
-            }) => format!("{p}:{local}"),
-            Some(f) => f.local.clone(),
-            None => String::new(),
-        }
+        self.stack
+            .last()
+            .map(|f| self.names[f.name.clone()].to_owned())
+            .unwrap_or_default()
     }
 
     /// The innermost element's local name (for masking decisions in messages).
     fn current_local(&self) -> String {
         self.stack
             .last()
-            .map(|f| f.local.clone())
+            .map(|f| self.names[f.local..f.name.end].to_owned())
             .unwrap_or_default()
     }
 
     fn finish(&mut self) {
         let refs = std::mem::take(&mut self.idrefs);
-        for (r, path, pos) in refs {
-            if !self.ids.contains(&r) {
+        for (r, path, (line, column)) in refs {
+            if !self.ids.contains(&r) && self.report.violations.len() < self.options.max_errors {
                 let shown = mask::mask_if_personal(&path.split(['/', ':']).collect::<Vec<_>>(), &r);
-                self.violation_at(
+                self.report.violations.push(Violation {
                     path,
-                    pos,
-                    "cvc-id.1",
-                    "the IDREF does not match any ID in the document".into(),
-                    Some(shown),
-                );
+                    line,
+                    column,
+                    rule: "cvc-id.1",
+                    message: "the IDREF does not match any ID in the document".into(),
+                    value: Some(shown),
+                });
             }
         }
     }
@@ -1005,10 +1027,16 @@ fn state_clone(stack: &[Frame]) -> Option<MatchState> {
     stack.last().and_then(|f| f.state.clone())
 }
 
-fn has_xsi_type(tag: &StartTag) -> bool {
-    tag.attributes
-        .iter()
-        .any(|a| a.ns.as_deref() == Some(XSI_NS) && a.local == "type")
+fn has_xsi_type(tag: &StartTag<'_>) -> bool {
+    tag.attribute(Some(XSI_NS), "type").is_some()
+}
+
+/// What a position looked up after an event belongs to.
+enum Located {
+    /// A violation, by index in the report.
+    Violation(usize),
+    /// An IDREF, by index in `Validator::idrefs`.
+    IdRef(usize),
 }
 
 /// An element or attribute name as read, borrowed from the tag: matching against declarations needs
