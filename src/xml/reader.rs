@@ -830,18 +830,14 @@ fn check_qname_syntax(q: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// XML 1.0 (5th ed.) NameStartChar.
+/// XML 1.0 (5th ed.) NameStartChar ([`names::is_name_start_char`](super::names::is_name_start_char)).
 pub fn is_name_start(c: char) -> bool {
-    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
-        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
-        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
-        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+    super::names::is_name_start_char(c)
 }
 
-/// XML 1.0 (5th ed.) NameChar.
+/// XML 1.0 (5th ed.) NameChar ([`names::is_name_char`](super::names::is_name_char)).
 pub fn is_name_char(c: char) -> bool {
-    is_name_start(c)
-        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    super::names::is_name_char(c)
 }
 
 /// Whether `s` may hold a character XML forbids: a control character or one encoded from 0xEF up
