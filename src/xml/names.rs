@@ -134,7 +134,7 @@ pub fn is_ncname_char(c: char) -> bool {
     c != ':' && is_name_char(c)
 }
 
-/// Whether every byte of the ASCII string `s` has `flag`, the first one `first`.
+/// Whether the ASCII bytes `s` are not empty, the first has flag `first` and the others flag `rest`.
 fn ascii_all(s: &[u8], first: u8, rest: u8) -> bool {
     match s.split_first() {
         Some((&f, tail)) => {
