@@ -1,6 +1,7 @@
 //! XML: reading, XSD schemas and streaming validation. Knows nothing of the network.
 //!
 //! Layout, in the order data flows through it:
+//! - [`names`]: which characters may start or continue an XML name (reader, datatypes, regex).
 //! - [`reader`]: the hardened pull reader (limits, positions, namespaces, no DTDs).
 //! - [`regex`]: XSD regular expressions, compiled to the linear-time `regex` engine.
 //! - [`datatypes`]: the built-in simple types, their value spaces and the constraining facets.
@@ -12,6 +13,7 @@
 pub mod content;
 pub mod datatypes;
 pub mod mask;
+pub mod names;
 pub mod reader;
 pub mod regex;
 pub mod schema;

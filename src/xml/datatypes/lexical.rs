@@ -4,6 +4,7 @@
 
 use super::Builtin;
 use super::value::{DateTimeKind, DateTimeValue, Decimal, Duration, Value};
+use crate::xml::names::{is_name, is_ncname, is_nmtoken, is_qname};
 
 /// Reasons are plain strings here; [`super::parse`] wraps them with the builtin.
 type R<T> = Result<T, String>;
@@ -37,7 +38,7 @@ pub(crate) fn parse_atomic(b: Builtin, s: &str, ns: &dyn Fn(&str) -> Option<Stri
             Ok(Value::String(s.to_string()))
         }
         B::NmToken => {
-            if s.is_empty() || !s.chars().all(is_name_char) {
+            if !is_nmtoken(s) {
                 return Err("not an XML NMTOKEN".into());
             }
             Ok(Value::String(s.to_string()))
@@ -118,68 +119,17 @@ fn language(s: &str) -> R<()> {
     Ok(())
 }
 
-/// XML combining characters and extenders, approximated by the blocks XML 1.0 4th edition draws them
-/// from (std has no general-category lookup).
-fn is_combining_or_extender(c: char) -> bool {
-    matches!(c,
-        '\u{B7}' | '\u{2D0}' | '\u{2D1}' | '\u{387}' | '\u{640}' | '\u{E46}' | '\u{EC6}' | '\u{3005}'
-        | '\u{3031}'..='\u{3035}' | '\u{309D}'..='\u{309E}' | '\u{30FC}'..='\u{30FE}'
-        | '\u{300}'..='\u{36F}' | '\u{483}'..='\u{489}' | '\u{591}'..='\u{5C7}' | '\u{610}'..='\u{61A}'
-        | '\u{64B}'..='\u{65F}' | '\u{670}' | '\u{6D6}'..='\u{6ED}' | '\u{900}'..='\u{903}'
-        | '\u{93A}'..='\u{94F}' | '\u{951}'..='\u{957}' | '\u{962}'..='\u{963}' | '\u{981}'..='\u{983}'
-        | '\u{9BC}'..='\u{9D7}' | '\u{A01}'..='\u{A03}' | '\u{A3C}'..='\u{A51}' | '\u{A70}'..='\u{A71}'
-        | '\u{A81}'..='\u{A83}' | '\u{ABC}'..='\u{ACD}' | '\u{B01}'..='\u{B03}' | '\u{B3C}'..='\u{B57}'
-        | '\u{B82}'..='\u{B83}' | '\u{BBE}'..='\u{BD7}' | '\u{C01}'..='\u{C03}' | '\u{C3E}'..='\u{C56}'
-        | '\u{C82}'..='\u{C83}' | '\u{CBE}'..='\u{CD6}' | '\u{D02}'..='\u{D03}' | '\u{D3E}'..='\u{D57}'
-        | '\u{E31}' | '\u{E34}'..='\u{E3A}' | '\u{E47}'..='\u{E4E}' | '\u{EB1}' | '\u{EB4}'..='\u{EBC}'
-        | '\u{EC8}'..='\u{ECD}' | '\u{F18}'..='\u{F19}' | '\u{F35}' | '\u{F37}' | '\u{F39}'
-        | '\u{F3E}'..='\u{F3F}' | '\u{F71}'..='\u{F84}' | '\u{F86}'..='\u{FB9}' | '\u{20D0}'..='\u{20E1}'
-        | '\u{302A}'..='\u{302F}' | '\u{3099}'..='\u{309A}')
-}
-
-/// XML NameStartChar without ':' (letters and '_'), approximating the 4th-edition BaseChar/Ideographic
-/// classes by Unicode alphabetic characters that are not combining marks.
-fn is_ncname_start(c: char) -> bool {
-    c == '_' || (c.is_alphabetic() && !is_combining_or_extender(c))
-}
-
-/// XML NameChar (including ':').
-pub(crate) fn is_name_char(c: char) -> bool {
-    c == ':' || is_ncname_char(c)
-}
-
-fn is_ncname_char(c: char) -> bool {
-    matches!(c, '-' | '.' | '_') || c.is_alphanumeric() || is_combining_or_extender(c)
-}
-
-/// An XML 1.0 Name.
-pub(crate) fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c == ':' || is_ncname_start(c)) && chars.all(is_name_char)
-}
-
-/// An NCName: a Name without colons.
-pub(crate) fn is_ncname(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if is_ncname_start(c)) && chars.all(is_ncname_char)
-}
-
 fn qname(s: &str, ns: &dyn Fn(&str) -> Option<String>) -> R<(Option<String>, String)> {
+    if !is_qname(s) {
+        return Err("not a QName (prefix:local with NCName parts)".into());
+    }
     match s.split_once(':') {
         Some((prefix, local)) => {
-            if !is_ncname(prefix) || !is_ncname(local) {
-                return Err("not a QName (prefix:local with NCName parts)".into());
-            }
             let uri =
                 ns(prefix).ok_or_else(|| "the prefix is not bound to a namespace".to_string())?;
             Ok((Some(uri), local.to_string()))
         }
-        None => {
-            if !is_ncname(s) {
-                return Err("not a QName (prefix:local with NCName parts)".into());
-            }
-            Ok((ns("").filter(|u| !u.is_empty()), s.to_string()))
-        }
+        None => Ok((ns("").filter(|u| !u.is_empty()), s.to_string())),
     }
 }
 

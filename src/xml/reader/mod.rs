@@ -26,6 +26,7 @@ use std::io::BufRead;
 use std::ops::Range;
 
 pub use input::{SliceSource, Source, StreamSource};
+use crate::xml::names;
 use lines::Lines;
 use scan::{Place, RawAttr, Scan, Token};
 
@@ -510,6 +511,9 @@ impl<S: Source> XmlReader<S> {
                 self.ns.truncate(o.bindings);
                 self.names.truncate(o.name.start);
             }
+            if self.open.is_empty() {
+                self.place = Place::Epilog;
+            }
         }
         if let Some(ev) = self.held.take() {
             self.emit(ev);
@@ -657,9 +661,6 @@ impl<S: Source> XmlReader<S> {
                         None => format!("end tag '</{found}>' has no start tag"),
                     };
                     return Err(self.error(XmlErrorKind::Syntax(msg), start));
-                }
-                if self.open.len() == 1 {
-                    self.place = Place::Epilog;
                 }
                 self.offset = base + end as u64;
                 self.deliver(Current::End(start));
@@ -975,20 +976,6 @@ pub fn split_qname(q: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// XML 1.0 (5th ed.) NameStartChar.
-pub fn is_name_start(c: char) -> bool {
-    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
-        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
-        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
-        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
-}
-
-/// XML 1.0 (5th ed.) NameChar.
-pub fn is_name_char(c: char) -> bool {
-    is_name_start(c)
-        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
-}
-
 /// XML 1.0 §2.2 Char.
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
@@ -1028,8 +1015,7 @@ fn resolve_reference(name: &str) -> Option<Result<char, u32>> {
 
 /// The error for a reference that resolves to nothing: named when it is a name, else not echoed.
 fn undeclared(name: &str) -> XmlErrorKind {
-    let mut c = name.chars();
-    if matches!(c.next(), Some(f) if is_name_start(f)) && c.all(is_name_char) {
+    if names::is_name(name) {
         XmlErrorKind::UndeclaredEntity(name.to_owned())
     } else {
         XmlErrorKind::MalformedReference

@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use super::XmlErrorKind;
-use super::{is_name_char, is_name_start};
+use crate::xml::names::{is_name_char, is_name_start_char};
 
 /// Byte classes for the scanning loops, one table lookup per byte.
 const WS: u8 = 1;
@@ -278,7 +278,7 @@ fn name(s: &[u8], i: usize) -> Option<(usize, Option<usize>)> {
         }
     } else {
         let c = decode_char(s, i)?;
-        if !is_name_start(c) {
+        if !is_name_start_char(c) {
             return None;
         }
     }
@@ -388,6 +388,9 @@ fn start_tag(s: &[u8], at: usize, eof: bool, attrs: &mut Vec<RawAttr>, max_attrs
             }
             return syntax("an attribute must start with a name", after_ws);
         };
+        if attr_end == s.len() {
+            return more_or(eof, "the document ends inside a tag", at);
+        }
         let attr_name = after_ws..attr_end;
         if !qname_ok(s, &attr_name, acolon) {
             return qname_error(s, attr_name, after_ws);

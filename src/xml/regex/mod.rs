@@ -18,6 +18,8 @@ mod tests;
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::xml::names;
+
 /// Memory budget for one compiled pattern; large enough for counted repetitions of
 /// big Unicode classes such as `\p{L}{1,100}`.
 const SIZE_LIMIT: usize = 64 << 20;
@@ -598,32 +600,28 @@ fn render_ranges(ranges: &[(u32, u32)]) -> String {
     out
 }
 
-/// Class members for XSD `\i`: XML 1.0 `Letter | '_' | ':'`.
+/// Class members for XSD `\i`: XML 1.0 (5th ed.) `NameStartChar`, which holds `_` and `:` (see
+/// [`names`] for why the fifth edition's table rather than Appendix B's `Letter`).
 fn name_start_ranges() -> &'static str {
     static RANGES: OnceLock<String> = OnceLock::new();
-    RANGES.get_or_init(|| {
-        let mut ranges: Vec<(u32, u32)> = Vec::new();
-        ranges.extend_from_slice(blocks::BASE_CHAR);
-        ranges.extend_from_slice(blocks::IDEOGRAPHIC);
-        ranges.push((u32::from('_'), u32::from('_')));
-        ranges.push((u32::from(':'), u32::from(':')));
-        render_ranges(&ranges)
-    })
+    RANGES.get_or_init(|| render_ranges(&char_ranges(&[names::NAME_START_CHAR])))
 }
 
-/// Class members for XSD `\c`: XML 1.0 `NameChar`.
+/// Class members for XSD `\c`: XML 1.0 (5th ed.) `NameChar`.
 fn name_char_ranges() -> &'static str {
     static RANGES: OnceLock<String> = OnceLock::new();
     RANGES.get_or_init(|| {
-        let mut ranges: Vec<(u32, u32)> = Vec::new();
-        ranges.extend_from_slice(blocks::BASE_CHAR);
-        ranges.extend_from_slice(blocks::IDEOGRAPHIC);
-        ranges.extend_from_slice(blocks::DIGIT);
-        ranges.extend_from_slice(blocks::COMBINING_CHAR);
-        ranges.extend_from_slice(blocks::EXTENDER);
-        for c in ['.', '-', '_', ':'] {
-            ranges.push((u32::from(c), u32::from(c)));
-        }
-        render_ranges(&ranges)
+        render_ranges(&char_ranges(&[
+            names::NAME_START_CHAR,
+            names::NAME_CHAR_EXTRA,
+        ]))
     })
+}
+
+/// The code point ranges of character-range tables, concatenated.
+fn char_ranges(tables: &[&[(char, char)]]) -> Vec<(u32, u32)> {
+    tables
+        .iter()
+        .flat_map(|t| t.iter().map(|&(a, b)| (u32::from(a), u32::from(b))))
+        .collect()
 }

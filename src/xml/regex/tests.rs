@@ -142,17 +142,24 @@ fn whitespace_escapes() {
 }
 
 #[test]
-fn name_escapes_follow_xml_1_0_appendix_b() {
+fn name_escapes_follow_xml_1_0_fifth_edition() {
     assert_matches(
         r"\i",
-        &["a", "Z", "_", ":", "\u{C0}", "\u{4E00}", "\u{AC00}"],
-        &["-", ".", "1", "\u{B7}", "\u{300}", " ", "\u{D7}"],
+        &[
+            "a", "Z", "_", ":", "\u{C0}", "\u{4E00}", "\u{AC00}", "\u{1200}", "\u{660}",
+        ],
+        &[
+            "-", ".", "1", "\u{B7}", "\u{300}", " ", "\u{D7}", "\u{37E}", "\u{3000}",
+        ],
     );
     assert_matches(r"\I", &["-", "1", " "], &["a", "_", ":"]);
+    // U+0346: a NameChar since the fifth edition, not in Appendix B (W3C reZ006i, bug 13606).
     assert_matches(
         r"\c",
-        &["a", "-", ".", "1", "\u{B7}", "\u{300}", "\u{660}", "_", ":"],
-        &[" ", "\u{D7}", "\u{346}", "/"],
+        &[
+            "a", "-", ".", "1", "\u{B7}", "\u{300}", "\u{346}", "\u{660}", "_", ":", "\u{203F}",
+        ],
+        &[" ", "\u{D7}", "/", "\u{37E}", "\u{2041}"],
     );
     assert_matches(r"\C", &[" ", "/", "\u{D7}"], &["a", "1", "-"]);
     assert_matches(r"\i\c*", &["xsd:string", "_a-b.c"], &["1a", "-a", ""]);

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::xml::content::{ContentModel, Particle, Term};
+use crate::xml::names::{is_ncname, is_qname};
 use crate::xml::schema::doc::{Node, XS_NS};
 
 /// A violation of the Schema for Schemas: (rule, message, the offending node's position owner).
@@ -676,21 +677,13 @@ fn check_node<'a>(
     }
 }
 
-fn is_ncname(s: &str) -> bool {
-    use crate::xml::reader::{is_name_char, is_name_start};
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if is_name_start(f) && f != ':')
-        && c.all(|x| is_name_char(x) && x != ':')
-}
-
 fn check_value(check: Check, raw: &str, node: &Node) -> Result<(), String> {
     let v = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     let qname_ok = |q: &str| -> Result<(), String> {
-        let (p, l) = crate::xml::reader::split_qname(q);
-        if !is_ncname(l) || p.is_some_and(|p| !is_ncname(p)) {
+        if !is_qname(q) {
             return Err(format!("'{q}' is not a QName"));
         }
-        if let Some(p) = p
+        if let (Some(p), _) = crate::xml::reader::split_qname(q)
             && node.resolve_prefix(p).is_none()
         {
             return Err(format!("prefix '{p}' is not declared"));

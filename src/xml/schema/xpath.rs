@@ -25,7 +25,7 @@ pub fn parse(
 /// name tests like `p:*` or `p:name` are single tokens (XPath 1.0 §3.7).
 fn squeeze(text: &str) -> Result<String, String> {
     let chars: Vec<char> = text.chars().collect();
-    let name_char = |c: char| c != ':' && crate::xml::reader::is_name_char(c);
+    let name_char = crate::xml::names::is_ncname_char;
     let mut out = String::new();
     let mut i = 0;
     let mut gap = false;
@@ -108,11 +108,7 @@ fn name_test(t: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Result<NameTe
     if t == "*" {
         return Ok(NameTest::Any);
     }
-    let ok = |s: &str| {
-        let mut c = s.chars();
-        matches!(c.next(), Some(f) if crate::xml::reader::is_name_start(f) && f != ':')
-            && c.all(|x| crate::xml::reader::is_name_char(x) && x != ':')
-    };
+    let ok = crate::xml::names::is_ncname;
     let (prefix, local) = crate::xml::reader::split_qname(t);
     let ns = match prefix {
         Some(p) => {
