@@ -141,6 +141,9 @@ pub enum XmlErrorKind {
     Limit(&'static str, u64),
     /// The underlying reader failed.
     Io(String),
+    /// The document's character encoding cannot be read: unknown, contradicted by the bytes, or bytes
+    /// malformed in it (XML 1.0 §4.3.3); see [`crate::xml::encoding`].
+    Encoding(String),
 }
 
 /// An error reading XML, with where it happened.
@@ -175,6 +178,7 @@ impl fmt::Display for XmlErrorKind {
             XmlErrorKind::DuplicateAttribute(a) => write!(f, "attribute '{a}' appears twice"),
             XmlErrorKind::Limit(what, n) => write!(f, "limit exceeded: {what} (at most {n})"),
             XmlErrorKind::Io(m) => write!(f, "read error: {m}"),
+            XmlErrorKind::Encoding(m) => write!(f, "character encoding: {m}"),
         }
     }
 }
@@ -517,17 +521,8 @@ impl<S: Source> XmlReader<S> {
                 self.count_lines(raw, raw_offset);
             }
             QEvent::Decl(d) => {
-                if let Some(Ok(enc)) = d.encoding() {
-                    let enc = enc.to_ascii_lowercase();
-                    if enc != "utf-8" && enc != "us-ascii" && enc != "ascii" {
-                        return Err(self.error(
-                            XmlErrorKind::Syntax(format!(
-                                "encoding '{enc}' is not supported; documents must be UTF-8"
-                            )),
-                            start,
-                        ));
-                    }
-                }
+                // The declared encoding was read and checked against the bytes by src/xml/encoding.rs,
+                // which hands this reader UTF-8 whatever the declaration says.
                 let raw: &[u8] = d.as_bytes();
                 self.count_lines(raw, raw_offset);
             }
