@@ -1,11 +1,13 @@
 //! Reading a SOAP envelope's payload: the first element of `soap:Body` and the values under it, by
 //! local name. The mock registries read requests with it and the gateway reads answers and faults.
-//! The envelope has been validated against the schemas before, so only structure matters here.
+//! The envelope has been validated against the schemas before, so only structure matters here. Bodies in
+//! any encoding [`crate::xml::encoding`] reads are read as UTF-8.
 
 use std::fmt;
 
 use crate::contract::SOAP_NS;
 
+use crate::xml::encoding;
 use crate::xml::reader::{Event, Limits, XmlReader};
 
 /// The payload inside an envelope: its root element and its leaf values by local name.
@@ -56,7 +58,10 @@ impl std::error::Error for ReadError {}
 
 /// Read the first element of `soap:Body` and collect its leaf values (streaming).
 pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
-    let mut reader = XmlReader::from_bytes(bytes, Limits::default());
+    let text = encoding::decode(bytes).map_err(|e| ReadError {
+        message: e.to_string(),
+    })?;
+    let mut reader = XmlReader::from_bytes(&text, Limits::default());
     // Depth of the open elements; `body_depth` is where soap:Body sits once seen.
     let mut depth = 0usize;
     let mut body_depth: Option<usize> = None;
@@ -162,8 +167,9 @@ impl Node {
 
 /// The first element of `soap:Body` as a [`Node`] tree.
 pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
-    let mut reader = XmlReader::from_bytes(bytes, Limits::default());
     let error = |message: String| ReadError { message };
+    let text = encoding::decode(bytes).map_err(|e| error(e.to_string()))?;
+    let mut reader = XmlReader::from_bytes(&text, Limits::default());
     let mut depth = 0usize;
     let mut body_depth: Option<usize> = None;
     // Open elements at or under the payload root.

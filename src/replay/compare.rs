@@ -8,6 +8,8 @@
 //!   namespace URI and local name; `xmlns` attributes themselves are not compared);
 //! - the order of attributes (they are compared as a set keyed by namespace and local name);
 //! - comments, processing instructions and the XML declaration;
+//! - the character encoding: both documents are read as UTF-8 by [`crate::xml::encoding`], so a
+//!   windows-1251 answer is similar to its UTF-8 recording;
 //! - CDATA against plain text, and entity or character references against the characters they stand
 //!   for (`&#1057;` is `С`): everything is decoded by [`crate::xml::reader`] before comparing;
 //! - white space at the edges of text. The text of an element (all of its own character data,
@@ -64,6 +66,7 @@ use std::sync::Arc;
 use quick_xml::events::Event as RawEvent;
 
 use crate::contract::SOAP_NS;
+use crate::xml::encoding;
 use crate::xml::mask;
 use crate::xml::reader::{Event, Limits, Position, XmlError, XmlErrorKind, XmlReader};
 
@@ -479,7 +482,8 @@ struct Tree {
 impl Tree {
     fn read(bytes: &[u8], limits: &Limits, side: Side) -> Result<Tree, CompareError> {
         let fail = |error| CompareError { side, error };
-        let mut reader = XmlReader::from_bytes(bytes, limits.clone());
+        let text = encoding::decode(bytes).map_err(fail)?;
+        let mut reader = XmlReader::from_bytes(&text, limits.clone());
         let mut nodes: Vec<Node> = Vec::new();
         let mut open: Vec<usize> = Vec::new();
         loop {
@@ -904,7 +908,10 @@ fn clip(s: &str) -> String {
 /// A document as the strict comparison reads it: every event quick-xml reports, as written, with
 /// ignored elements left out whole and ignored attributes dropped from their tags.
 fn markup(bytes: &[u8], options: &Options, side: Side) -> Result<Vec<Piece>, CompareError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // As UTF-8 (the byte order mark cut off), like the similar comparison; the declarations still
+    // differ when the two documents declare different encodings.
+    let decoded = encoding::decode(bytes).map_err(|error| CompareError { side, error })?;
+    let bytes: &[u8] = &decoded;
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().trim_text(false);
     reader.config_mut().check_end_names = true;

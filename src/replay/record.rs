@@ -274,7 +274,11 @@ fn prefix_of(registry: Registry) -> &'static str {
 /// does not declare keeps its prefix.
 fn adapt_prefixes(paths: Vec<String>, document: &[u8]) -> Vec<String> {
     let mut declared: HashMap<String, String> = HashMap::new();
-    let mut reader = quick_xml::Reader::from_reader(document);
+    // A document whose encoding cannot be read declares nothing this can see.
+    let Ok(document) = crate::xml::encoding::decode(document) else {
+        return paths;
+    };
+    let mut reader = quick_xml::Reader::from_reader(&*document);
     let mut buf = Vec::new();
     while let Ok(event) = reader.read_event_into(&mut buf) {
         match event {

@@ -86,9 +86,16 @@ pub fn mask_if_personal(names: &[&str], value: &str) -> String {
 /// A whole XML document with the text of every personal element masked (see [`mask`]): what the
 /// message log keeps of an exchange when bodies are masked. Element names, structure and other values
 /// stay, so the document still shows what was asked and answered. Input that is not well-formed is
-/// kept only up to the point where it breaks, followed by a marker.
+/// kept only up to the point where it breaks, followed by a marker. A document in another encoding
+/// than UTF-8 is read through [`crate::xml::encoding`] and comes out as UTF-8, its declaration saying
+/// so; one whose encoding cannot be read is only the marker.
 pub fn mask_document(xml: &[u8]) -> String {
-    use quick_xml::events::{BytesText, Event};
+    use quick_xml::events::{BytesDecl, BytesText, Event};
+    let Ok(decoded) = crate::xml::encoding::decode(xml) else {
+        return BROKEN.to_owned();
+    };
+    let transcoded = matches!(decoded, std::borrow::Cow::Owned(_));
+    let xml: &[u8] = &decoded;
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut writer = quick_xml::Writer::new(Vec::with_capacity(xml.len()));
     // Local names of the open elements, outermost first.
@@ -127,6 +134,16 @@ pub fn mask_document(xml: &[u8]) -> String {
                     writer.write_event(Event::Text(BytesText::new(&masked)))
                 }
             }
+            // The text is UTF-8 now, whatever the original declared.
+            Event::Decl(decl) if transcoded => {
+                let version = decl.version().map(|v| v.into_owned()).unwrap_or_default();
+                let standalone = decl.standalone().and_then(Result::ok);
+                writer.write_event(Event::Decl(BytesDecl::new(
+                    &version,
+                    Some("UTF-8"),
+                    standalone.as_deref(),
+                )))
+            }
             // A character reference inside a personal value would leak a character of it.
             Event::GeneralRef(_) if open.iter().any(|n| is_personal_name(n)) => Ok(()),
             Event::CData(_) if open.iter().any(|n| is_personal_name(n)) => {
@@ -142,10 +159,13 @@ pub fn mask_document(xml: &[u8]) -> String {
     }
     let mut out = String::from_utf8_lossy(&writer.into_inner()).to_string();
     if broken {
-        out.push_str("<!-- not well-formed from here on -->");
+        out.push_str(BROKEN);
     }
     out
 }
+
+/// What follows the part of a document that could be read.
+const BROKEN: &str = "<!-- not well-formed from here on -->";
 
 #[cfg(test)]
 mod tests {
@@ -172,6 +192,21 @@ mod tests {
             "{broken}"
         );
         assert!(!broken.contains("11223344595"));
+    }
+
+    #[test]
+    fn documents_in_other_encodings_come_out_as_utf8() {
+        let doc = "<?xml version=\"1.0\" encoding=\"windows-1251\" standalone=\"yes\"?><x:Request xmlns:x=\"urn:x\"><x:LastName>Иванова</x:LastName><x:Region>Тверская область</x:Region></x:Request>";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(doc);
+        let masked = mask_document(&bytes);
+        assert!(
+            masked.starts_with(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#),
+            "{masked}"
+        );
+        assert!(masked.contains("<x:LastName>И.</x:LastName>"), "{masked}");
+        assert!(masked.contains("Тверская область"), "{masked}");
+        let lying = b"<?xml version='1.0' encoding='UTF-16'?><Snils>11223344595</Snils>";
+        assert_eq!(mask_document(lying), BROKEN);
     }
 
     #[test]

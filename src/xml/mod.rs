@@ -1,6 +1,7 @@
 //! XML: reading, XSD schemas and streaming validation. Knows nothing of the network.
 //!
 //! Layout, in the order data flows through it:
+//! - [`encoding`]: every document as UTF-8 (byte order mark, declaration, WHATWG encodings, streamed).
 //! - [`names`]: which characters may start or continue an XML name (reader, datatypes, regex).
 //! - [`reader`]: the hardened pull reader (limits, positions, namespaces, no DTDs).
 //! - [`regex`]: XSD regular expressions, compiled to the linear-time `regex` engine.
@@ -12,6 +13,7 @@
 
 pub mod content;
 pub mod datatypes;
+pub mod encoding;
 pub mod mask;
 pub mod names;
 pub mod reader;

@@ -183,6 +183,9 @@ pub enum XmlErrorKind {
     Limit(&'static str, u64),
     /// The underlying reader failed.
     Io(String),
+    /// The document's character encoding cannot be read: unknown, contradicted by the bytes, or bytes
+    /// malformed in it (XML 1.0 §4.3.3); see [`crate::xml::encoding`].
+    Encoding(String),
 }
 
 /// An error reading XML, with where it happened.
@@ -217,6 +220,7 @@ impl fmt::Display for XmlErrorKind {
             XmlErrorKind::DuplicateAttribute(a) => write!(f, "attribute '{a}' appears twice"),
             XmlErrorKind::Limit(what, n) => write!(f, "limit exceeded: {what} (at most {n})"),
             XmlErrorKind::Io(m) => write!(f, "read error: {m}"),
+            XmlErrorKind::Encoding(m) => write!(f, "character encoding: {m}"),
         }
     }
 }

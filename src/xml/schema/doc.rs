@@ -4,10 +4,12 @@
 //! [`Node`]s that keeps every element's line and column and the namespaces in scope at it (QName-valued
 //! attributes like `type="tns:Snils"` resolve against those). Only elements in the XSD namespace and their
 //! attributes matter to the compiler; `xs:annotation` content is kept as nodes but never interpreted.
-//! Schemas are small, so a tree here is cheap; instances are never read into one.
+//! Schemas are small, so a tree here is cheap; instances are never read into one. A schema document may be
+//! in any encoding [`crate::xml::encoding`] reads (registries still publish windows-1251 schemas).
 
 use std::sync::Arc;
 
+use crate::xml::encoding;
 use crate::xml::reader::{Event, Limits, Position, XmlError, XmlReader};
 
 /// The XML Schema namespace.
@@ -68,9 +70,10 @@ impl Node {
     }
 }
 
-/// Read a schema document into a tree.
+/// Read a schema document, in any encoding [`encoding::decode`] reads, into a tree.
 pub fn read_document(bytes: &[u8], limits: &Limits) -> Result<Node, XmlError> {
-    let mut reader = XmlReader::from_bytes(bytes, limits.clone());
+    let text = encoding::decode(bytes)?;
+    let mut reader = XmlReader::from_bytes(&text, limits.clone());
     let mut stack: Vec<Node> = Vec::new();
     let mut last_ns: Arc<Vec<(String, String)>> = Arc::new(Vec::new());
     loop {

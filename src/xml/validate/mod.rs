@@ -17,8 +17,9 @@ use std::ops::Range;
 
 use crate::xml::content::MatchState;
 use crate::xml::datatypes::Value;
+use crate::xml::encoding;
 use crate::xml::mask;
-use crate::xml::reader::{Event, Limits, Mark, Source, StartTag, XmlReader};
+use crate::xml::reader::{Event, Limits, Mark, Source, StartTag, XmlError, XmlReader};
 use crate::xml::schema::doc::XSI_NS;
 use crate::xml::schema::model::*;
 
@@ -89,21 +90,74 @@ impl Report {
     }
 }
 
-/// Validate a document held in memory.
+/// Validate a document held in memory, in any encoding [`encoding::decode`] reads (UTF-8 is read in
+/// place). An encoding error is reported as the `xml-well-formed` violation that ends the run; bytes
+/// malformed in the document's encoding end it where they are, after the violations before them.
 pub fn validate_bytes(schema: &Schema, bytes: &[u8], options: &Options) -> Report {
-    let reader = XmlReader::from_bytes(bytes, options.limits.clone());
-    Validator::new(schema, options).run(reader)
+    let (text, failure) = match encoding::decode_until_error(bytes) {
+        Ok(decoded) => decoded,
+        Err(e) => return Validator::new(schema, options).unreadable(e),
+    };
+    if let Some(e) = failure.clone()
+        && text.is_empty()
+    {
+        return Validator::new(schema, options).unreadable(e);
+    }
+    let reader = XmlReader::from_bytes(&text, options.limits.clone());
+    let mut report = Validator::new(schema, options).run(reader);
+    if let Some(e) = failure {
+        match report.violations.last_mut() {
+            // The reader complained where the text stops: that is where the bad bytes are.
+            Some(v) if report.truncated && v.rule == "xml-well-formed" => v.ended_by(&e),
+            // The document was complete before them (they are in trailing white space or a comment).
+            _ if !report.truncated => {
+                report.violations.push(Violation {
+                    path: "/".into(),
+                    line: e.position.line,
+                    column: e.position.column,
+                    rule: "xml-well-formed",
+                    message: e.kind.to_string(),
+                    value: None,
+                });
+                report.truncated = true;
+            }
+            // Stopped at max_errors before reaching them, as a stream would.
+            _ => {}
+        }
+    }
+    report
 }
 
-/// Validate a document from a buffered source, streaming. A UTF-8 BOM at the start is skipped.
-pub fn validate_reader<R: BufRead>(schema: &Schema, mut source: R, options: &Options) -> Report {
-    if let Ok(buf) = source.fill_buf()
-        && buf.starts_with(b"\xEF\xBB\xBF")
+/// Validate a document from a buffered source, streaming, in any encoding [`encoding::decode_stream`]
+/// reads (a byte order mark is skipped; other encodings are transcoded in bounded chunks). The report
+/// is the one [`validate_bytes`] gives for the same bytes.
+pub fn validate_reader<R: BufRead>(schema: &Schema, source: R, options: &Options) -> Report {
+    let decoded = match encoding::decode_stream(source) {
+        Ok(d) => d,
+        Err(e) => return Validator::new(schema, options).unreadable(e),
+    };
+    let failure = decoded.failure();
+    let reader = XmlReader::new(decoded, options.limits.clone());
+    let mut report = Validator::new(schema, options).run(reader);
+    // The reader saw the encoding error as a failed read; say what it was and where, as in memory.
+    if let Some(e) = failure.get()
+        && let Some(v) = report.violations.last_mut()
+        && v.rule == "xml-well-formed"
+        && v.message.contains(&e.kind.to_string())
     {
-        source.consume(3);
+        v.ended_by(e);
     }
-    let reader = XmlReader::new(source, options.limits.clone());
-    Validator::new(schema, options).run(reader)
+    report
+}
+
+impl Violation {
+    /// This well-formedness violation is where bytes malformed in the document's encoding stopped the
+    /// reader: report them instead, keeping the path.
+    fn ended_by(&mut self, e: &XmlError) {
+        self.line = e.position.line;
+        self.column = e.position.column;
+        self.message = e.kind.to_string();
+    }
 }
 
 /// How an element is being assessed.
@@ -171,6 +225,21 @@ impl<'s> Validator<'s> {
         }
     }
 
+    /// The document cannot be read on: the error is the last violation.
+    fn unreadable(mut self, e: XmlError) -> Report {
+        let path = self.path();
+        self.report.violations.push(Violation {
+            path,
+            line: e.position.line,
+            column: e.position.column,
+            rule: "xml-well-formed",
+            message: e.kind.to_string(),
+            value: None,
+        });
+        self.report.truncated = true;
+        self.report
+    }
+
     fn run<S: Source>(mut self, mut reader: XmlReader<S>) -> Report {
         loop {
             if self.report.violations.len() >= self.options.max_errors {
@@ -178,17 +247,7 @@ impl<'s> Validator<'s> {
                 break;
             }
             if let Err(e) = reader.advance() {
-                let path = self.path();
-                self.report.violations.push(Violation {
-                    path,
-                    line: e.position.line,
-                    column: e.position.column,
-                    rule: "xml-well-formed",
-                    message: e.kind.to_string(),
-                    value: None,
-                });
-                self.report.truncated = true;
-                break;
+                return self.unreadable(e);
             }
             let done = match reader.event() {
                 Event::Start(tag) => {
