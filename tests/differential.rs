@@ -523,10 +523,17 @@ fn check_reports(docs: &[Doc], reports: &[Report]) {
         std::fs::write(&path, &text).expect("write reports");
         return;
     }
-    let pinned = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (REGGATE_WRITE_REPORTS=1 writes it)", path.display()));
+    let pinned = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (REGGATE_WRITE_REPORTS=1 writes it)",
+            path.display()
+        )
+    });
     let split = |t: &str| -> Vec<String> {
-        t.split("## ").filter(|b| !b.is_empty()).map(str::to_owned).collect()
+        t.split("## ")
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
     let (was, now) = (split(&pinned), split(&text));
     let changed: Vec<String> = was

@@ -77,8 +77,7 @@ pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
             Event::Start(tag) => {
                 depth += 1;
                 let in_request = found && body_depth.is_some_and(|b| depth > b + 1);
-                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS)
-                {
+                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS) {
                     body_depth = Some(depth);
                 } else if !found && body_depth.is_some_and(|b| depth == b + 1) {
                     found = true;
@@ -179,8 +178,7 @@ pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
             Event::Start(tag) => {
                 depth += 1;
                 let under_body = body_depth.is_some_and(|b| depth > b);
-                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS)
-                {
+                if body_depth.is_none() && tag.local == "Body" && tag.ns == Some(SOAP_NS) {
                     body_depth = Some(depth);
                 } else if under_body {
                     open.push(Node {

@@ -25,8 +25,8 @@ use std::fmt;
 use std::io::BufRead;
 use std::ops::Range;
 
-pub use input::{SliceSource, Source, StreamSource};
 use crate::xml::names;
+pub use input::{SliceSource, Source, StreamSource};
 use lines::Lines;
 use scan::{Place, RawAttr, Scan, Token};
 
@@ -127,7 +127,8 @@ impl<'r> StartTag<'r> {
     /// Attributes other than namespace declarations, in document order.
     pub fn attributes(&self) -> impl ExactSizeIterator<Item = Attribute<'r>> + Clone + use<'r> {
         let (window, base, values, uris) = (self.window, self.base, self.values, self.uris);
-        let local = move |r: &Range<u64>| &window[(r.start - base) as usize..(r.end - base) as usize];
+        let local =
+            move |r: &Range<u64>| &window[(r.start - base) as usize..(r.end - base) as usize];
         self.attrs.iter().map(move |a| Attribute {
             ns: a.ns.map(|i| &*uris[i as usize]),
             local: local(&a.local),
@@ -350,16 +351,16 @@ pub struct XmlReader<S: Source> {
 }
 
 impl<'a> XmlReader<SliceSource<'a>> {
-    /// A reader over bytes in memory, read in place. A UTF-8 byte order mark is skipped.
+    /// A reader over UTF-8 in memory, read in place: what [`crate::xml::encoding::decode`] makes of a
+    /// document (its byte order mark already taken off; a second one is a character outside the root).
     pub fn from_bytes(bytes: &'a [u8], limits: Limits) -> Self {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         XmlReader::with_source(SliceSource::new(bytes), limits)
     }
 }
 
 impl<R: BufRead> XmlReader<StreamSource<R>> {
-    /// A reader over any buffered source (a file, a socket body). A UTF-8 byte order mark must already
-    /// have been skipped; [`XmlReader::from_bytes`] does it for slices.
+    /// A reader over any buffered source of UTF-8 (a file, a socket body), as
+    /// [`crate::xml::encoding::decode_stream`] gives it: byte order mark skipped.
     pub fn new(source: R, limits: Limits) -> Self {
         XmlReader::with_source(StreamSource::new(source), limits)
     }
@@ -535,7 +536,15 @@ impl<S: Source> XmlReader<S> {
             let eof = self.src.at_end();
             let scanned = if at < window.len() {
                 let (max, doctype) = (self.limits.max_attributes, self.limits.skip_doctype);
-                scan::scan(window, at, eof, self.place, doctype, &mut self.raw_attrs, max)
+                scan::scan(
+                    window,
+                    at,
+                    eof,
+                    self.place,
+                    doctype,
+                    &mut self.raw_attrs,
+                    max,
+                )
             } else if eof {
                 return self.end_of_document();
             } else {
@@ -598,7 +607,9 @@ impl<S: Source> XmlReader<S> {
                 let name = &window[name];
                 let c = match resolve_reference(name) {
                     Some(Ok(c)) => c,
-                    Some(Err(code)) => return Err(self.error(XmlErrorKind::InvalidChar(code), start)),
+                    Some(Err(code)) => {
+                        return Err(self.error(XmlErrorKind::InvalidChar(code), start));
+                    }
                     None => return Err(self.error(undeclared(name), start)),
                 };
                 if self.place != Place::Content {
@@ -614,7 +625,9 @@ impl<S: Source> XmlReader<S> {
             Token::CData { content, end } => {
                 self.offset = base + end as u64;
                 let piece = &self.src.window().as_bytes()[content.clone()];
-                let blank = piece.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+                let blank = piece
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
                 if !content.is_empty() && self.text_allowed(blank, start, content.len())? {
                     self.begin_buffered(start);
                     push_normalized(&mut self.text, &self.src.window()[content]);
@@ -661,7 +674,9 @@ impl<S: Source> XmlReader<S> {
                 let expected = self.open.last().map(|o| &self.names[o.name.clone()]);
                 if expected != Some(found) {
                     let msg = match expected {
-                        Some(e) => format!("end tag '</{found}>' does not match the start tag '<{e}>'"),
+                        Some(e) => {
+                            format!("end tag '</{found}>' does not match the start tag '<{e}>'")
+                        }
                         None => format!("end tag '</{found}>' has no start tag"),
                     };
                     return Err(self.error(XmlErrorKind::Syntax(msg), start));
@@ -764,8 +779,9 @@ impl<S: Source> XmlReader<S> {
             Some((Some(r), mark)) => {
                 let base = self.src.base();
                 self.text.clear();
-                self.text
-                    .push_str(&self.src.window()[(r.start - base) as usize..(r.end - base) as usize]);
+                self.text.push_str(
+                    &self.src.window()[(r.start - base) as usize..(r.end - base) as usize],
+                );
                 self.pending = Some((None, mark));
             }
             Some(p @ (None, _)) => self.pending = Some(p),
@@ -919,8 +935,13 @@ fn resolve_tag(
         });
     }
     // Two attributes can also collide on expanded name (Namespaces in XML §6.3).
-    let local = |a: &AttrOut| &window[(a.local.start - base) as usize..(a.local.end - base) as usize];
-    if let Some(d) = duplicate(attrs, |a, b| a.ns == b.ns && local(a) == local(b), |a| local(a)) {
+    let local =
+        |a: &AttrOut| &window[(a.local.start - base) as usize..(a.local.end - base) as usize];
+    if let Some(d) = duplicate(
+        attrs,
+        |a, b| a.ns == b.ns && local(a) == local(b),
+        |a| local(a),
+    ) {
         return Err(XmlErrorKind::DuplicateAttribute(local(d).to_owned()));
     }
     Ok(())

@@ -48,8 +48,7 @@ const fn classes() -> [u8; 256] {
         if control || c >= 0xEF || matches!(c, b'<' | b'&' | b']' | b'\r') {
             v |= TEXT_STOP;
         }
-        if control || c >= 0xEF || matches!(c, b'<' | b'&' | b'"' | b'\'' | b'\t' | b'\n' | b'\r')
-        {
+        if control || c >= 0xEF || matches!(c, b'<' | b'&' | b'"' | b'\'' | b'\t' | b'\n' | b'\r') {
             v |= ATTR_STOP;
         }
         t[b] = v;
@@ -78,14 +77,23 @@ pub(super) struct RawAttr {
 pub(super) enum Token {
     /// Character data up to `end`, raw. `plain`: no CR (so no line-end normalization), `blank`: white
     /// space only.
-    Text { end: usize, plain: bool, blank: bool },
+    Text {
+        end: usize,
+        plain: bool,
+        blank: bool,
+    },
     /// `&name;` or `&#...;` in text; `name` is what stands between `&` and `;`.
     Reference { name: Range<usize>, end: usize },
     /// `<![CDATA[...]]>`.
     CData { content: Range<usize>, end: usize },
     /// A start tag; its attributes are in the array handed to [`scan`]. `colon`: where the name's
     /// colon is.
-    Start { name: Range<usize>, colon: Option<usize>, empty: bool, end: usize },
+    Start {
+        name: Range<usize>,
+        colon: Option<usize>,
+        empty: bool,
+        end: usize,
+    },
     /// An end tag.
     End { name: Range<usize>, end: usize },
     /// A comment, a processing instruction other than the declaration, white space in a DTD.
@@ -163,7 +171,11 @@ pub(super) fn scan(
                     return Scan::Error(XmlErrorKind::Dtd, at);
                 }
                 doctype(s, at, eof, place)
-            } else if !eof && (b"--".starts_with(rest) || b"[CDATA[".starts_with(rest) || b"DOCTYPE".starts_with(rest)) {
+            } else if !eof
+                && (b"--".starts_with(rest)
+                    || b"[CDATA[".starts_with(rest)
+                    || b"DOCTYPE".starts_with(rest))
+            {
                 Scan::More
             } else {
                 syntax("'<!' starts no comment, CDATA section or DOCTYPE", at)
@@ -222,7 +234,11 @@ fn text(s: &[u8], at: usize, eof: bool) -> Scan {
     if i == at {
         return Scan::More;
     }
-    Scan::Token(Token::Text { end: i, plain, blank })
+    Scan::Token(Token::Text {
+        end: i,
+        plain,
+        blank,
+    })
 }
 
 /// Check the character at `i` (a control byte or a lead byte from 0xEF): its length if XML allows it.
@@ -523,7 +539,10 @@ fn processing_instruction(s: &[u8], at: usize, eof: bool, place: Place) -> Scan 
     };
     let close = target_end + n;
     if close > target_end && CLASS[s[target_end] as usize] & WS == 0 {
-        return syntax("a processing instruction's target must be followed by white space", target_end);
+        return syntax(
+            "a processing instruction's target must be followed by white space",
+            target_end,
+        );
     }
     if target.eq_ignore_ascii_case(b"xml") {
         if target != b"xml" || place != Place::Start {
@@ -546,7 +565,10 @@ fn declaration(s: &[u8], at: usize, mut i: usize, close: usize) -> Scan {
             break;
         }
         if j == i {
-            return syntax("the XML declaration's parts must be separated by white space", j);
+            return syntax(
+                "the XML declaration's parts must be separated by white space",
+                j,
+            );
         }
         let Some((name_end, _)) = name(s, j) else {
             return syntax("malformed XML declaration", j);
@@ -569,17 +591,31 @@ fn declaration(s: &[u8], at: usize, mut i: usize, close: usize) -> Scan {
             b"version" => 1,
             b"encoding" => 2,
             b"standalone" => 3,
-            _ => return syntax("the XML declaration takes version, encoding and standalone only", j),
+            _ => {
+                return syntax(
+                    "the XML declaration takes version, encoding and standalone only",
+                    j,
+                );
+            }
         };
         if order <= seen || (seen == 0 && order != 1) {
-            return syntax("the XML declaration's parts are version, encoding, standalone, in that order", j);
+            return syntax(
+                "the XML declaration's parts are version, encoding, standalone, in that order",
+                j,
+            );
         }
         seen = order;
         let ok = match order {
-            1 => value.len() >= 3 && value.starts_with(b"1.") && value[2..].iter().all(u8::is_ascii_digit),
+            1 => {
+                value.len() >= 3
+                    && value.starts_with(b"1.")
+                    && value[2..].iter().all(u8::is_ascii_digit)
+            }
             2 => {
                 value.first().is_some_and(u8::is_ascii_alphabetic)
-                    && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                    && value
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
             _ => value == b"yes" || value == b"no",
         };
@@ -643,7 +679,12 @@ mod tests {
         let mut attrs = Vec::new();
         let doc = b"<p:a x='1' p:y=\"a&amp;b\"\n z='\t'/>";
         match scan(doc, 0, true, Place::Content, true, &mut attrs, 16) {
-            Scan::Token(Token::Start { name, colon, empty, end }) => {
+            Scan::Token(Token::Start {
+                name,
+                colon,
+                empty,
+                end,
+            }) => {
                 assert_eq!(&doc[name], b"p:a");
                 assert_eq!(colon, Some(2));
                 assert!(empty);
@@ -659,8 +700,18 @@ mod tests {
     #[test]
     fn partial_tokens_ask_for_more() {
         let mut attrs = Vec::new();
-        for doc in ["<a x='1", "<a", "<!-- x -", "<![CDA", "<?pi x", "ab\r", "x]]"] {
-            match scan(doc.as_bytes(), 0, false, Place::Content, true, &mut attrs, 16) {
+        for doc in [
+            "<a x='1", "<a", "<!-- x -", "<![CDA", "<?pi x", "ab\r", "x]]",
+        ] {
+            match scan(
+                doc.as_bytes(),
+                0,
+                false,
+                Place::Content,
+                true,
+                &mut attrs,
+                16,
+            ) {
                 Scan::More => {}
                 Scan::Token(Token::Text { end, .. }) if end < doc.len() => {}
                 other => panic!("{doc}: {other:?}"),
@@ -691,11 +742,19 @@ mod tests {
     #[test]
     fn text_flags() {
         match one(" \n\t<", Place::Content) {
-            Scan::Token(Token::Text { end: 3, plain: true, blank: true }) => {}
+            Scan::Token(Token::Text {
+                end: 3,
+                plain: true,
+                blank: true,
+            }) => {}
             other => panic!("{other:?}"),
         }
         match one("a\r\nb&", Place::Content) {
-            Scan::Token(Token::Text { end: 4, plain: false, blank: false }) => {}
+            Scan::Token(Token::Text {
+                end: 4,
+                plain: false,
+                blank: false,
+            }) => {}
             other => panic!("{other:?}"),
         }
         match one("Привет<", Place::Content) {
@@ -706,7 +765,10 @@ mod tests {
 
     #[test]
     fn doctype_is_skipped_past_its_subset() {
-        match one("<!DOCTYPE a [<!ENTITY x '>]'><!-- ] > -->]><a/>", Place::Start) {
+        match one(
+            "<!DOCTYPE a [<!ENTITY x '>]'><!-- ] > -->]><a/>",
+            Place::Start,
+        ) {
             Scan::Token(Token::Doctype { end }) => assert_eq!(end, 43),
             other => panic!("{other:?}"),
         }

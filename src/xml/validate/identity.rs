@@ -132,9 +132,7 @@ impl Tables {
         let nillable = decl_info.is_some_and(|d| d.nillable);
         let nil = nillable
             && tag.attributes().any(|a| {
-                a.ns == Some(XSI_NS)
-                    && a.local == "nil"
-                    && matches!(a.value.trim(), "true" | "1")
+                a.ns == Some(XSI_NS) && a.local == "nil" && matches!(a.value.trim(), "true" | "1")
             });
         // A nil element still needs a simple type to be a field (cvc-identity-constraint.3).
         let kind = match type_.and_then(|t| schema.types.get(t)) {

@@ -315,13 +315,7 @@ impl<'s> Validator<'s> {
         p
     }
 
-    fn violation(
-        &mut self,
-        pos: Mark,
-        rule: &'static str,
-        message: String,
-        value: Option<String>,
-    ) {
+    fn violation(&mut self, pos: Mark, rule: &'static str, message: String, value: Option<String>) {
         let path = self.path();
         self.violation_at(path, pos, rule, message, value);
     }
@@ -855,7 +849,8 @@ impl<'s> Validator<'s> {
     }
 
     fn note_idref(&mut self, s: &str, pos: Mark) {
-        self.unlocated.push((Located::IdRef(self.idrefs.len()), pos));
+        self.unlocated
+            .push((Located::IdRef(self.idrefs.len()), pos));
         self.idrefs.push((s.to_owned(), self.path(), (0, 0)));
     }
 
