@@ -17,7 +17,8 @@ use crate::xml::names::{is_name_char, is_name_start_char};
 const WS: u8 = 1;
 /// ASCII NameStartChar (letters, `_`, `:`).
 const NAME_START: u8 = 2;
-/// ASCII NameChar.
+/// ASCII NameChar other than `:` (letters, digits, `_`, `-`, `.`): the bytes a name's inner loop takes
+/// without a second look.
 const NAME: u8 = 4;
 /// A byte that ends a plain run of text: `<`, `&`, `]`, CR, a control character XML forbids, or a lead
 /// byte from 0xEF up (U+FFFE and U+FFFF are encoded `EF BF BE` / `EF BF BF`).
@@ -35,13 +36,9 @@ const fn classes() -> [u8; 256] {
             v |= WS;
         }
         if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
-            v |= NAME_START | NAME;
+            v |= NAME_START;
         }
-        if c.is_ascii_digit() || c == b'-' || c == b'.' {
-            v |= NAME;
-        }
-        // Every non-ASCII byte may be part of a name character; the slow path decides.
-        if c >= 0x80 {
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.') {
             v |= NAME;
         }
         let control = c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r');
@@ -285,38 +282,37 @@ fn reference(s: &[u8], at: usize, eof: bool) -> Scan {
 
 /// A Name starting at `i`: its end and where its colon is. `None` when no name starts there.
 fn name(s: &[u8], i: usize) -> Option<(usize, Option<usize>)> {
+    if !starts_name(s, i) {
+        return None;
+    }
     let mut j = i;
     let mut colon = None;
-    let first = *s.get(i)?;
-    if first < 0x80 {
-        if CLASS[first as usize] & NAME_START == 0 {
-            return None;
-        }
-    } else {
-        let c = decode_char(s, i)?;
-        if !is_name_start_char(c) {
-            return None;
-        }
-    }
-    while j < s.len() {
-        let b = s[j];
-        if b < 0x80 {
-            if CLASS[b as usize] & NAME == 0 {
-                break;
-            }
-            if b == b':' && colon.is_none() {
-                colon = Some(j);
-            }
+    loop {
+        while j < s.len() && CLASS[s[j] as usize] & NAME != 0 {
             j += 1;
-        } else {
-            let Some(c) = decode_char(s, j) else { break };
-            if !is_name_char(c) {
-                break;
+        }
+        match s.get(j) {
+            Some(b':') => {
+                colon = colon.or(Some(j));
+                j += 1;
             }
-            j += c.len_utf8();
+            Some(&b) if b >= 0x80 => match decode_char(s, j) {
+                Some(c) if is_name_char(c) => j += c.len_utf8(),
+                _ => break,
+            },
+            _ => break,
         }
     }
     Some((j, colon))
+}
+
+/// Whether a NameStartChar stands at `i`.
+fn starts_name(s: &[u8], i: usize) -> bool {
+    match s.get(i) {
+        None => false,
+        Some(&b) if b < 0x80 => CLASS[b as usize] & NAME_START != 0,
+        Some(_) => decode_char(s, i).is_some_and(is_name_start_char),
+    }
 }
 
 /// The character starting at `i`, if the window holds all of it.
@@ -339,7 +335,7 @@ fn qname_ok(s: &[u8], range: &Range<usize>, colon: Option<usize>) -> bool {
             c > range.start
                 && c + 1 < range.end
                 && !s[c + 1..range.end].contains(&b':')
-                && name(s, c + 1).is_some()
+                && starts_name(s, c + 1)
         }
     }
 }
