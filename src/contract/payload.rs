@@ -99,7 +99,7 @@ pub fn read_payload(bytes: &[u8]) -> Result<Payload, ReadError> {
             }
             Event::Text(text, _) => {
                 if let Some((_, t)) = leaf.as_mut() {
-                    t.push_str(&text);
+                    t.push_str(text);
                 }
             }
             Event::End(_) => {
@@ -194,7 +194,7 @@ pub fn read_tree(bytes: &[u8]) -> Result<Node, ReadError> {
             }
             Event::Text(text, _) => {
                 if let Some(node) = open.last_mut() {
-                    node.text.push_str(&text);
+                    node.text.push_str(text);
                 }
             }
             Event::End(_) => {

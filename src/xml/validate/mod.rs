@@ -876,9 +876,9 @@ impl<'s> Validator<'s> {
             return;
         }
         match self.schema.types.get(f.type_) {
-            Some(TypeDef::Simple(_)) => return self.texts.push_str(t),
+            Some(TypeDef::Simple(_)) => self.texts.push_str(t),
             Some(TypeDef::Complex(ct)) => match &ct.content {
-                ContentType::Simple(_) => return self.texts.push_str(t),
+                ContentType::Simple(_) => self.texts.push_str(t),
                 ContentType::Elements(e) if e.mixed => {
                     // Mixed text matters only against a fixed value; otherwise it is not kept, so a
                     // long mixed element costs no memory. Kept text is bounded like any text.
@@ -897,7 +897,7 @@ impl<'s> Validator<'s> {
                             "the mixed content is longer than the text limit ({limit} bytes), so it cannot equal the fixed value"), None);
                         return;
                     }
-                    return self.texts.push_str(t);
+                    self.texts.push_str(t);
                 }
                 ContentType::Elements(_) | ContentType::Empty => {
                     if !ws && !f.text_error {
@@ -973,7 +973,7 @@ impl<'s> Validator<'s> {
                                 self.violation(fpos, "cvc-elt.5.2.2.1", format!(
                                     "an element with the fixed value '{}' cannot have child elements", vc.lexical), None);
                             } else if content.mixed && !text.is_empty() && text != vc.lexical {
-                                let shown = self.masked(&[&self.current_local()], &text);
+                                let shown = self.masked(&[&self.current_local()], text);
                                 self.violation(
                                     fpos,
                                     "cvc-elt.5.2.2.2.1",
