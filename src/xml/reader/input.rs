@@ -114,49 +114,56 @@ impl<R: BufRead> Source for StreamSource<R> {
             self.window.drain(..drop);
             self.base += drop as u64;
         }
-        let end = self.base + self.window.len() as u64;
         if self.window.len() > cap {
             let what = "bytes in one piece of markup or text";
             return Err((XmlErrorKind::Limit(what, cap as u64), self.base));
         }
-        let chunk = self
-            .inner
-            .fill_buf()
-            .map_err(|e| (XmlErrorKind::Io(e.to_string()), end))?;
-        if chunk.is_empty() {
-            if !self.carry.is_empty() {
-                return Err((XmlErrorKind::InvalidUtf8, end));
+        // Read at least as much as the window holds: a token that keeps asking for more (a long run of
+        // text is read whole) is then rescanned a logarithmic number of times, not once per chunk.
+        let want = CHUNK.max(self.window.len());
+        let mut got = 0;
+        while got < want && self.error.is_none() {
+            let end = self.base + self.window.len() as u64;
+            let chunk = self
+                .inner
+                .fill_buf()
+                .map_err(|e| (XmlErrorKind::Io(e.to_string()), end))?;
+            if chunk.is_empty() {
+                if !self.carry.is_empty() {
+                    return Err((XmlErrorKind::InvalidUtf8, end));
+                }
+                self.eof = true;
+                return Ok(());
             }
-            self.eof = true;
-            return Ok(());
-        }
-        let n = chunk.len().min(CHUNK);
-        let joined;
-        let bytes = if self.carry.is_empty() {
-            &chunk[..n]
-        } else {
-            joined = [self.carry.as_slice(), &chunk[..n]].concat();
-            joined.as_slice()
-        };
-        match simdutf8::compat::from_utf8(bytes) {
-            Ok(s) => {
-                self.window.push_str(s);
-                self.carry.clear();
-            }
-            Err(e) => {
-                let valid = e.valid_up_to();
-                self.window
-                    .push_str(std::str::from_utf8(&bytes[..valid]).unwrap_or_default());
-                if e.error_len().is_none() {
-                    self.carry = bytes[valid..].to_vec();
-                } else {
-                    let at = self.base + self.window.len() as u64;
-                    self.error = Some((XmlErrorKind::InvalidUtf8, at));
+            let n = chunk.len().min(CHUNK);
+            let joined;
+            let bytes = if self.carry.is_empty() {
+                &chunk[..n]
+            } else {
+                joined = [self.carry.as_slice(), &chunk[..n]].concat();
+                joined.as_slice()
+            };
+            match simdutf8::compat::from_utf8(bytes) {
+                Ok(s) => {
+                    self.window.push_str(s);
                     self.carry.clear();
                 }
+                Err(e) => {
+                    let valid = e.valid_up_to();
+                    self.window
+                        .push_str(std::str::from_utf8(&bytes[..valid]).unwrap_or_default());
+                    if e.error_len().is_none() {
+                        self.carry = bytes[valid..].to_vec();
+                    } else {
+                        let at = self.base + self.window.len() as u64;
+                        self.error = Some((XmlErrorKind::InvalidUtf8, at));
+                        self.carry.clear();
+                    }
+                }
             }
+            self.inner.consume(n);
+            got += n;
         }
-        self.inner.consume(n);
         Ok(())
     }
 }

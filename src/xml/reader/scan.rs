@@ -186,7 +186,9 @@ fn more_or(eof: bool, msg: &str, at: usize) -> Scan {
     if eof { syntax(msg, at) } else { Scan::More }
 }
 
-/// A run of text up to the next `<` or `&` (or the window's end).
+/// A run of text up to the next `<` or `&`. A run that reaches the window's end is read whole once more
+/// input has come (`More`), so that a stream cuts text into the same tokens as a slice: whether a run is
+/// blank, where it starts, a CR LF or `]]>` across a chunk boundary, all come out as in memory.
 fn text(s: &[u8], at: usize, eof: bool) -> Scan {
     let mut i = at;
     let mut plain = true;
@@ -197,14 +199,15 @@ fn text(s: &[u8], at: usize, eof: bool) -> Scan {
             blank &= CLASS[s[i] as usize] & WS != 0;
             i += 1;
         }
-        let Some(&b) = s.get(i) else { break };
+        let Some(&b) = s.get(i) else {
+            if !eof {
+                return Scan::More;
+            }
+            break;
+        };
         match b {
             b'<' | b'&' => break,
             b'\r' => {
-                // Hold a CR at the window's end back: a LF may follow in the next chunk.
-                if !eof && i + 1 == s.len() {
-                    break;
-                }
                 plain = false;
                 i += 1;
             }
@@ -212,10 +215,6 @@ fn text(s: &[u8], at: usize, eof: bool) -> Scan {
                 blank = false;
                 if s[i..].starts_with(b"]]>") {
                     return syntax("']]>' is not allowed in text", i);
-                }
-                // `]` or `]]` at the window's end may be the start of `]]>`.
-                if !eof && s.len() - i < 3 {
-                    break;
                 }
                 i += 1;
             }
@@ -227,9 +226,6 @@ fn text(s: &[u8], at: usize, eof: bool) -> Scan {
                 }
             }
         }
-    }
-    if i == at {
-        return Scan::More;
     }
     Scan::Token(Token::Text {
         end: i,
