@@ -124,13 +124,19 @@ impl<R: BufRead> Source for StreamSource<R> {
         let mut got = 0;
         while got < want && self.error.is_none() {
             let end = self.base + self.window.len() as u64;
-            let chunk = self
-                .inner
-                .fill_buf()
-                .map_err(|e| (XmlErrorKind::Io(e.to_string()), end))?;
+            // A failed read, or a character cut off by the end, is kept like bad UTF-8: what this
+            // refill already read is handed out first, so the events before it are reported as in memory.
+            let chunk = match self.inner.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    self.error = Some((XmlErrorKind::Io(e.to_string()), end));
+                    break;
+                }
+            };
             if chunk.is_empty() {
                 if !self.carry.is_empty() {
-                    return Err((XmlErrorKind::InvalidUtf8, end));
+                    self.error = Some((XmlErrorKind::InvalidUtf8, end));
+                    break;
                 }
                 self.eof = true;
                 return Ok(());
@@ -164,6 +170,12 @@ impl<R: BufRead> Source for StreamSource<R> {
             self.inner.consume(n);
             got += n;
         }
-        Ok(())
+        match self.error.take() {
+            Some(e) if got == 0 => Err(e),
+            e => {
+                self.error = e;
+                Ok(())
+            }
+        }
     }
 }
