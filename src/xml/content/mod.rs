@@ -357,6 +357,9 @@ impl ContentModel {
         if self.all.is_some() {
             return self.step_all(state, matches);
         }
+        if let Some(leaf) = self.step_one(state, matches) {
+            return leaf;
+        }
         let mut cfgs: InlineVec<Config, 2> = InlineVec::new();
         let mut ctrs: InlineVec<u32, 8> = InlineVec::new();
         let mut memo: InlineVec<(u32, bool), 8> = InlineVec::new();
@@ -404,6 +407,43 @@ impl ContentModel {
         state.cfgs = cfgs;
         state.ctrs = ctrs;
         Ok(leaf)
+    }
+
+    /// The usual step, taken directly: one live configuration, no counters on either side of its
+    /// edges, and at most one edge matching (a UPA-checked model never has two). `None` leaves the
+    /// step to the general path, which gives the same answer with more bookkeeping.
+    fn step_one(
+        &self,
+        state: &mut MatchState,
+        matches: &dyn Fn(LeafId) -> bool,
+    ) -> Option<Result<LeafId, ()>> {
+        let &[cfg] = state.cfgs.as_slice() else {
+            return None;
+        };
+        let (nodes, follow) = self.source(cfg.pos);
+        if !nodes.is_empty() {
+            return None;
+        }
+        let mut hit: Option<(u32, LeafId)> = None;
+        for edge in &follow.edges {
+            let target = self.positions.get(edge.target as usize)?;
+            if !matches(target.leaf) {
+                continue;
+            }
+            if hit.is_some() || !target.counters.is_empty() {
+                return None;
+            }
+            hit = Some((edge.target, target.leaf));
+        }
+        Some(match hit {
+            Some((pos, leaf)) => {
+                state.cfgs = InlineVec::new();
+                state.cfgs.push(Config { pos, off: 0 });
+                state.ctrs = InlineVec::new();
+                Ok(leaf)
+            }
+            None => Err(()),
+        })
     }
 
     /// Whether the content may end here.

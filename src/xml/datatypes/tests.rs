@@ -84,6 +84,23 @@ fn whitespace_per_builtin_and_normalize() {
     assert_eq!(normalize(WhiteSpace::Replace, " a\tb\r\n"), " a b  ");
     assert_eq!(normalize(WhiteSpace::Collapse, "  a \t\n b  c "), "a b c");
     assert_eq!(normalize(WhiteSpace::Collapse, "\n\t "), "");
+    for (given, collapsed) in [
+        ("a b c", "a b c"),
+        ("a  b", "a b"),
+        (" a", "a"),
+        ("a ", "a"),
+        ("a\u{a0}b", "a\u{a0}b"),
+        ("a\u{7f}\tb", "a\u{7f} b"),
+        ("", ""),
+    ] {
+        assert_eq!(
+            normalize(WhiteSpace::Collapse, given),
+            collapsed,
+            "{given:?}"
+        );
+        let borrowed = matches!(normalize(WhiteSpace::Collapse, given), Cow::Borrowed(_));
+        assert_eq!(borrowed, given == collapsed, "{given:?}");
+    }
     assert!(matches!(
         normalize(WhiteSpace::Collapse, "a b"),
         std::borrow::Cow::Borrowed(_)
@@ -1337,4 +1354,30 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn day_numbers_agree_across_the_64_bit_cut_and_with_the_calendar() {
+    use super::value::days_from_civil;
+    assert_eq!(days_from_civil(1970, 1, 1), 0);
+    assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    assert_eq!(days_from_civil(0, 3, 1), -719_468);
+    // Either side of the 2^40 cut, consecutive years keep a year's distance.
+    for y in [(1i128 << 40) - 2, -(1i128 << 40) - 1, 10_i128.pow(30)] {
+        let days = days_from_civil(y + 1, 1, 1) - days_from_civil(y, 1, 1);
+        assert!(days == 365 || days == 366, "year {y}: {days}");
+    }
+    assert_eq!(
+        days_from_civil(-(1i128 << 40), 3, 1) - days_from_civil(-(1i128 << 40) - 400, 3, 1),
+        146_097
+    );
+}
+
+#[test]
+fn decimals_from_parts_drop_padding_and_stray_characters() {
+    let d = |i: &str, f: &str| Decimal::from_parts(false, i, f).to_string();
+    assert_eq!(d("007", "500"), "7.5");
+    assert_eq!(d("0x0y5", "0a0"), "5");
+    assert_eq!(d("000", "000"), "0");
+    assert_eq!(Decimal::from_parts(true, "0", "0").to_string(), "0");
 }

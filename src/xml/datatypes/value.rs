@@ -19,10 +19,14 @@ pub struct Decimal {
 impl Decimal {
     /// Build from a sign and ASCII digit strings (callers guarantee digits only; others are dropped).
     pub fn from_parts(negative: bool, int_digits: &str, frac_digits: &str) -> Decimal {
-        let int: String = int_digits.chars().filter(char::is_ascii_digit).collect();
-        let frac: String = frac_digits.chars().filter(char::is_ascii_digit).collect();
-        let int = int.trim_start_matches('0').to_string();
-        let frac = frac.trim_end_matches('0').to_string();
+        // One allocation per non-empty part (this runs for every decimal, integer and date in a
+        // message); digits-only input, the callers' promise, is taken as it is.
+        let digits = |s: &str| match s.bytes().all(|b| b.is_ascii_digit()) {
+            true => s.to_owned(),
+            false => s.chars().filter(char::is_ascii_digit).collect(),
+        };
+        let int = digits(int_digits.trim_start_matches(|c: char| !c.is_ascii_digit() || c == '0'));
+        let frac = digits(frac_digits.trim_end_matches(|c: char| !c.is_ascii_digit() || c == '0'));
         let negative = negative && !(int.is_empty() && frac.is_empty());
         Decimal {
             negative,
@@ -76,6 +80,11 @@ impl Decimal {
         }
         let m: i128 = self.int.parse().ok()?;
         Some(if self.negative { -m } else { m })
+    }
+
+    /// The integer part of a seconds field (0..=60, so a few digits at most; 0 if it does not fit).
+    fn whole_seconds(&self) -> i64 {
+        self.int.parse().unwrap_or(0)
     }
 
     /// The negated value.
@@ -296,7 +305,7 @@ impl DateTimeValue {
             i128::from(self.year)
         };
         let days = days_from_civil(y, i128::from(self.month), i128::from(self.day));
-        let whole_second: i128 = self.second.int.parse().unwrap_or(0);
+        let whole_second = i128::from(self.second.whole_seconds());
         let secs = days * 86_400
             + i128::from(self.hour) * 3600
             + i128::from(self.minute) * 60
@@ -318,6 +327,15 @@ impl DateTimeValue {
     pub fn compare(&self, other: &DateTimeValue) -> Option<Ordering> {
         if self.kind != other.kind {
             return None;
+        }
+        // The same timezone (or none on both sides) and no 24:00 (which is the next day's 00:00): the
+        // fields compare in order, with no arithmetic. Years have no 0, so -1 < 1 holds as written.
+        if self.tz == other.tz && self.hour < 24 && other.hour < 24 {
+            return Some(
+                (self.year, self.month, self.day, self.hour, self.minute)
+                    .cmp(&(other.year, other.month, other.day, other.hour, other.minute))
+                    .then_with(|| self.second.cmp(&other.second)),
+            );
         }
         match (self.tz.is_some(), other.tz.is_some()) {
             (true, true) | (false, false) => Some(self.instant().cmp(&other.instant())),
@@ -343,6 +361,24 @@ fn zoned_vs_local(p: Instant<'_>, q_local: Instant<'_>) -> Option<Ordering> {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (astronomical year numbering).
 pub(crate) fn days_from_civil(y: i128, m: i128, d: i128) -> i128 {
+    // Years a message can hold go through 64-bit arithmetic (128-bit division is a library call);
+    // the schema's arbitrary years fall back to 128 bits.
+    const NEAR: i128 = 1 << 40;
+    if (-NEAR..NEAR).contains(&y)
+        && let (Ok(y), Ok(m), Ok(d)) = (i64::try_from(y), i64::try_from(m), i64::try_from(d))
+    {
+        return i128::from(days_from_civil_i64(y, m, d));
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_from_civil_i64(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

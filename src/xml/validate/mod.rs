@@ -214,9 +214,10 @@ impl<'s> Validator<'s> {
         Validator {
             schema,
             options,
-            stack: Vec::new(),
-            names: String::new(),
-            texts: String::new(),
+            // Sized for a usual message (see XmlReader::with_source).
+            stack: Vec::with_capacity(16),
+            names: String::with_capacity(256),
+            texts: String::with_capacity(256),
             report: Report::default(),
             ids: HashSet::new(),
             idrefs: Vec::new(),
@@ -608,7 +609,8 @@ impl<'s> Validator<'s> {
     /// The declaration an element named `qn` gets when it matched the leaf for `e`: `e` itself or a
     /// member of its substitution group.
     fn actual_decl(&self, e: ElemId, qn: NameRef<'_>) -> ElemId {
-        if qn.is(&self.schema.elements[e].name) {
+        // Without a substitution group the leaf's own declaration is the only one that could match.
+        if self.schema.substitutes[e].is_empty() || qn.is(&self.schema.elements[e].name) {
             return e;
         }
         self.schema.substitutes[e]
