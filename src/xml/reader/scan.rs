@@ -195,8 +195,14 @@ fn text(s: &[u8], at: usize, eof: bool) -> Scan {
     let mut blank = true;
     loop {
         // The common case: bytes that need no attention.
+        // Blank while only white space has been seen; once a byte is not, the rest needs no check.
+        if blank {
+            while i < s.len() && CLASS[s[i] as usize] & (TEXT_STOP | WS) == WS {
+                i += 1;
+            }
+            blank = s.get(i).is_none_or(|&b| CLASS[b as usize] & TEXT_STOP != 0);
+        }
         while i < s.len() && CLASS[s[i] as usize] & TEXT_STOP == 0 {
-            blank &= CLASS[s[i] as usize] & WS != 0;
             i += 1;
         }
         let Some(&b) = s.get(i) else {
@@ -330,7 +336,8 @@ fn qname_ok(s: &[u8], range: &Range<usize>, colon: Option<usize>) -> bool {
         Some(c) => {
             c > range.start
                 && c + 1 < range.end
-                && !s[c + 1..range.end].contains(&b':')
+                // A plain loop: names are short, and a memchr call costs more than it scans.
+                && s[c + 1..range.end].iter().all(|&b| b != b':')
                 && starts_name(s, c + 1)
         }
     }

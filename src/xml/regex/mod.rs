@@ -16,7 +16,12 @@ mod blocks;
 mod tests;
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, MatchKind};
 
 use crate::xml::names;
 
@@ -28,11 +33,26 @@ const SIZE_LIMIT: usize = 64 << 20;
 /// parser's stack use bounded on adversarial input.
 const MAX_DEPTH: usize = 100;
 
-/// A compiled XSD pattern. Immutable, Send + Sync, Clone (cheap: wraps regex::Regex).
+/// Budget for the small dense DFA a pattern also gets (see [`XsdRegex::is_match`]); a pattern that
+/// does not fit (big Unicode classes, long counted repetitions) runs on `regex` alone.
+const DFA_LIMIT: usize = 256 << 10;
+
+/// A compiled XSD pattern. Immutable, Send + Sync, Clone (cheap: wraps regex::Regex and an Arc).
 #[derive(Clone, Debug)]
 pub struct XsdRegex {
     source: String,
     compiled: ::regex::Regex,
+    /// The same pattern as an anchored dense DFA, when it is small: a value is then matched by one
+    /// table lookup per byte, without `regex`'s per-call search setup, which dominated short values
+    /// like a SNILS or a region code (this runs for every patterned value in every message).
+    dfa: Option<Arc<SmallDfa>>,
+}
+
+/// A dense DFA and its anchored start state (the same for every value: computed once).
+#[derive(Debug)]
+struct SmallDfa {
+    dfa: dense::DFA<Vec<u32>>,
+    start: StateID,
 }
 
 impl XsdRegex {
@@ -51,13 +71,21 @@ impl XsdRegex {
             })?;
         Ok(XsdRegex {
             source: pattern.to_owned(),
+            dfa: small_dfa(&translated).map(Arc::new),
             compiled,
         })
     }
 
     /// Whole-string match (XSD patterns are implicitly anchored at both ends).
     pub fn is_match(&self, value: &str) -> bool {
-        self.compiled.is_match(value)
+        match self
+            .dfa
+            .as_deref()
+            .and_then(|d| dfa_match(d, value.as_bytes()))
+        {
+            Some(m) => m,
+            None => self.compiled.is_match(value),
+        }
     }
 
     /// The XSD source pattern as written.
@@ -69,6 +97,52 @@ impl XsdRegex {
     pub fn translated(&self) -> &str {
         self.compiled.as_str()
     }
+}
+
+/// The translated pattern as an anchored dense DFA, or `None` when it does not fit [`DFA_LIMIT`].
+fn small_dfa(translated: &str) -> Option<SmallDfa> {
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .start_kind(StartKind::Anchored)
+                // Every thread is kept: the question is only whether the whole value matches.
+                .match_kind(MatchKind::All)
+                .dfa_size_limit(Some(DFA_LIMIT))
+                .determinize_size_limit(Some(DFA_LIMIT)),
+        )
+        .syntax(
+            syntax::Config::new()
+                .unicode(true)
+                .nest_limit(u32::try_from(MAX_DEPTH * 4).unwrap_or(u32::MAX)),
+        )
+        .build(translated)
+        .ok()?;
+    let start = dfa
+        .start_state(&start::Config::new().anchored(Anchored::Yes))
+        .ok()?;
+    Some(SmallDfa { dfa, start })
+}
+
+/// Run the DFA over the whole value: `None` if it cannot answer (it gave up on a byte), and the
+/// caller asks `regex`.
+fn dfa_match(small: &SmallDfa, bytes: &[u8]) -> Option<bool> {
+    let (dfa, mut state) = (&small.dfa, small.start);
+    for &b in bytes {
+        state = dfa.next_state(state, b);
+        if dfa.is_special_state(state) {
+            if dfa.is_dead_state(state) {
+                return Some(false);
+            }
+            if dfa.is_quit_state(state) {
+                return None;
+            }
+        }
+    }
+    state = dfa.next_eoi_state(state);
+    if dfa.is_quit_state(state) {
+        return None;
+    }
+    Some(dfa.is_match_state(state))
 }
 
 /// Why a pattern was rejected: `offset` is the char index into the pattern, `message` names the construct.

@@ -428,3 +428,58 @@ proptest! {
         }
     }
 }
+
+/// The small-DFA path and `regex` give one answer for the same pattern and value.
+fn agree(pattern: &str, value: &str) -> Result<(), TestCaseError> {
+    let Ok(compiled) = XsdRegex::new(pattern) else {
+        return Ok(());
+    };
+    if let Some(dfa) = compiled.dfa.as_deref()
+        && let Some(fast) = super::dfa_match(dfa, value.as_bytes())
+    {
+        prop_assert_eq!(
+            fast,
+            compiled.compiled.is_match(value),
+            "{:?} on {:?}",
+            pattern,
+            value
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn registry_patterns_get_a_dfa_and_huge_classes_fall_back() {
+    for p in [
+        r"\d{11}",
+        r"[0-9]{2}",
+        r"[A-Z]{3}",
+        r"\d{2}-\d{4}-\d{10}",
+        r"[А-ЯЁ][а-яё\-]{0,49}",
+    ] {
+        assert!(re(p).dfa.is_some(), "{p}");
+    }
+    // Beyond the DFA budget: still matched, by regex.
+    let big = re(r"\p{L}{1,100}");
+    assert!(big.dfa.is_none());
+    assert!(big.is_match("Ωμέγα"));
+    assert!(!big.is_match("1"));
+}
+
+proptest! {
+    #[test]
+    fn dfa_and_regex_agree_on_arbitrary_values(
+        pattern in r"[\[\]\\\-\^(){},|?*+.dswDSW1-3a-cА-Я]{0,16}",
+        value in r"[a-c1-3 А-Я_\-.\n]{0,12}",
+    ) {
+        agree(&pattern, &value)?;
+        agree(&pattern, &pattern)?;
+    }
+
+    #[test]
+    fn dfa_and_regex_agree_on_registry_shapes(value in r"[0-9A-ZА-Яа-я \-]{0,14}") {
+        for p in [r"\d{11}", r"\d{2}", r"[A-Z]{3}", r"\d{4}-\d{2}", r"[А-ЯЁ][а-яё\-]{0,49}", r"(\d{3} ){3}\d{2}", r"[^\s]+"] {
+            agree(p, &value)?;
+        }
+    }
+}

@@ -265,7 +265,9 @@ impl<'s> Validator<'s> {
                 }
                 Event::Eof => true,
             };
-            self.locate(&reader);
+            if !self.unlocated.is_empty() {
+                self.locate(&reader);
+            }
             if done {
                 self.finish();
                 break;
@@ -1039,9 +1041,11 @@ impl<'s> Validator<'s> {
 
     /// The innermost element ends: its frame, name and text go.
     fn pop(&mut self) {
-        if let Some(f) = self.stack.pop() {
+        // Read in place and truncated: a frame is large, and moving it out only to drop it costs.
+        if let Some(f) = self.stack.last() {
             self.names.truncate(f.name.start);
             self.texts.truncate(f.text);
+            self.stack.truncate(self.stack.len() - 1);
         }
     }
 
