@@ -9,6 +9,10 @@
 //! - `libxml2-dom`: libxml2 parsing the same bytes from memory into a tree (`xmlReadMemory` via
 //!   `Parser::parse_string`) and validating it with `xmlSchemaValidateDoc`.
 //!
+//! Documents of schemas this project did not write (which cannot be committed) are measured beside
+//! them with `REGGATE_BENCH_EXTRA="SCHEMA=DOC;SCHEMA=DOC"`: SCHEMA is the one schema file libxml2
+//! compiles (its imports and includes resolved by both validators) and DOC an instance both accept.
+//!
 //! Each message is measured twice: once with throughput in documents (criterion's "elem/s" is
 //! documents/s) and once in bytes. Run with
 //! `cargo bench --bench validator` (reggate and quick-xml) or
@@ -20,9 +24,7 @@
 mod libxml2_driver;
 
 use std::hint::black_box;
-use std::path::Path;
-#[cfg(feature = "libxml2-bench")]
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quick_xml::XmlVersion;
@@ -109,11 +111,11 @@ struct Libxml2 {
 
 #[cfg(feature = "libxml2-bench")]
 impl Libxml2 {
-    fn new() -> Libxml2 {
-        let driver = libxml2_driver();
+    /// `driver`: the one schema document that stands for the set.
+    fn new(driver: &Path) -> Libxml2 {
         Libxml2 {
-            stream: libxml2_context(&driver),
-            dom: libxml2_context(&driver),
+            stream: libxml2_context(driver),
+            dom: libxml2_context(driver),
             parser: libxml::parser::Parser::default(),
         }
     }
@@ -128,56 +130,98 @@ impl Libxml2 {
     }
 }
 
+/// One schema set and the messages measured against it.
+struct Workload {
+    /// What reggate loads.
+    schema: PathBuf,
+    /// What libxml2 compiles: the driver schema for the project's set, the schema file for others.
+    #[cfg_attr(not(feature = "libxml2-bench"), allow(dead_code))]
+    libxml2_schema: Option<PathBuf>,
+    messages: Vec<PathBuf>,
+}
+
+/// The project's two messages, then whatever `REGGATE_BENCH_EXTRA` names.
+fn workloads() -> Vec<Workload> {
+    let mut all = vec![Workload {
+        schema: root().join("schemas"),
+        libxml2_schema: None,
+        messages: MESSAGES.iter().map(|m| root().join(m)).collect(),
+    }];
+    let extra = std::env::var("REGGATE_BENCH_EXTRA").unwrap_or_default();
+    for pair in extra.split(';').filter(|p| !p.trim().is_empty()) {
+        let (schema, doc) = pair
+            .split_once('=')
+            .unwrap_or_else(|| panic!("REGGATE_BENCH_EXTRA: '{pair}' is not SCHEMA=DOC"));
+        all.push(Workload {
+            schema: PathBuf::from(schema.trim()),
+            libxml2_schema: Some(PathBuf::from(schema.trim())),
+            messages: vec![PathBuf::from(doc.trim())],
+        });
+    }
+    all
+}
+
 fn bench(c: &mut Criterion) {
-    let schema =
-        Schema::load(&[root().join("schemas")]).unwrap_or_else(|e| panic!("schemas compile: {e}"));
     let options = Options::default();
-    #[cfg(feature = "libxml2-bench")]
-    let mut libxml2 = Libxml2::new();
-
-    for message in MESSAGES {
-        let path = root().join(message);
-        let bytes = std::fs::read(&path).expect("read benchmark message");
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or(message);
-
-        // Every contender must accept the message, or the comparison means nothing.
-        let report = validate_bytes(&schema, &bytes, &options);
-        assert!(
-            report.is_valid(),
-            "reggate rejects {message}: {:?}",
-            report.violations
+    for workload in workloads() {
+        let schema = Schema::load(std::slice::from_ref(&workload.schema))
+            .unwrap_or_else(|e| panic!("{} compiles: {e}", workload.schema.display()));
+        #[cfg(feature = "libxml2-bench")]
+        let mut libxml2 = Libxml2::new(
+            &workload
+                .libxml2_schema
+                .clone()
+                .unwrap_or_else(libxml2_driver),
         );
-        #[cfg(feature = "libxml2-bench")]
-        let path_str = path.to_str().expect("utf-8 path").to_owned();
-        #[cfg(feature = "libxml2-bench")]
-        {
-            assert!(
-                libxml2.stream(&path_str),
-                "libxml2 (stream) rejects {message}"
-            );
-            assert!(libxml2.dom(&bytes), "libxml2 (dom) rejects {message}");
-        }
+        for path in &workload.messages {
+            let message = path.display().to_string();
+            let bytes = std::fs::read(path).expect("read benchmark message");
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(&message);
 
-        for (unit, throughput) in [
-            ("docs", Throughput::Elements(1)),
-            ("bytes", Throughput::Bytes(bytes.len() as u64)),
-        ] {
-            let mut group = c.benchmark_group(format!("{name}/{unit}"));
-            group.throughput(throughput);
-            group.bench_function("reggate", |b| {
-                b.iter(|| validate_bytes(&schema, black_box(&bytes), &options).is_valid())
-            });
-            group.bench_function("quick-xml", |b| {
-                b.iter(|| quick_xml_pass(black_box(&bytes)))
-            });
+            // Every contender must accept the message, or the comparison means nothing.
+            let report = validate_bytes(&schema, &bytes, &options);
+            assert!(
+                report.is_valid(),
+                "reggate rejects {message}: {:?}",
+                report.violations
+            );
+            #[cfg(feature = "libxml2-bench")]
+            let path_str = path.to_str().expect("utf-8 path").to_owned();
             #[cfg(feature = "libxml2-bench")]
             {
-                group.bench_function("libxml2-stream", |b| {
-                    b.iter(|| libxml2.stream(black_box(&path_str)))
-                });
-                group.bench_function("libxml2-dom", |b| b.iter(|| libxml2.dom(black_box(&bytes))));
+                assert!(
+                    libxml2.stream(&path_str),
+                    "libxml2 (stream) rejects {message}"
+                );
+                assert!(libxml2.dom(&bytes), "libxml2 (dom) rejects {message}");
             }
-            group.finish();
+
+            for (unit, throughput) in [
+                ("docs", Throughput::Elements(1)),
+                ("bytes", Throughput::Bytes(bytes.len() as u64)),
+            ] {
+                let mut group = c.benchmark_group(format!("{name}/{unit}"));
+                group.throughput(throughput);
+                group.bench_function("reggate", |b| {
+                    b.iter(|| validate_bytes(&schema, black_box(&bytes), &options).is_valid())
+                });
+                group.bench_function("quick-xml", |b| {
+                    b.iter(|| quick_xml_pass(black_box(&bytes)))
+                });
+                #[cfg(feature = "libxml2-bench")]
+                {
+                    group.bench_function("libxml2-stream", |b| {
+                        b.iter(|| libxml2.stream(black_box(&path_str)))
+                    });
+                    group.bench_function("libxml2-dom", |b| {
+                        b.iter(|| libxml2.dom(black_box(&bytes)))
+                    });
+                }
+                group.finish();
+            }
         }
     }
 }

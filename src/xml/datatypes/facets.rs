@@ -541,7 +541,8 @@ impl Facets {
                 .map(|(_, u)| u.clone())
         };
         let v = parse(*b, &lexical, &ns).map_err(|_| bad())?;
-        self.check_inner(&lexical, &v, false).map_err(|_| bad())?;
+        self.check_inner(&lexical, Subject::Value(&v), false)
+            .map_err(|_| bad())?;
         Ok(v)
     }
 
@@ -659,21 +660,28 @@ impl Facets {
     /// for a list `value` is [`Value::List`] and length facets count items; string-family lengths count
     /// characters, hexBinary/base64Binary count octets, QName/NOTATION length facets always hold (errata).
     pub fn check(&self, lexical: &str, value: &Value) -> Result<(), FacetViolation> {
-        self.check_inner(lexical, value, true)
+        self.check_inner(lexical, Subject::Value(value), true)
+    }
+
+    /// [`Facets::check`] for a value of a string-valued builtin, which is `lexical` itself: the same
+    /// answer as checking `Value::String(lexical)`, without building it.
+    pub fn check_string(&self, lexical: &str) -> Result<(), FacetViolation> {
+        self.check_inner(lexical, Subject::String(lexical), true)
     }
 
     fn check_inner(
         &self,
         lexical: &str,
-        value: &Value,
+        subject: Subject<'_>,
         bounds: bool,
     ) -> Result<(), FacetViolation> {
         use FacetKind as K;
-        let len = match value {
-            Value::String(s) | Value::AnyUri(s) => Some(s.chars().count() as u64),
-            Value::HexBinary(b) | Value::Base64Binary(b) => Some(b.len() as u64),
-            Value::List(items) => Some(items.len() as u64),
-            _ => None,
+        let len = match subject {
+            Subject::String(s) => Some(s.chars().count() as u64),
+            Subject::Value(Value::String(s) | Value::AnyUri(s)) => Some(s.chars().count() as u64),
+            Subject::Value(Value::HexBinary(b) | Value::Base64Binary(b)) => Some(b.len() as u64),
+            Subject::Value(Value::List(items)) => Some(items.len() as u64),
+            Subject::Value(_) => None,
         };
         if let Some(n) = len {
             let v = |facet: K, expected: String| Err(FacetViolation { facet, expected });
@@ -703,7 +711,7 @@ impl Facets {
             }
         }
         if let Some(values) = &self.enumeration
-            && !values.iter().any(|e| e.same(value))
+            && !values.iter().any(|e| subject.same(e))
         {
             return Err(FacetViolation {
                 facet: K::Enumeration,
@@ -720,7 +728,7 @@ impl Facets {
             ];
             for (kind, ok) in checks {
                 if let Some(b) = self.bound(kind) {
-                    let fine = value.compare(&b.value).is_some_and(|o| ok.contains(&o));
+                    let fine = subject.compare(&b.value).is_some_and(|o| ok.contains(&o));
                     if !fine {
                         return Err(FacetViolation {
                             facet: kind,
@@ -730,7 +738,7 @@ impl Facets {
                 }
             }
         }
-        if let Value::Decimal(d) = value {
+        if let Subject::Value(Value::Decimal(d)) = subject {
             if let Some(t) = &self.total_digits
                 && d.total_digits() as u64 > t.value
             {
@@ -749,5 +757,31 @@ impl Facets {
             }
         }
         Ok(())
+    }
+}
+
+/// What facets are checked against: a built value, or a string-valued builtin's value, which is the
+/// lexical form itself (borrowed: nothing is built for it).
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Value(&'a Value),
+    String(&'a str),
+}
+
+impl Subject<'_> {
+    /// [`Value::same`], with a borrowed string standing for `Value::String`.
+    fn same(self, other: &Value) -> bool {
+        match self {
+            Subject::Value(v) => v.same(other),
+            Subject::String(s) => matches!(other, Value::String(o) if o == s),
+        }
+    }
+
+    /// [`Value::compare`]: strings are unordered, so only equality answers.
+    fn compare(self, other: &Value) -> Option<Ordering> {
+        match self {
+            Subject::Value(v) => v.compare(other),
+            Subject::String(_) => self.same(other).then_some(Ordering::Equal),
+        }
     }
 }

@@ -13,34 +13,18 @@ type R<T> = Result<T, String>;
 pub(crate) fn parse_atomic(b: Builtin, s: &str, ns: &dyn Fn(&str) -> Option<String>) -> R<Value> {
     use Builtin as B;
     match b {
-        B::AnySimpleType | B::String => Ok(Value::String(s.to_string())),
-        B::NormalizedString => {
-            if s.contains(['\t', '\n', '\r']) {
-                return Err("tab, newline or carriage return not allowed".into());
-            }
-            Ok(Value::String(s.to_string()))
-        }
-        B::Token => token(s).map(Value::String),
-        B::Language => {
-            language(s)?;
-            Ok(Value::String(s.to_string()))
-        }
-        B::Name => {
-            if !is_name(s) {
-                return Err("not an XML Name".into());
-            }
-            Ok(Value::String(s.to_string()))
-        }
-        B::NCName | B::Id | B::IdRef | B::Entity => {
-            if !is_ncname(s) {
-                return Err("not an XML NCName".into());
-            }
-            Ok(Value::String(s.to_string()))
-        }
-        B::NmToken => {
-            if !is_nmtoken(s) {
-                return Err("not an XML NMTOKEN".into());
-            }
+        B::AnySimpleType
+        | B::String
+        | B::NormalizedString
+        | B::Token
+        | B::Language
+        | B::Name
+        | B::NCName
+        | B::Id
+        | B::IdRef
+        | B::Entity
+        | B::NmToken => {
+            check_string(b, s)?;
             Ok(Value::String(s.to_string()))
         }
         B::IdRefs | B::Entities | B::NmTokens => Err("list type parsed as atomic".into()),
@@ -90,14 +74,52 @@ pub(crate) fn parse_atomic(b: Builtin, s: &str, ns: &dyn Fn(&str) -> Option<Stri
     }
 }
 
-fn token(s: &str) -> R<String> {
+fn token(s: &str) -> R<()> {
     if s.contains(['\t', '\n', '\r']) {
         return Err("tab, newline or carriage return not allowed".into());
     }
     if s.starts_with(' ') || s.ends_with(' ') || s.contains("  ") {
         return Err("leading, trailing or repeated spaces not allowed".into());
     }
-    Ok(s.to_string())
+    Ok(())
+}
+
+/// Whether `b` is one of the builtins whose value is the string itself (string and what derives from
+/// it: the value is `Value::String` of the lexical form, so it can be checked without building it).
+pub(crate) fn is_string_valued(b: Builtin) -> bool {
+    use Builtin as B;
+    matches!(
+        b,
+        B::AnySimpleType
+            | B::String
+            | B::NormalizedString
+            | B::Token
+            | B::Language
+            | B::Name
+            | B::NCName
+            | B::Id
+            | B::IdRef
+            | B::Entity
+            | B::NmToken
+    )
+}
+
+/// The lexical rules of a string-valued builtin ([`is_string_valued`]); other builtins pass.
+pub(crate) fn check_string(b: Builtin, s: &str) -> R<()> {
+    use Builtin as B;
+    match b {
+        B::NormalizedString if s.contains(['\t', '\n', '\r']) => {
+            Err("tab, newline or carriage return not allowed".into())
+        }
+        B::Token => token(s),
+        B::Language => language(s),
+        B::Name if !is_name(s) => Err("not an XML Name".into()),
+        B::NCName | B::Id | B::IdRef | B::Entity if !is_ncname(s) => {
+            Err("not an XML NCName".into())
+        }
+        B::NmToken if !is_nmtoken(s) => Err("not an XML NMTOKEN".into()),
+        _ => Ok(()),
+    }
 }
 
 /// `[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*` (Part 2 §3.3.3 as amended by the errata).

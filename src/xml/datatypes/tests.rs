@@ -1381,3 +1381,47 @@ fn decimals_from_parts_drop_padding_and_stray_characters() {
     assert_eq!(d("000", "000"), "0");
     assert_eq!(Decimal::from_parts(true, "0", "0").to_string(), "0");
 }
+
+#[test]
+fn string_values_checked_unbuilt_get_the_verdict_of_built_ones() {
+    use FacetKind as K;
+    let sets: Vec<(Builtin, Vec<RawFacet>)> = vec![
+        (
+            Builtin::String,
+            vec![raw(K::Enumeration, "66"), raw(K::Enumeration, "77")],
+        ),
+        (
+            Builtin::Token,
+            vec![raw(K::Pattern, r"\d{2}-[А-Я]+"), raw(K::MaxLength, "6")],
+        ),
+        (Builtin::NmToken, vec![raw(K::Length, "3")]),
+        (
+            Builtin::String,
+            vec![raw(K::MinLength, "2"), raw(K::MaxLength, "4")],
+        ),
+    ];
+    let values = [
+        "66",
+        "77",
+        "7",
+        "12-АБ",
+        "12-АБВГ",
+        "abc",
+        "ab c",
+        "ёжик",
+        "",
+        "66 ",
+    ];
+    for (b, raws) in &sets {
+        let facets = derive_builtin(*b, raws).expect("facets derive");
+        for v in values {
+            let built = facets.check(v, &Value::String(v.to_owned()));
+            assert_eq!(facets.check_string(v), built, "{b:?} {raws:?} on {v:?}");
+            assert_eq!(
+                lexical::check_string(*b, v).is_ok(),
+                p(*b, v).is_ok(),
+                "{b:?} lexical on {v:?}"
+            );
+        }
+    }
+}

@@ -487,6 +487,36 @@ impl Schema {
         }
     }
 
+    /// [`Schema::validate_simple`] for a caller that does not keep the value: the same verdict, and
+    /// for an atomic type of a string-valued builtin (most values in a message) nothing is built.
+    pub fn check_simple(
+        &self,
+        type_id: TypeId,
+        text: &str,
+        ns: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), SimpleTypeError> {
+        let Some(st) = self.simple(type_id) else {
+            return self.validate_simple(type_id, text, ns).map(drop);
+        };
+        let SimpleVariety::Atomic(b) = st.variety else {
+            return self.validate_simple(type_id, text, ns).map(drop);
+        };
+        if !datatypes::lexical::is_string_valued(b) {
+            return self.validate_simple(type_id, text, ns).map(drop);
+        }
+        let normalized = datatypes::normalize(st.whitespace, text);
+        datatypes::lexical::check_string(b, &normalized).map_err(|reason| SimpleTypeError {
+            rule: "cvc-datatype-valid",
+            expected: format!("a valid {} ({reason})", b.name()),
+        })?;
+        st.facets
+            .check_string(&normalized)
+            .map_err(|v| SimpleTypeError {
+                rule: facet_rule(v.facet),
+                expected: v.expected,
+            })
+    }
+
     /// Validate a string against a simple type, returning its value.
     /// `ns` resolves prefixes for QName and NOTATION values.
     pub fn validate_simple(

@@ -755,9 +755,17 @@ impl<'s> Validator<'s> {
             };
             let Some(d) = decl else { continue };
             let at = schema.attributes[d].type_;
-            match schema.validate_simple(at, a.value, resolve) {
-                Ok(v) => {
-                    if let Some(vc) = vc.filter(|v| v.kind == ValueConstraintKind::Fixed)
+            // As for element values: built only for a fixed value or an ID.
+            let fixed = vc.filter(|v| v.kind == ValueConstraintKind::Fixed);
+            let checked = if fixed.is_none() && schema.id_kind(at) == IdKind::None {
+                schema.check_simple(at, a.value, resolve).map(|()| None)
+            } else {
+                schema.validate_simple(at, a.value, resolve).map(Some)
+            };
+            match checked {
+                Ok(None) => {}
+                Ok(Some(v)) => {
+                    if let Some(vc) = fixed
                         && !vc.value.as_ref().is_some_and(|f| f.same(&v))
                     {
                         let shown = self.masked(&[a.local, &schema.type_name(at)], a.value);
@@ -997,10 +1005,20 @@ impl<'s> Validator<'s> {
                     Some(v) if use_default => v.lexical.as_str(),
                     _ => text,
                 };
-                match schema.validate_simple(st, text, &resolve) {
-                    Ok(v) => {
-                        if let Some(vc) =
-                            vc.as_ref().filter(|v| v.kind == ValueConstraintKind::Fixed)
+                // The value is built only for what needs it: a fixed value, IDs, identity constraints.
+                let fixed = vc.filter(|v| v.kind == ValueConstraintKind::Fixed);
+                let checked = if fixed.is_none()
+                    && self.idc.is_none()
+                    && schema.id_kind(st) == IdKind::None
+                {
+                    schema.check_simple(st, text, &resolve).map(|()| None)
+                } else {
+                    schema.validate_simple(st, text, &resolve).map(Some)
+                };
+                match checked {
+                    Ok(None) => {}
+                    Ok(Some(v)) => {
+                        if let Some(vc) = fixed
                             && !vc.value.as_ref().is_some_and(|x| x.same(&v))
                         {
                             let shown =
