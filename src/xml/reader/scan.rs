@@ -298,6 +298,9 @@ fn name(s: &[u8], i: usize) -> Option<(usize, Option<usize>)> {
                 colon = colon.or(Some(j));
                 j += 1;
             }
+            // U+0380..U+07FF (Greek, Cyrillic, Armenian, Hebrew, Arabic, ...): every one is a
+            // NameStartChar of XML 1.0 5th edition ([#x37F-#x1FFF]), so the pair is taken whole.
+            Some(&(0xCE..=0xDF)) if s.get(j + 1).is_some_and(|&b| b & 0xC0 == 0x80) => j += 2,
             Some(&b) if b >= 0x80 => match decode_char(s, j) {
                 Some(c) if is_name_char(c) => j += c.len_utf8(),
                 _ => break,
@@ -317,15 +320,23 @@ fn starts_name(s: &[u8], i: usize) -> bool {
     }
 }
 
-/// The character starting at `i`, if the window holds all of it.
+/// The character starting at `i`, if the window holds all of it. The window is UTF-8 already checked
+/// (see `input`), so the bytes are decoded directly, not validated again: this runs for every
+/// character of a name outside ASCII (Cyrillic element names are the rule in some registries).
 fn decode_char(s: &[u8], i: usize) -> Option<char> {
-    let len = match s[i] {
-        b if b < 0x80 => 1,
-        b if b >= 0xF0 => 4,
-        b if b >= 0xE0 => 3,
-        _ => 2,
+    let lead = u32::from(*s.get(i)?);
+    let cont = |k: usize| match s.get(i + k) {
+        Some(&b) if b & 0xC0 == 0x80 => Some(u32::from(b & 0x3F)),
+        _ => None,
     };
-    std::str::from_utf8(s.get(i..i + len)?).ok()?.chars().next()
+    let c = match lead {
+        0x00..=0x7F => lead,
+        0xC0..=0xDF => ((lead & 0x1F) << 6) | cont(1)?,
+        0xE0..=0xEF => ((lead & 0x0F) << 12) | (cont(1)? << 6) | cont(2)?,
+        0xF0..=0xF7 => ((lead & 0x07) << 18) | (cont(1)? << 12) | (cont(2)? << 6) | cont(3)?,
+        _ => return None,
+    };
+    char::from_u32(c)
 }
 
 /// Whether the qualified name in `range` with its first colon at `colon` is a valid QName
@@ -770,6 +781,46 @@ mod tests {
         ) {
             Scan::Token(Token::Doctype { end }) => assert_eq!(end, 43),
             other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod decoding {
+    use super::*;
+
+    #[test]
+    fn characters_decode_as_std_reads_them() {
+        let samples = (0u32..0x800)
+            .chain((0x800..0x11_0000).step_by(97))
+            .chain([0xFFFD, 0xFFFE, 0xFFFF, 0x1_0000, 0x10_FFFF]);
+        for c in samples.filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            assert_eq!(decode_char(bytes, 0), Some(c), "U+{:04X}", c as u32);
+            // Cut short: the window does not hold all of it.
+            if bytes.len() > 1 {
+                assert_eq!(decode_char(&bytes[..bytes.len() - 1], 0), None);
+            }
+        }
+        assert_eq!(decode_char(&[0x80], 0), None);
+        assert_eq!(decode_char(&[0xF8, 0x80, 0x80, 0x80], 0), None);
+    }
+
+    #[test]
+    fn two_byte_name_characters_taken_whole_are_name_start_characters() {
+        // name() takes lead bytes 0xCE..=0xDF without a table lookup: that is only right if every
+        // character they start is a NameStartChar.
+        for c in (0x380u32..0x800).filter_map(char::from_u32) {
+            assert!(is_name_start_char(c), "U+{:04X}", c as u32);
+            let mut buf = [0u8; 4];
+            let name_bytes = format!("a{}b", c.encode_utf8(&mut buf));
+            assert_eq!(
+                name(name_bytes.as_bytes(), 0),
+                Some((name_bytes.len(), None)),
+                "U+{:04X}",
+                c as u32
+            );
         }
     }
 }

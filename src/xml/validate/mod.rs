@@ -711,15 +711,22 @@ impl<'s> Validator<'s> {
             return;
         };
         let mut id_attributes = 0usize;
+        // Which of the type's first 64 attribute uses were present, so the check for missing ones
+        // below does not search the tag again for each use.
+        let mut present = 0u64;
         for a in tag.attributes().filter(|a| a.ns != Some(XSI_NS)) {
             let an = NameRef {
                 ns: a.ns,
                 local: a.local,
             };
-            let use_ = ct
+            let found = ct
                 .attributes
                 .iter()
-                .find(|u| an.is(&schema.attributes[u.decl].name));
+                .position(|u| an.is(&schema.attributes[u.decl].name));
+            if let Some(i) = found.filter(|&i| i < 64) {
+                present |= 1 << i;
+            }
+            let use_ = found.map(|i| &ct.attributes[i]);
             let (decl, vc) = match use_ {
                 Some(u) => (Some(u.decl), u.value_constraint.clone()),
                 None => match &ct.attribute_wildcard {
@@ -805,12 +812,15 @@ impl<'s> Validator<'s> {
                 }
             }
         }
-        for u in &ct.attributes {
+        for (i, u) in ct.attributes.iter().enumerate() {
             let n = &schema.attributes[u.decl].name;
-            if tag
-                .attributes()
-                .any(|a| a.ns == n.ns.as_deref() && a.local == n.local)
-            {
+            let here = match i {
+                0..64 => present & (1 << i) != 0,
+                _ => tag
+                    .attributes()
+                    .any(|a| a.ns == n.ns.as_deref() && a.local == n.local),
+            };
+            if here {
                 continue;
             }
             if u.required {
