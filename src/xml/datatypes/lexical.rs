@@ -87,21 +87,7 @@ fn token(s: &str) -> R<()> {
 /// Whether `b` is one of the builtins whose value is the string itself (string and what derives from
 /// it: the value is `Value::String` of the lexical form, so it can be checked without building it).
 pub(crate) fn is_string_valued(b: Builtin) -> bool {
-    use Builtin as B;
-    matches!(
-        b,
-        B::AnySimpleType
-            | B::String
-            | B::NormalizedString
-            | B::Token
-            | B::Language
-            | B::Name
-            | B::NCName
-            | B::Id
-            | B::IdRef
-            | B::Entity
-            | B::NmToken
-    )
+    b.list_item().is_none() && matches!(b.primitive(), Builtin::String | Builtin::AnySimpleType)
 }
 
 /// The lexical rules of a string-valued builtin ([`is_string_valued`]); other builtins pass.

@@ -1417,11 +1417,35 @@ fn string_values_checked_unbuilt_get_the_verdict_of_built_ones() {
         for v in values {
             let built = facets.check(v, &Value::String(v.to_owned()));
             assert_eq!(facets.check_string(v), built, "{b:?} {raws:?} on {v:?}");
+            assert!(lexical::is_string_valued(*b));
             assert_eq!(
                 lexical::check_string(*b, v).is_ok(),
                 p(*b, v).is_ok(),
                 "{b:?} lexical on {v:?}"
             );
         }
+    }
+}
+
+#[test]
+fn string_valued_builtins_are_the_string_family() {
+    for b in [
+        Builtin::AnySimpleType,
+        Builtin::String,
+        Builtin::Language,
+        Builtin::Id,
+        Builtin::NmToken,
+    ] {
+        assert!(lexical::is_string_valued(b), "{b:?}");
+    }
+    for b in [
+        Builtin::NmTokens,
+        Builtin::IdRefs,
+        Builtin::AnyUri,
+        Builtin::QName,
+        Builtin::Decimal,
+        Builtin::Base64Binary,
+    ] {
+        assert!(!lexical::is_string_valued(b), "{b:?}");
     }
 }

@@ -361,21 +361,16 @@ fn zoned_vs_local(p: Instant<'_>, q_local: Instant<'_>) -> Option<Ordering> {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (astronomical year numbering).
 pub(crate) fn days_from_civil(y: i128, m: i128, d: i128) -> i128 {
-    // Years a message can hold go through 64-bit arithmetic (128-bit division is a library call);
-    // the schema's arbitrary years fall back to 128 bits.
+    // Month and day are small; years a message can hold go through 64-bit arithmetic directly
+    // (128-bit division is a library call). A schema's arbitrary year first sheds whole 400-year
+    // cycles, which are 146,097 days each in the proleptic Gregorian calendar.
+    let (m, d) = (m as i64, d as i64);
     const NEAR: i128 = 1 << 40;
-    if (-NEAR..NEAR).contains(&y)
-        && let (Ok(y), Ok(m), Ok(d)) = (i64::try_from(y), i64::try_from(m), i64::try_from(d))
-    {
-        return i128::from(days_from_civil_i64(y, m, d));
+    if (-NEAR..NEAR).contains(&y) {
+        return i128::from(days_from_civil_i64(y as i64, m, d));
     }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let cycles = y.div_euclid(400);
+    cycles * 146_097 + i128::from(days_from_civil_i64(y.rem_euclid(400) as i64, m, d))
 }
 
 fn days_from_civil_i64(y: i64, m: i64, d: i64) -> i64 {
