@@ -356,6 +356,14 @@ impl<'a> XmlReader<SliceSource<'a>> {
     pub fn from_bytes(bytes: &'a [u8], limits: Limits) -> Self {
         XmlReader::with_source(SliceSource::new(bytes), limits)
     }
+
+    /// A reader over the readable start of a document whose bytes went bad after it (what
+    /// [`crate::xml::encoding::decode_until_error`] could decode): reaching its end is an error
+    /// ([`XmlErrorKind::InvalidUtf8`] at that offset), raised where a stream of the same document
+    /// meets the bad bytes — after every complete token before them, before a token they cut.
+    pub fn from_bytes_cut(bytes: &'a [u8], limits: Limits) -> Self {
+        XmlReader::with_source(SliceSource::cut(bytes), limits)
+    }
 }
 
 impl<R: BufRead> XmlReader<StreamSource<R>> {

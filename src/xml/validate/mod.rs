@@ -19,7 +19,9 @@ use crate::xml::content::MatchState;
 use crate::xml::datatypes::Value;
 use crate::xml::encoding;
 use crate::xml::mask;
-use crate::xml::reader::{Event, Limits, Mark, Source, StartTag, XmlError, XmlReader};
+use crate::xml::reader::{
+    Event, Limits, Mark, Source, StartTag, XmlError, XmlErrorKind, XmlReader,
+};
 use crate::xml::schema::doc::XSI_NS;
 use crate::xml::schema::model::*;
 
@@ -103,27 +105,21 @@ pub fn validate_bytes(schema: &Schema, bytes: &[u8], options: &Options) -> Repor
     {
         return Validator::new(schema, options).unreadable(e);
     }
-    let reader = XmlReader::from_bytes(&text, options.limits.clone());
+    let Some(e) = failure else {
+        let reader = XmlReader::from_bytes(&text, options.limits.clone());
+        return Validator::new(schema, options).run(reader);
+    };
+    // The reader stops where the readable text does, as a stream's does at the bad bytes; what it
+    // found wrong before them stays (a forbidden character early on is the first error, not these).
+    let reader = XmlReader::from_bytes_cut(&text, options.limits.clone());
     let mut report = Validator::new(schema, options).run(reader);
-    if let Some(e) = failure {
-        match report.violations.last_mut() {
-            // The reader complained where the text stops: that is where the bad bytes are.
-            Some(v) if report.truncated && v.rule == "xml-well-formed" => v.ended_by(&e),
-            // The document was complete before them (they are in trailing white space or a comment).
-            _ if !report.truncated => {
-                report.violations.push(Violation {
-                    path: "/".into(),
-                    line: e.position.line,
-                    column: e.position.column,
-                    rule: "xml-well-formed",
-                    message: e.kind.to_string(),
-                    value: None,
-                });
-                report.truncated = true;
-            }
-            // Stopped at max_errors before reaching them, as a stream would.
-            _ => {}
-        }
+    let cut = XmlErrorKind::InvalidUtf8.to_string();
+    if let Some(v) = report.violations.last_mut()
+        && report.truncated
+        && v.rule == "xml-well-formed"
+        && v.message == cut
+    {
+        v.ended_by(&e);
     }
     report
 }
