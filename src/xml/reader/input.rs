@@ -44,9 +44,7 @@ impl<'a> SliceSource<'a> {
             },
         }
     }
-}
 
-impl<'a> SliceSource<'a> {
     /// Text that stops where the document became unreadable: more is wanted, none can be had.
     pub(super) fn cut(bytes: &'a [u8]) -> Self {
         SliceSource {

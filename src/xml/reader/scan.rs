@@ -783,11 +783,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
-}
-
-#[cfg(test)]
-mod decoding {
-    use super::*;
 
     #[test]
     fn characters_decode_as_std_reads_them() {

@@ -100,11 +100,6 @@ pub fn validate_bytes(schema: &Schema, bytes: &[u8], options: &Options) -> Repor
         Ok(decoded) => decoded,
         Err(e) => return Validator::new(schema, options).unreadable(e),
     };
-    if let Some(e) = failure.clone()
-        && text.is_empty()
-    {
-        return Validator::new(schema, options).unreadable(e);
-    }
     let Some(e) = failure else {
         let reader = XmlReader::from_bytes(&text, options.limits.clone());
         return Validator::new(schema, options).run(reader);
@@ -758,14 +753,8 @@ impl<'s> Validator<'s> {
             };
             let Some(d) = decl else { continue };
             let at = schema.attributes[d].type_;
-            // As for element values: built only for a fixed value or an ID.
             let fixed = vc.filter(|v| v.kind == ValueConstraintKind::Fixed);
-            let checked = if fixed.is_none() && schema.id_kind(at) == IdKind::None {
-                schema.check_simple(at, a.value, resolve).map(|()| None)
-            } else {
-                schema.validate_simple(at, a.value, resolve).map(Some)
-            };
-            match checked {
+            match simple_value(schema, at, a.value, resolve, fixed.is_some()) {
                 Ok(None) => {}
                 Ok(Some(v)) => {
                     if let Some(vc) = fixed
@@ -1011,17 +1000,9 @@ impl<'s> Validator<'s> {
                     Some(v) if use_default => v.lexical.as_str(),
                     _ => text,
                 };
-                // The value is built only for what needs it: a fixed value, IDs, identity constraints.
                 let fixed = vc.filter(|v| v.kind == ValueConstraintKind::Fixed);
-                let checked = if fixed.is_none()
-                    && self.idc.is_none()
-                    && schema.id_kind(st) == IdKind::None
-                {
-                    schema.check_simple(st, text, &resolve).map(|()| None)
-                } else {
-                    schema.validate_simple(st, text, &resolve).map(Some)
-                };
-                match checked {
+                let keep = fixed.is_some() || self.idc.is_some();
+                match simple_value(schema, st, text, &resolve, keep) {
                     Ok(None) => {}
                     Ok(Some(v)) => {
                         if let Some(vc) = fixed
@@ -1138,6 +1119,23 @@ impl NameRef<'_> {
 
     fn owned(self) -> QName {
         QName::new(self.ns, self.local)
+    }
+}
+
+/// Check `text` against simple type `t`. Its value is built only when `keep` says the caller needs it
+/// (a fixed value to compare, identity constraints to feed) or the type is an ID kind (IDs are
+/// recorded); otherwise [`Schema::check_simple`] gives the same verdict without building it.
+fn simple_value(
+    schema: &Schema,
+    t: TypeId,
+    text: &str,
+    resolve: &dyn Fn(&str) -> Option<String>,
+    keep: bool,
+) -> Result<Option<Value>, SimpleTypeError> {
+    if keep || schema.id_kind(t) != IdKind::None {
+        schema.validate_simple(t, text, resolve).map(Some)
+    } else {
+        schema.check_simple(t, text, resolve).map(|()| None)
     }
 }
 
